@@ -1,0 +1,274 @@
+//! The OpenMetadata ingestion workflow file (`source`, `sink`, `workflowConfig`) as far as a
+//! dashboard-metadata workflow for Sigma uses it.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::{FilterPattern, SigmaConnection};
+
+/// An OpenMetadata ingestion workflow for the Sigma connector.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "SigmaIngestionWorkflow")]
+pub struct Workflow {
+    pub source: Source,
+    pub sink: Sink,
+    #[serde(default)]
+    pub workflow_config: WorkflowConfig,
+    /// Set by OpenMetadata when it runs the workflow itself; carried, not used.
+    #[serde(default, rename = "ingestionPipelineFQN")]
+    pub ingestion_pipeline_fqn: Option<String>,
+    /// Set by OpenMetadata when it runs the workflow itself; carried, not used.
+    #[serde(default)]
+    pub pipeline_run_id: Option<String>,
+}
+
+/// Source type as OpenMetadata spells it for this connector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SourceType {
+    #[serde(rename = "sigma")]
+    Sigma,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Source {
+    #[serde(rename = "type")]
+    pub source_type: SourceType,
+    /// Name of the dashboard service in OpenMetadata.
+    #[schemars(length(min = 1, max = 256), regex(pattern = r"^[^.]+$"))]
+    pub service_name: String,
+    pub service_connection: ServiceConnection,
+    #[serde(default)]
+    pub source_config: SourceConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConnection {
+    pub config: SigmaConnection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    #[serde(default)]
+    pub config: DashboardSourceConfig,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum DashboardMetadataType {
+    #[default]
+    DashboardMetadata,
+}
+
+/// OpenMetadata `DashboardServiceMetadataPipeline`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DashboardSourceConfig {
+    #[serde(rename = "type", default)]
+    pub pipeline_type: DashboardMetadataType,
+    /// Regex to exclude or include dashboards that match the pattern.
+    #[serde(default)]
+    pub dashboard_filter_pattern: Option<FilterPattern>,
+    /// Regex exclude or include charts that match the pattern.
+    #[serde(default)]
+    pub chart_filter_pattern: Option<FilterPattern>,
+    /// Regex exclude or include data models that match the pattern.
+    #[serde(default)]
+    pub data_model_filter_pattern: Option<FilterPattern>,
+    /// Regex to exclude or include projects that match the pattern.
+    #[serde(default)]
+    pub project_filter_pattern: Option<FilterPattern>,
+    /// Deprecated by OpenMetadata in favour of `lineageInformation.dbServicePrefixes`;
+    /// accepted and treated as service-name prefixes.
+    #[serde(default)]
+    pub db_service_names: Vec<String>,
+    /// Ingest owners (by email) of workbooks.
+    #[serde(default)]
+    pub include_owners: bool,
+    /// Ingest Sigma tags (badges) as OpenMetadata tags.
+    #[serde(default = "yes")]
+    pub include_tags: bool,
+    /// Ingest datasets and data models.
+    #[serde(default = "yes")]
+    pub include_data_models: bool,
+    /// Ingest draft dashboards.
+    #[serde(default = "yes")]
+    pub include_draft_dashboard: bool,
+    /// Soft-delete dashboards that disappeared from Sigma (only after a complete run).
+    #[serde(default = "yes")]
+    pub mark_deleted_dashboards: bool,
+    /// Soft-delete data models that disappeared from Sigma (only after a complete run).
+    #[serde(default = "yes")]
+    pub mark_deleted_data_models: bool,
+    #[serde(default)]
+    pub lineage_information: Option<LineageInformation>,
+    /// Overwrite descriptions, owners and tags already set in OpenMetadata.
+    #[serde(default)]
+    pub override_metadata: bool,
+    /// Replace lineage already set in OpenMetadata.
+    #[serde(default)]
+    pub override_lineage: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for DashboardSourceConfig {
+    fn default() -> Self {
+        Self {
+            pipeline_type: DashboardMetadataType::DashboardMetadata,
+            dashboard_filter_pattern: None,
+            chart_filter_pattern: None,
+            data_model_filter_pattern: None,
+            project_filter_pattern: None,
+            db_service_names: Vec::new(),
+            include_owners: false,
+            include_tags: true,
+            include_data_models: true,
+            include_draft_dashboard: true,
+            mark_deleted_dashboards: true,
+            mark_deleted_data_models: true,
+            lineage_information: None,
+            override_metadata: false,
+            override_lineage: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LineageInformation {
+    /// Database services (`service[.database[.schema]]`) that Sigma's warehouse tables
+    /// belong to, tried in order when lineage ends are resolved.
+    #[serde(default)]
+    pub db_service_prefixes: Vec<String>,
+}
+
+/// Where records go: `file` (JSON Lines at `config.filename`), `console` (a readable line
+/// per record on standard output) or `metadata-rest` (OpenMetadata's REST API at
+/// `workflowConfig.openMetadataServerConfig`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SinkType {
+    #[serde(rename = "file")]
+    File,
+    #[serde(rename = "console")]
+    Console,
+    #[serde(rename = "metadata-rest")]
+    MetadataRest,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sink {
+    #[serde(rename = "type")]
+    pub sink_type: SinkType,
+    #[serde(default)]
+    pub config: SinkConfig,
+}
+
+/// Sink settings. `filename` is required by the `file` sink; other keys OpenMetadata
+/// writes here (for example `api_endpoint`) are accepted and ignored.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct SinkConfig {
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub filename: Option<PathBuf>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LoggerLevel {
+    Debug,
+    #[default]
+    Info,
+    Warn,
+    Error,
+}
+
+impl LoggerLevel {
+    pub fn as_filter(self) -> &'static str {
+        match self {
+            LoggerLevel::Debug => "debug",
+            LoggerLevel::Info => "info",
+            LoggerLevel::Warn => "warn",
+            LoggerLevel::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkflowConfig {
+    #[serde(default)]
+    pub logger_level: LoggerLevel,
+    /// Success percentage at or above which the run exits 0.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 100))]
+    pub success_threshold: Option<f64>,
+    /// Stop at the first failure instead of reporting it and going on.
+    #[serde(default)]
+    pub raise_on_error: bool,
+    #[serde(default)]
+    pub open_metadata_server_config: Option<OpenMetadataServerConfig>,
+    /// OpenMetadata's own workflow settings; carried, not used.
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+}
+
+/// Where the `metadata-rest` sink writes. OpenMetadata's `OpenMetadataConnection` has
+/// many more settings; those not listed here are accepted and ignored.
+#[derive(Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenMetadataServerConfig {
+    /// OpenMetadata server API, for example `http://localhost:8585/api`.
+    pub host_port: Url,
+    #[serde(default = "default_auth_provider")]
+    pub auth_provider: String,
+    #[serde(default)]
+    pub security_config: Option<SecurityConfig>,
+    #[serde(default, rename = "verifySSL")]
+    pub verify_ssl: Option<String>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+fn default_auth_provider() -> String {
+    "openmetadata".to_owned()
+}
+
+impl fmt::Debug for OpenMetadataServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenMetadataServerConfig")
+            .field("host_port", &self.host_port.as_str())
+            .field("auth_provider", &self.auth_provider)
+            .field("security_config", &self.security_config)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityConfig {
+    /// The ingestion bot's JWT.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", extend("format" = "password", "writeOnly" = true))]
+    pub jwt_token: Option<SecretString>,
+}
+
+impl fmt::Debug for SecurityConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecurityConfig")
+            .field("jwt_token", &self.jwt_token.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}

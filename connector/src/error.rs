@@ -1,0 +1,21 @@
+//! The one public error type. Each module keeps its own private detail enum and converts
+//! into this at the boundary, so callers match on a small, stable set of cases.
+
+use crate::config::ConfigError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration could not be read, parsed or validated.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl Error {
+    /// The process exit code this error maps to (see the README).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) => 2,
+        }
+    }
+}
