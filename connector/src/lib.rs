@@ -7,5 +7,6 @@
 pub mod config;
 mod error;
 pub mod logging;
+pub mod sigma;
 
 pub use error::Error;

@@ -1,0 +1,6 @@
+//! Everything Sigma-specific on the reading side: payload types, filters, SQL parsing,
+//! and the source that turns an org into a stream of records.
+
+pub mod filter;
+pub mod model;
+pub mod sql;

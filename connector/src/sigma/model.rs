@@ -1,0 +1,291 @@
+//! Sigma REST API payloads, as `sigma-openapi-2.0.0.json` describes them. Fields the spec
+//! marks required are required here; everything else is optional, and unknown fields are
+//! ignored so that Sigma adding a field never breaks a run.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /v2/workbooks`, `GET /v2/workbooks/{workbookId}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Workbook {
+    pub workbook_id: String,
+    pub workbook_url_id: String,
+    pub name: String,
+    pub url: String,
+    /// Location in Sigma's file tree, workspace first (e.g. `Sales/Quarterly`).
+    pub path: String,
+    pub latest_version: f64,
+    pub owner_id: String,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub is_archived: bool,
+    #[serde(default)]
+    pub tags: Vec<WorkbookVersionTag>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkbookVersionTag {
+    pub version_tag_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub source_workbook_version: Option<f64>,
+    #[serde(default)]
+    pub tagged_workbook_id: Option<String>,
+    #[serde(default)]
+    pub workbook_tagged_at: Option<String>,
+}
+
+/// `GET /v2/workbooks/{workbookId}/pages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkbookPage {
+    pub page_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+/// `GET /v2/workbooks/{workbookId}/pages/{pageId}/elements`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkbookElement {
+    pub element_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `table`, `visualization`, `pivot-table`, `input-table`, `text`, `control`, ...
+    #[serde(default, rename = "type")]
+    pub element_type: Option<String>,
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// Sigma's own spelling.
+    #[serde(default)]
+    pub vizualization_type: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// `GET /v2/workbooks/{workbookId}/queries` entries and `.../elements/{elementId}/query`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ElementQuery {
+    pub element_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub sql: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// `GET /v2/workbooks/{workbookId}/lineage/elements/{elementId}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ElementLineage {
+    pub dependencies: BTreeMap<String, LineageNode>,
+    pub edges: Vec<LineageEdge>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineageNode {
+    pub node_id: String,
+    /// `sheet`, `table`, `dataset`, `data-model`, `join`, `union`, `customSQL`, ...
+    #[serde(rename = "type")]
+    pub node_type: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub element_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineageEdge {
+    pub source: String,
+    pub target: String,
+    /// `lookup`, `source` or `dependency`.
+    #[serde(rename = "type")]
+    pub edge_type: String,
+}
+
+/// `GET /v2/datasets` (deprecated by Sigma in favour of data models; still ingested).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dataset {
+    pub dataset_id: String,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub url: String,
+    #[serde(default)]
+    pub is_archived: bool,
+}
+
+/// `GET /v2/dataModels`, `GET /v2/dataModels/{dataModelId}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataModel {
+    pub data_model_id: String,
+    pub data_model_url_id: String,
+    pub name: String,
+    pub url: String,
+    pub path: String,
+    pub latest_version: f64,
+    pub owner_id: String,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub is_archived: bool,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `GET /v2/dataModels/{dataModelId}/elements` (not in the published spec; shaped like
+/// workbook elements).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataModelElement {
+    pub element_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, rename = "type")]
+    pub element_type: Option<String>,
+    #[serde(default)]
+    pub columns: Vec<String>,
+    #[serde(default)]
+    pub vizualization_type: Option<String>,
+}
+
+/// `GET /v2/dataModels/{dataModelId}/columns` (not in the published spec).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataModelColumn {
+    #[serde(default)]
+    pub column_id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub element_id: Option<String>,
+    #[serde(default)]
+    pub formula: Option<String>,
+    #[serde(default, alias = "dataType")]
+    pub r#type: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `GET /v2/members`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    pub member_id: String,
+    pub email: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub member_type: Option<String>,
+    #[serde(default)]
+    pub is_archived: bool,
+    #[serde(default)]
+    pub is_inactive: bool,
+}
+
+/// `GET /v2/workspaces`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Workspace {
+    pub workspace_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// `GET /v2/files/{inodeId}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct File {
+    pub id: String,
+    pub url_id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub file_type: String,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub is_archived: bool,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `GET /v2/connections/paths/{inodeId}`: a warehouse object behind an `inode-` id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionPath {
+    pub connection_id: String,
+    /// `[database]`, `[database, schema]` or `[database, schema, table]`.
+    pub path: Vec<String>,
+}
+
+/// `GET /v2/connections`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub connection_id: String,
+    pub name: String,
+    /// Warehouse kind: `snowflake`, `bigquery`, `databricks`, `redshift`, `postgres`, ...
+    #[serde(rename = "type")]
+    pub connection_type: String,
+    #[serde(default)]
+    pub is_archived: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_spec_shaped_element_with_sigma_spelling() {
+        let el: WorkbookElement = serde_json::from_value(serde_json::json!({
+            "elementId": "e1", "name": "Revenue", "type": "visualization",
+            "columns": ["Region", "Revenue"], "vizualizationType": "bar", "newField": 1
+        }))
+        .unwrap();
+        assert_eq!(el.vizualization_type.as_deref(), Some("bar"));
+        assert_eq!(el.columns.len(), 2);
+    }
+
+    #[test]
+    fn lineage_nodes_of_every_branch_decode() {
+        let l: ElementLineage = serde_json::from_value(serde_json::json!({
+            "dependencies": {
+                "inode-abc": {"nodeId": "inode-abc", "type": "table", "name": "ORDERS"},
+                "wb/el2": {"nodeId": "wb/el2", "type": "sheet", "name": "S", "elementId": "el2"},
+                "join-1": {"nodeId": "join-1", "type": "join"}
+            },
+            "edges": [{"source": "inode-abc", "target": "join-1", "type": "source"}]
+        }))
+        .unwrap();
+        assert_eq!(l.dependencies.len(), 3);
+        assert_eq!(l.dependencies["wb/el2"].element_id.as_deref(), Some("el2"));
+    }
+}
