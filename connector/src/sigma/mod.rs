@@ -2,5 +2,6 @@
 //! and the source that turns an org into a stream of records.
 
 pub mod filter;
+pub mod lineage;
 pub mod model;
 pub mod sql;
