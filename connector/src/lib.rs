@@ -7,5 +7,6 @@
 pub mod config;
 mod error;
 pub mod logging;
+pub mod sandbox;
 
 pub use error::Error;
