@@ -7,6 +7,7 @@
 pub mod config;
 mod error;
 pub mod logging;
+pub mod sandbox;
 pub mod sigma;
 
 pub use error::Error;

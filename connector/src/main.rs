@@ -40,6 +40,69 @@ enum Command {
         #[arg(value_enum, default_value_t = SchemaKind::Workflow)]
         kind: SchemaKind,
     },
+    /// Serve a local emulator of Sigma's REST API (fixture org or a generated one) until Ctrl-C.
+    Sandbox(Box<SandboxArgs>),
+}
+
+#[derive(Debug, clap::Args)]
+struct SandboxArgs {
+    /// Serve the org in this directory (laid out like `fixtures/`) instead of the built-in one.
+    #[arg(long, conflicts_with = "workbooks")]
+    fixtures: Option<PathBuf>,
+    /// Generate a synthetic org with this many workbooks.
+    #[arg(long)]
+    workbooks: Option<usize>,
+    #[arg(long, default_value_t = 3)]
+    pages: usize,
+    #[arg(long, default_value_t = 5)]
+    elements: usize,
+    #[arg(long, default_value_t = 20)]
+    datasets: usize,
+    #[arg(long, default_value_t = 10)]
+    data_models: usize,
+    #[arg(long, default_value_t = 25)]
+    members: usize,
+    #[arg(long, default_value_t = 5)]
+    workspaces: usize,
+    #[arg(long, default_value_t = 50)]
+    tables: usize,
+    /// Archive every n-th generated workbook (0: none).
+    #[arg(long, default_value_t = 0)]
+    archive_every: usize,
+    /// Seed of the generator and of fault injection.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    #[arg(long, default_value = sigma_connector::sandbox::DEFAULT_CLIENT_ID)]
+    client_id: String,
+    #[arg(long, default_value = sigma_connector::sandbox::DEFAULT_CLIENT_SECRET)]
+    client_secret: String,
+    /// Added latency per request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Requests per second before answering 429 with Retry-After.
+    #[arg(long)]
+    rate_limit: Option<u32>,
+    /// Fraction of requests (0..1) answering 503 or dropping the connection.
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Access-token lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_lifetime: u64,
+    /// nextPage tokens as decimal offsets instead of opaque strings.
+    #[arg(long)]
+    numeric_page_tokens: bool,
+    /// Object id whose routes answer malformed JSON (repeatable).
+    #[arg(long)]
+    malformed: Vec<String>,
+    /// Route template, path or object id answering 403 (repeatable).
+    #[arg(long)]
+    forbid: Vec<String>,
+    /// Route template, path or object id that never answers (repeatable).
+    #[arg(long)]
+    hang: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -73,7 +136,64 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", config::schema::render(&schema));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sandbox(args) => run_sandbox(*args),
     }
+}
+
+fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {
+    use sigma_connector::sandbox::{
+        Knobs, OrgSource, PageTokenStyle, Sandbox, SandboxConfig, SyntheticConfig,
+    };
+    let org = match (args.fixtures, args.workbooks) {
+        (Some(dir), _) => OrgSource::FixtureDir(dir),
+        (None, Some(workbooks)) => OrgSource::Synthetic(SyntheticConfig {
+            seed: args.seed,
+            workspaces: args.workspaces,
+            workbooks,
+            pages_per_workbook: args.pages,
+            elements_per_page: args.elements,
+            datasets: args.datasets,
+            data_models: args.data_models,
+            members: args.members,
+            connections: 2,
+            tables: args.tables,
+            archive_every: args.archive_every,
+        }),
+        (None, None) => OrgSource::Fixtures,
+    };
+    let knobs = Knobs {
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        rate_limit_per_second: args.rate_limit,
+        fault_rate: args.fault_rate,
+        fault_seed: args.seed,
+        token_lifetime: std::time::Duration::from_secs(args.token_lifetime),
+        page_token_style: if args.numeric_page_tokens {
+            PageTokenStyle::Numeric
+        } else {
+            PageTokenStyle::Opaque
+        },
+        malformed_ids: args.malformed.into_iter().collect(),
+        forbidden: args.forbid.into_iter().collect(),
+        hang: args.hang.into_iter().collect(),
+    };
+    let config = SandboxConfig {
+        org,
+        port: args.port,
+        client_id: args.client_id,
+        client_secret: args.client_secret,
+        knobs,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let handle = Sandbox::start(config).await?;
+        // The sandbox's credentials are test credentials, printed so a developer can use them.
+        println!("url: {}", handle.base_url());
+        println!("client_id: {}", handle.client_id());
+        println!("client_secret: {}", handle.client_secret());
+        tokio::signal::ctrl_c().await?;
+        handle.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn check_config(path: &std::path::Path) -> ExitCode {

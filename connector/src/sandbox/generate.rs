@@ -1,0 +1,387 @@
+//! A synthetic org for scale tests: deterministic from a seed, in the fixtures' shapes.
+//!
+//! Workbook summaries are built up front (a few hundred bytes each, so 100,000 fit easily);
+//! pages and elements are generated on request from the workbook's position, so memory does
+//! not grow with `workbooks x pages x elements`.
+
+use serde_json::json;
+
+use super::org::{
+    Connection, DataModel, DataModelColumn, DataModelElement, Dataset, Element, Folder, Member,
+    Org, Page, WarehouseTable, Workbook, Workspace,
+};
+
+/// Sizes of a generated org.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntheticConfig {
+    pub seed: u64,
+    pub workspaces: usize,
+    pub workbooks: usize,
+    pub pages_per_workbook: usize,
+    pub elements_per_page: usize,
+    pub datasets: usize,
+    pub data_models: usize,
+    pub members: usize,
+    pub connections: usize,
+    pub tables: usize,
+    /// Every n-th workbook is archived (0: none).
+    pub archive_every: usize,
+}
+
+impl Default for SyntheticConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            workspaces: 5,
+            workbooks: 100,
+            pages_per_workbook: 3,
+            elements_per_page: 5,
+            datasets: 20,
+            data_models: 10,
+            members: 25,
+            connections: 2,
+            tables: 50,
+            archive_every: 0,
+        }
+    }
+}
+
+/// What the org needs to generate a workbook's pages on request.
+#[derive(Debug, Clone)]
+pub struct SyntheticShape {
+    seed: u64,
+    pages_per_workbook: usize,
+    elements_per_page: usize,
+}
+
+/// A 64-bit mixer (splitmix64 finaliser): cheap, stateless, well-distributed.
+pub(crate) fn mix(seed: u64, a: u64, b: u64) -> u64 {
+    let mut z = seed
+        .wrapping_add(a.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_add(b.wrapping_mul(0xD1B5_4A32_D192_ED03))
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A UUID-shaped id, stable for (seed, kind, n).
+fn uuid(seed: u64, kind: u64, n: u64) -> String {
+    let hi = mix(seed, kind, n);
+    let lo = mix(seed ^ 0x5A5A, kind, n);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0xfff,
+        (lo >> 48) & 0xfff,
+        lo & 0xffff_ffff_ffff
+    )
+}
+
+/// A short url id like Sigma's (base62-ish, 22 chars).
+fn url_id(seed: u64, kind: u64, n: u64) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = String::with_capacity(22);
+    let mut state = mix(seed, kind + 100, n);
+    for i in 0..22u64 {
+        if i % 10 == 0 {
+            state = mix(state, kind, n + i);
+        }
+        out.push(ALPHABET[(state % 62) as usize] as char);
+        state /= 62;
+    }
+    out
+}
+
+/// RFC 3339 with milliseconds, as Sigma writes timestamps.
+pub(crate) fn timestamp(seconds_since_2023: u64) -> String {
+    let seconds = 1_672_531_200 + (seconds_since_2023 % 80_000_000) as i64;
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| format!("{t:.3}"))
+        .unwrap_or_else(|_| "2023-01-01T00:00:00.000Z".to_owned())
+}
+
+const KIND_WORKSPACE: u64 = 1;
+const KIND_FOLDER: u64 = 2;
+const KIND_MEMBER: u64 = 3;
+const KIND_CONNECTION: u64 = 4;
+const KIND_TABLE: u64 = 5;
+const KIND_WORKBOOK: u64 = 6;
+const KIND_DATASET: u64 = 7;
+const KIND_DATA_MODEL: u64 = 8;
+const KIND_ELEMENT: u64 = 9;
+const KIND_PAGE: u64 = 10;
+
+/// Element kinds cycled through on every page, with their visualization types.
+const ELEMENT_KINDS: [(&str, Option<&str>); 12] = [
+    ("table", None),
+    ("visualization", Some("bar")),
+    ("visualization", Some("line")),
+    ("pivot-table", None),
+    ("visualization", Some("area")),
+    ("visualization", Some("pie")),
+    ("text", None),
+    ("visualization", Some("scatter")),
+    ("visualization", Some("kpi")),
+    ("input-table", None),
+    ("control", None),
+    ("visualization", Some("map")),
+];
+
+const FIRST_NAMES: [&str; 8] = [
+    "Ada", "Grace", "Linus", "Zoë", "Ólafur", "Mei", "Kwame", "Priya",
+];
+const LAST_NAMES: [&str; 8] = [
+    "Lovelace", "Hopper", "Torvalds", "Dubois", "Jónsson", "Chen", "Mensah", "Raman",
+];
+const DATABASES: [&str; 3] = ["ANALYTICS", "RAW", "FINANCE"];
+const SCHEMAS: [&str; 4] = ["PUBLIC", "SALES", "MARKETING", "OPS"];
+
+pub(crate) const ORG_SLUG: &str = "sandbox-org";
+
+pub fn generate(config: &SyntheticConfig) -> Org {
+    let seed = config.seed;
+    let org_id = uuid(seed, 0, 0);
+    let at = |kind: u64, n: usize| timestamp(mix(seed, kind, n as u64) % 40_000_000);
+    let members: Vec<Member> = (0..config.members.max(1))
+        .map(|n| {
+            let first = FIRST_NAMES[n % FIRST_NAMES.len()];
+            let last = LAST_NAMES[(n / FIRST_NAMES.len()) % LAST_NAMES.len()];
+            let email_first: String = first
+                .chars()
+                .filter(char::is_ascii_alphabetic)
+                .collect::<String>()
+                .to_lowercase();
+            Member {
+                organization_id: org_id.clone(),
+                member_id: url_id(seed, KIND_MEMBER, n as u64),
+                member_type: if n == 0 { "admin" } else { "creator" }.to_owned(),
+                first_name: first.to_owned(),
+                last_name: last.to_owned(),
+                email: format!("{email_first}.{n}@example.com"),
+                profile_img_url: None,
+                created_by: "system".to_owned(),
+                updated_by: "system".to_owned(),
+                created_at: at(KIND_MEMBER, n),
+                updated_at: at(KIND_MEMBER, n),
+                home_folder_id: uuid(seed, KIND_FOLDER + 1000, n as u64),
+                user_kind: "internal".to_owned(),
+                is_archived: Some(false),
+                is_inactive: Some(false),
+            }
+        })
+        .collect();
+    let member_id = |n: u64| members[(n as usize) % members.len()].member_id.clone();
+    let workspaces: Vec<Workspace> = (0..config.workspaces.max(1))
+        .map(|n| Workspace {
+            workspace_id: uuid(seed, KIND_WORKSPACE, n as u64),
+            name: format!("Workspace {n}"),
+            created_by: member_id(0),
+            updated_by: member_id(0),
+            created_at: at(KIND_WORKSPACE, n),
+            updated_at: at(KIND_WORKSPACE, n),
+        })
+        .collect();
+    // One folder per workspace holds its workbooks.
+    let folders: Vec<Folder> = workspaces
+        .iter()
+        .enumerate()
+        .map(|(n, w)| Folder {
+            id: uuid(seed, KIND_FOLDER, n as u64),
+            url_id: url_id(seed, KIND_FOLDER, n as u64),
+            name: "Reports".to_owned(),
+            parent_id: w.workspace_id.clone(),
+            path: w.name.clone(),
+            owner_id: member_id(n as u64),
+            created_by: member_id(n as u64),
+            created_at: at(KIND_FOLDER, n),
+        })
+        .collect();
+    let connections: Vec<Connection> = (0..config.connections.max(1))
+        .map(|n| Connection {
+            organization_id: org_id.clone(),
+            connection_id: uuid(seed, KIND_CONNECTION, n as u64),
+            is_sample: false,
+            is_audit_log: false,
+            last_active_at: at(KIND_CONNECTION, n),
+            name: format!("Warehouse {n}"),
+            kind: if n % 2 == 0 { "snowflake" } else { "bigquery" }.to_owned(),
+            use_oauth: false,
+            created_by: member_id(0),
+            updated_by: member_id(0),
+            created_at: at(KIND_CONNECTION, n),
+            updated_at: at(KIND_CONNECTION, n),
+            is_archived: Some(false),
+            account: None,
+            warehouse: None,
+        })
+        .collect();
+    let tables: Vec<WarehouseTable> = (0..config.tables.max(1))
+        .map(|n| WarehouseTable {
+            url_id: url_id(seed, KIND_TABLE, n as u64),
+            connection_id: connections[n % connections.len()].connection_id.clone(),
+            path: vec![
+                DATABASES[n % DATABASES.len()].to_owned(),
+                SCHEMAS[(n / DATABASES.len()) % SCHEMAS.len()].to_owned(),
+                format!("TABLE_{n}"),
+            ],
+            parent_id: connections[n % connections.len()].connection_id.clone(),
+        })
+        .collect();
+    let workbooks: Vec<Workbook> = (0..config.workbooks)
+        .map(|n| {
+            let folder = &folders[n % folders.len()];
+            let url = url_id(seed, KIND_WORKBOOK, n as u64);
+            Workbook {
+                workbook_id: uuid(seed, KIND_WORKBOOK, n as u64),
+                url: format!("https://app.sigmacomputing.com/{ORG_SLUG}/workbook/{url}"),
+                workbook_url_id: url,
+                name: format!("Workbook {n}"),
+                path: format!("{}/{}", folder.path, folder.name),
+                latest_version: 1 + mix(seed, KIND_WORKBOOK, n as u64) % 40,
+                owner_id: member_id(n as u64),
+                created_by: member_id(n as u64),
+                updated_by: member_id(n as u64 + 1),
+                created_at: at(KIND_WORKBOOK, n),
+                updated_at: at(KIND_WORKBOOK + 50, n),
+                is_archived: config.archive_every > 0 && n % config.archive_every == 0,
+                folder_id: folder.id.clone(),
+                tags: Vec::new(),
+                pages: Vec::new(),
+            }
+        })
+        .collect();
+    let datasets = (0..config.datasets)
+        .map(|n| {
+            let url = url_id(seed, KIND_DATASET, n as u64);
+            Dataset {
+                dataset_id: uuid(seed, KIND_DATASET, n as u64),
+                created_by: member_id(n as u64),
+                updated_by: member_id(n as u64),
+                created_at: at(KIND_DATASET, n),
+                updated_at: at(KIND_DATASET, n),
+                name: format!("Dataset {n}"),
+                description: String::new(),
+                url: format!("https://app.sigmacomputing.com/{ORG_SLUG}/dataset/{url}"),
+                is_archived: None,
+                url_id: url,
+                folder_id: folders[n % folders.len()].id.clone(),
+            }
+        })
+        .collect();
+    let data_models = (0..config.data_models)
+        .map(|n| {
+            let url = url_id(seed, KIND_DATA_MODEL, n as u64);
+            let folder = &folders[n % folders.len()];
+            let table = &tables[n % tables.len()];
+            let element_id = url_id(seed, KIND_DATA_MODEL + 500, n as u64)[..10].to_owned();
+            DataModel {
+                data_model_id: uuid(seed, KIND_DATA_MODEL, n as u64),
+                data_model_url_id: url.clone(),
+                name: format!("Data model {n}"),
+                url: format!("https://app.sigmacomputing.com/{ORG_SLUG}/data-model/{url}"),
+                path: format!("{}/{}", folder.path, folder.name),
+                latest_version: 1,
+                owner_id: member_id(n as u64),
+                created_by: member_id(n as u64),
+                updated_by: member_id(n as u64),
+                created_at: at(KIND_DATA_MODEL, n),
+                updated_at: at(KIND_DATA_MODEL, n),
+                is_archived: None,
+                elements: vec![DataModelElement {
+                    element_id: element_id.clone(),
+                    name: table.path[2].clone(),
+                    kind: "table".to_owned(),
+                    source_table: Some(format!("inode-{}", table.url_id)),
+                    columns: ["ID", "NAME", "AMOUNT"]
+                        .iter()
+                        .map(|c| DataModelColumn {
+                            column_id: format!("{element_id}-{c}"),
+                            name: (*c).to_owned(),
+                            label: None,
+                            formula: Some(format!("[{}/{c}]", table.path[2])),
+                            element_id: String::new(),
+                        })
+                        .collect(),
+                }],
+            }
+        })
+        .collect();
+    Org {
+        organization_id: org_id,
+        workspaces,
+        folders,
+        members,
+        connections,
+        tables,
+        workbooks,
+        datasets,
+        data_models,
+        synthetic: Some(SyntheticShape {
+            seed,
+            pages_per_workbook: config.pages_per_workbook,
+            elements_per_page: config.elements_per_page,
+        }),
+        ..Org::default()
+    }
+    .index()
+}
+
+impl SyntheticShape {
+    /// The pages of the `workbook_index`th workbook, with elements, SQL and lineage.
+    pub fn pages(&self, workbook_index: usize, workbook: &Workbook, org: &Org) -> Vec<Page> {
+        let seed = self.seed;
+        let w = workbook_index as u64;
+        (0..self.pages_per_workbook)
+            .map(|p| {
+                let elements = (0..self.elements_per_page)
+                    .map(|e| {
+                        let ordinal = (p * self.elements_per_page + e) as u64;
+                        let (kind, viz) = ELEMENT_KINDS[(ordinal as usize) % ELEMENT_KINDS.len()];
+                        // Element ids repeat across workbooks in Sigma too: derive from position.
+                        let element_id = url_id(seed, KIND_ELEMENT, ordinal)[..10].to_owned();
+                        let table = &org.tables[(mix(seed, w, ordinal) as usize) % org.tables.len()];
+                        let ui_only = matches!(kind, "text" | "control");
+                        let name = format!("{} {ordinal}", kind.replace('-', " "));
+                        let full_name = table.path.join(".");
+                        Element {
+                            lineage: (!ui_only).then(|| {
+                                let node = format!("inode-{}", table.url_id);
+                                json!({
+                                    "dependencies": {
+                                        element_id.clone(): {"nodeId": element_id, "type": "sheet", "name": name, "elementId": element_id},
+                                        node.clone(): {"nodeId": node, "type": "table", "name": table.path[2]},
+                                    },
+                                    "edges": [{"source": node, "target": element_id, "type": "source"}],
+                                })
+                            }),
+                            sql: (!ui_only).then(|| {
+                                format!("select ID, NAME, AMOUNT from {full_name} limit 25000")
+                            }),
+                            columns: (!ui_only)
+                                .then(|| vec!["ID".to_owned(), "NAME".to_owned(), "AMOUNT".to_owned()]),
+                            element_id,
+                            name: Some(name),
+                            kind: kind.to_owned(),
+                            vizualization_type: viz.map(str::to_owned),
+                        }
+                    })
+                    .collect();
+                Page {
+                    page_id: format!(
+                        "{}-{p}",
+                        &url_id(seed, KIND_PAGE, w)[..6]
+                    ),
+                    name: if p == 0 {
+                        workbook.name.clone()
+                    } else {
+                        format!("Page {}", p + 1)
+                    },
+                    hidden: None,
+                    elements,
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,813 @@
+//! Routes, the request gate (auth, knobs, stats) and Sigma's paging and error shapes.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::Instant;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::auth::{self, SandboxClock, TokenStore};
+use super::generate::mix;
+use super::knobs::{Fault, Knobs, PageTokenStyle};
+use super::org::{FILE_KINDS, FileRef, Org};
+use super::stats::StatsRecorder;
+
+pub(crate) type SharedState = Arc<AppState>;
+
+pub(crate) struct AppState {
+    pub org: Arc<Org>,
+    pub client_id: String,
+    pub client_secret: String,
+    pub knobs: RwLock<Knobs>,
+    pub tokens: TokenStore,
+    pub stats: StatsRecorder,
+    pub clock: SandboxClock,
+    /// Numbers API requests for fault injection.
+    pub api_sequence: AtomicU64,
+    request_sequence: AtomicU64,
+    request_id_salt: u64,
+    rate_bucket: Mutex<Option<(f64, Instant)>>,
+}
+
+impl AppState {
+    pub fn new(org: Arc<Org>, client_id: String, client_secret: String, knobs: Knobs) -> Self {
+        Self {
+            org,
+            client_id,
+            client_secret,
+            knobs: RwLock::new(knobs),
+            tokens: TokenStore::default(),
+            stats: StatsRecorder::default(),
+            clock: SandboxClock::default(),
+            api_sequence: AtomicU64::new(0),
+            request_sequence: AtomicU64::new(0),
+            request_id_salt: rand::random(),
+            rate_bucket: Mutex::new(None),
+        }
+    }
+
+    pub fn knobs(&self) -> RwLockReadGuard<'_, Knobs> {
+        self.knobs.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Token bucket of `per_second` tokens refilled continuously; false when empty.
+    fn take_rate_token(&self, per_second: u32) -> bool {
+        let mut bucket = self.rate_bucket.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let capacity = f64::from(per_second.max(1));
+        let (tokens, last) = bucket.get_or_insert((capacity, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * capacity).min(capacity);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Sigma's error: rendered as `{message, code, requestId}` by [`request_id_layer`], which knows
+/// the request id.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found: {id}"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Set on a response to make the connection drop instead of answering.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DropConnection;
+
+pub(crate) fn router(state: SharedState) -> Router {
+    let api = Router::new()
+        .route("/v2/auth/token", post(auth::sigma_token))
+        .route(
+            "/auth/realms/{realm}/protocol/openid-connect/token",
+            post(auth::keycloak_token),
+        )
+        .route("/v2/workbooks", get(list_workbooks))
+        .route("/v2/workbooks/{workbookId}", get(workbook))
+        .route("/v2/workbooks/{workbookId}/pages", get(workbook_pages))
+        .route(
+            "/v2/workbooks/{workbookId}/pages/{pageId}/elements",
+            get(page_elements),
+        )
+        .route("/v2/workbooks/{workbookId}/queries", get(workbook_queries))
+        .route(
+            "/v2/workbooks/{workbookId}/elements/{elementId}/query",
+            get(element_query),
+        )
+        .route(
+            "/v2/workbooks/{workbookId}/lineage/elements/{elementId}",
+            get(element_lineage),
+        )
+        .route("/v2/workbooks/{workbookId}/tags", get(workbook_tags))
+        .route("/v2/datasets", get(list_datasets))
+        .route("/v2/datasets/{datasetId}", get(dataset))
+        .route("/v2/dataModels", get(list_data_models))
+        .route("/v2/dataModels/{dataModelId}", get(data_model))
+        .route(
+            "/v2/dataModels/{dataModelId}/elements",
+            get(data_model_elements),
+        )
+        .route(
+            "/v2/dataModels/{dataModelId}/columns",
+            get(data_model_columns),
+        )
+        .route("/v2/files", get(list_files))
+        .route("/v2/files/{inodeId}", get(file))
+        .route("/v2/connections", get(list_connections))
+        .route("/v2/connections/{connectionId}", get(connection))
+        .route("/v2/connections/paths/{inodeId}", get(connection_path))
+        .route("/v2/members", get(list_members_legacy))
+        .route("/v2/members/{memberId}", get(member))
+        .route("/v2.1/members", get(list_members_paged))
+        .route("/v2/workspaces", get(list_workspaces_legacy))
+        .route("/v2/workspaces/{workspaceId}", get(workspace))
+        .route("/v2.1/workspaces", get(list_workspaces_paged))
+        .route_layer(middleware::from_fn_with_state(state.clone(), gate));
+    api.route("/__stats", get(stats))
+        .fallback(unmatched)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_id_layer,
+        ))
+        .with_state(state)
+}
+
+/// Outermost layer: a request id on every response, Sigma's error body, status counts.
+async fn request_id_layer(
+    State(state): State<SharedState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let sequence = state.request_sequence.fetch_add(1, Ordering::Relaxed);
+    let request_id = {
+        let a = mix(state.request_id_salt, 1, sequence);
+        let b = mix(state.request_id_salt, 2, sequence);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            b >> 52,
+            b & 0xffff_ffff_ffff
+        )
+    };
+    let is_stats = request.uri().path() == "/__stats";
+    let mut response = next.run(request).await;
+    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        let mut rendered = (
+            error.status,
+            Json(json!({"message": error.message, "code": error.code, "requestId": request_id})),
+        )
+            .into_response();
+        if let Some(retry_after) = response.headers().get(header::RETRY_AFTER) {
+            rendered
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after.clone());
+        }
+        response = rendered;
+    }
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    if !is_stats && response.extensions().get::<DropConnection>().is_none() {
+        state.stats.status(response.status().as_str());
+    }
+    response
+}
+
+/// Per-route layer: stats by template, then the knobs in the order a real server would apply
+/// them (latency, rate limit, transient faults, authentication, permissions, hangs).
+async fn gate(
+    State(state): State<SharedState>,
+    matched: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    let template = matched.as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    state
+        .stats
+        .route(&format!("{} {template}", request.method()));
+    let knobs = state.knobs().clone();
+    if !knobs.latency.is_zero() {
+        tokio::time::sleep(knobs.latency).await;
+    }
+    if let Some(per_second) = knobs.rate_limit_per_second
+        && !state.take_rate_token(per_second)
+    {
+        let mut response = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Rate limit exceeded",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
+    let sequence = state.api_sequence.fetch_add(1, Ordering::SeqCst);
+    match knobs.fault_for(sequence) {
+        Fault::None => {}
+        Fault::ServiceUnavailable => {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "Service temporarily unavailable",
+            )
+            .into_response();
+        }
+        Fault::DropConnection => {
+            state.stats.status("dropped");
+            let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
+            response.extensions_mut().insert(DropConnection);
+            return response;
+        }
+    }
+    let is_token_route = template == "/v2/auth/token" || template.starts_with("/auth/");
+    if !is_token_route && !auth::bearer_is_valid(&state, request.headers()) {
+        return ApiError::unauthorized("Unauthorized").into_response();
+    }
+    if Knobs::selects(&knobs.forbidden, &template, &path) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "You do not have permission to access this resource",
+        )
+        .into_response();
+    }
+    if Knobs::selects(&knobs.hang, &template, &path) {
+        std::future::pending::<()>().await;
+    }
+    let response = next.run(request).await;
+    if response.status() == StatusCode::OK && malformed(&knobs.malformed_ids, &path) {
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            Body::from(r#"{"entries": [{"id": "truncated", "name": "#),
+        )
+            .into_response();
+    }
+    response
+}
+
+fn malformed(ids: &BTreeSet<String>, path: &str) -> bool {
+    !ids.is_empty() && path.split('/').any(|segment| ids.contains(segment))
+}
+
+async fn unmatched(State(state): State<SharedState>, method: Method) -> ApiError {
+    state.stats.route(&format!("{method} (unmatched)"));
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "Route not found")
+}
+
+async fn stats(State(state): State<SharedState>) -> Json<super::Stats> {
+    Json(state.stats.snapshot())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query parameters and paging
+
+/// Query parameters, parsed by hand so every bad value becomes a 400 in Sigma's shape.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(raw: Option<String>) -> Self {
+        Self(
+            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name || k == &format!("{name}[]"))
+            .map(|(_, v)| v.as_str())
+    }
+    fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "{name} must be true or false"
+            ))),
+        }
+    }
+    fn has_paging(&self) -> bool {
+        self.get("limit").is_some() || self.get("page").is_some()
+    }
+}
+
+pub const DEFAULT_PAGE_LIMIT: usize = 50;
+pub const MAX_PAGE_LIMIT: usize = 1000;
+const OPAQUE_TOKEN_PREFIX: &str = "sbx1:";
+
+struct PageRequest {
+    offset: usize,
+    limit: usize,
+}
+
+fn page_request(params: &Params) -> Result<PageRequest, ApiError> {
+    let limit = match params.get("limit") {
+        None => DEFAULT_PAGE_LIMIT,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "limit must be an integer between 1 and {MAX_PAGE_LIMIT}"
+                )));
+            }
+        },
+    };
+    let offset = match params.get("page") {
+        None | Some("") => 0,
+        Some(token) => {
+            decode_page_token(token).ok_or_else(|| ApiError::bad_request("Invalid page token"))?
+        }
+    };
+    Ok(PageRequest { offset, limit })
+}
+
+fn decode_page_token(token: &str) -> Option<usize> {
+    if let Ok(offset) = token.parse::<usize>() {
+        return Some(offset);
+    }
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    String::from_utf8(raw)
+        .ok()?
+        .strip_prefix(OPAQUE_TOKEN_PREFIX)?
+        .parse()
+        .ok()
+}
+
+fn encode_page_token(offset: usize, style: PageTokenStyle) -> String {
+    match style {
+        PageTokenStyle::Numeric => offset.to_string(),
+        PageTokenStyle::Opaque => base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("{OPAQUE_TOKEN_PREFIX}{offset}")),
+    }
+}
+
+impl AppState {
+    /// `{entries, nextPage, total}` for positions `offset..offset+limit` of `total` items.
+    fn page<T: Serialize>(
+        &self,
+        params: &Params,
+        total: usize,
+        item: impl Fn(usize) -> Option<T>,
+    ) -> Result<Response, ApiError> {
+        let request = page_request(params)?;
+        let end = request.offset.saturating_add(request.limit).min(total);
+        let entries: Vec<T> = (request.offset.min(end)..end).filter_map(item).collect();
+        let next_page =
+            (end < total).then(|| encode_page_token(end, self.knobs().page_token_style));
+        Ok(
+            Json(json!({"entries": entries, "nextPage": next_page, "total": total}))
+                .into_response(),
+        )
+    }
+}
+
+fn page_slice<T: Serialize>(
+    state: &AppState,
+    params: &Params,
+    items: &[T],
+) -> Result<Response, ApiError> {
+    state.page(params, items.len(), |i| items.get(i))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workbooks
+
+type Handler = Result<Response, ApiError>;
+
+fn workbook_index(org: &Org, id: &str) -> Result<usize, ApiError> {
+    org.workbook(id)
+        .map(|(i, _)| i)
+        .ok_or_else(|| ApiError::not_found("Workbook", id))
+}
+
+async fn list_workbooks(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
+    let params = Params::parse(q);
+    let include_archived = params.bool("isArchived")?.unwrap_or(false);
+    params.bool("excludeTags")?;
+    let listed = state.org.listed_workbooks(include_archived);
+    state.page(&params, listed.len(), |i| listed.get(i))
+}
+
+async fn workbook(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
+    let index = workbook_index(&state.org, &id)?;
+    Ok(Json(&state.org.workbooks[index]).into_response())
+}
+
+async fn workbook_pages(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Handler {
+    let params = Params::parse(q);
+    let index = workbook_index(&state.org, &id)?;
+    page_slice(&state, &params, &state.org.pages(index))
+}
+
+async fn page_elements(
+    State(state): State<SharedState>,
+    Path((id, page_id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Handler {
+    let params = Params::parse(q);
+    let index = workbook_index(&state.org, &id)?;
+    let pages = state.org.pages(index);
+    let page = pages
+        .iter()
+        .find(|p| p.page_id == page_id)
+        .ok_or_else(|| ApiError::not_found("Page", &page_id))?;
+    page_slice(&state, &params, &page.elements)
+}
+
+async fn workbook_queries(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Handler {
+    let params = Params::parse(q);
+    let index = workbook_index(&state.org, &id)?;
+    let pages = state.org.pages(index);
+    let queries: Vec<Value> = pages
+        .iter()
+        .flat_map(|p| &p.elements)
+        .filter_map(|e| {
+            let sql = e.sql.as_ref()?;
+            Some(json!({"elementId": e.element_id, "name": e.name.clone().unwrap_or_default(), "sql": sql}))
+        })
+        .collect();
+    page_slice(&state, &params, &queries)
+}
+
+async fn element_query(
+    State(state): State<SharedState>,
+    Path((id, element_id)): Path<(String, String)>,
+) -> Handler {
+    let index = workbook_index(&state.org, &id)?;
+    let pages = state.org.pages(index);
+    let element = pages
+        .iter()
+        .flat_map(|p| &p.elements)
+        .find(|e| e.element_id == element_id)
+        .ok_or_else(|| ApiError::not_found("Element", &element_id))?;
+    let sql = element
+        .sql
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("Query for element", &element_id))?;
+    let mut body = json!({"elementId": element.element_id, "sql": sql});
+    if let Some(name) = &element.name {
+        body["name"] = Value::String(name.clone());
+    }
+    Ok(Json(body).into_response())
+}
+
+async fn element_lineage(
+    State(state): State<SharedState>,
+    Path((id, element_id)): Path<(String, String)>,
+) -> Handler {
+    let index = workbook_index(&state.org, &id)?;
+    let pages = state.org.pages(index);
+    let element = pages
+        .iter()
+        .flat_map(|p| &p.elements)
+        .find(|e| e.element_id == element_id)
+        .ok_or_else(|| ApiError::not_found("Element", &element_id))?;
+    if element.is_ui_only() {
+        return Err(ApiError::bad_request(format!(
+            "Lineage is not supported for {} elements",
+            element.kind
+        )));
+    }
+    let lineage = element.lineage.clone().unwrap_or_else(|| {
+        // An element with no upstream: only its own sheet node.
+        let mut node =
+            json!({"nodeId": element.element_id, "type": "sheet", "elementId": element.element_id});
+        if let Some(name) = &element.name {
+            node["name"] = Value::String(name.clone());
+        }
+        json!({"dependencies": {element.element_id.clone(): node}, "edges": []})
+    });
+    Ok(Json(lineage).into_response())
+}
+
+async fn workbook_tags(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Handler {
+    let params = Params::parse(q);
+    let index = workbook_index(&state.org, &id)?;
+    page_slice(&state, &params, &state.org.workbooks[index].tags)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Datasets and data models
+
+async fn list_datasets(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
+    page_slice(&state, &Params::parse(q), &state.org.datasets)
+}
+
+async fn dataset(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
+    let dataset = state
+        .org
+        .dataset(&id)
+        .ok_or_else(|| ApiError::not_found("Dataset", &id))?;
+    Ok(Json(dataset).into_response())
+}
+
+async fn list_data_models(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
+    let params = Params::parse(q);
+    params.bool("excludeTags")?;
+    page_slice(&state, &params, &state.org.data_models)
+}
+
+fn find_data_model<'a>(org: &'a Org, id: &str) -> Result<&'a super::org::DataModel, ApiError> {
+    org.data_model(id)
+        .ok_or_else(|| ApiError::not_found("Data model", id))
+}
+
+async fn data_model(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
+    Ok(Json(find_data_model(&state.org, &id)?).into_response())
+}
+
+async fn data_model_elements(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Handler {
+    let model = find_data_model(&state.org, &id)?;
+    page_slice(&state, &Params::parse(q), &model.elements)
+}
+
+async fn data_model_columns(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Handler {
+    let model = find_data_model(&state.org, &id)?;
+    let columns: Vec<_> = model.elements.iter().flat_map(|e| &e.columns).collect();
+    page_slice(&state, &Params::parse(q), &columns)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files and connections
+
+const SPEC_FILE_TYPES: [&str; 10] = [
+    "workspace",
+    "folder",
+    "workbook",
+    "dataset",
+    "sql",
+    "worksheet",
+    "dashboard",
+    "template",
+    "table",
+    "symlink",
+];
+
+async fn list_files(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
+    let params = Params::parse(q);
+    let mut kinds: Vec<&str> = Vec::new();
+    for filter in params.all("typeFilters").flat_map(|v| v.split(',')) {
+        let filter = filter.trim();
+        if !SPEC_FILE_TYPES.contains(&filter) {
+            return Err(ApiError::bad_request(format!(
+                "Unknown typeFilters value: {filter}"
+            )));
+        }
+        if !kinds.contains(&filter) {
+            kinds.push(filter);
+        }
+    }
+    if kinds.is_empty() {
+        kinds = FILE_KINDS.to_vec();
+    }
+    // Keep the listing order stable whatever order the filters came in.
+    kinds.retain(|k| FILE_KINDS.contains(k));
+    kinds.sort_by_key(|k| FILE_KINDS.iter().position(|f| f == k));
+    params.bool("directChildFilter")?;
+    let org = &state.org;
+    let parent = params.get("parentId");
+    let name = params.get("name").map(str::to_lowercase);
+    if parent.is_some() || name.is_some() {
+        // Filtered listings scan; unfiltered ones below page by offset arithmetic.
+        let matching: Vec<FileRef> = kinds
+            .iter()
+            .flat_map(|kind| (0..org.file_count(kind)).filter_map(move |n| org.file_at(kind, n)))
+            .filter(|&f| parent.is_none_or(|p| org.file_parent(f) == p))
+            .filter(|&f| {
+                name.as_ref().is_none_or(|n| {
+                    org.file_entry(f)["name"]
+                        .as_str()
+                        .is_some_and(|s| s.to_lowercase().contains(n.as_str()))
+                })
+            })
+            .collect();
+        return state.page(&params, matching.len(), |i| {
+            matching.get(i).map(|&f| org.file_json(f))
+        });
+    }
+    let total: usize = kinds.iter().map(|k| org.file_count(k)).sum();
+    state.page(&params, total, |mut i| {
+        for kind in &kinds {
+            let count = org.file_count(kind);
+            if i < count {
+                return org.file_at(kind, i).map(|f| org.file_json(f));
+            }
+            i -= count;
+        }
+        None
+    })
+}
+
+async fn file(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
+    let found = state
+        .org
+        .file(&id)
+        .ok_or_else(|| ApiError::not_found("File", &id))?;
+    Ok(Json(state.org.file_json(found)).into_response())
+}
+
+async fn list_connections(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
+    let params = Params::parse(q);
+    let include_archived = params.bool("includeArchived")?.unwrap_or(false);
+    let search = params.get("search").map(str::to_lowercase);
+    let listed: Vec<_> = state
+        .org
+        .connections
+        .iter()
+        .filter(|c| include_archived || !c.is_archived.unwrap_or(false))
+        .filter(|c| {
+            search
+                .as_ref()
+                .is_none_or(|s| c.name.to_lowercase().contains(s.as_str()))
+        })
+        .collect();
+    page_slice(&state, &params, &listed)
+}
+
+async fn connection(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
+    let connection = state
+        .org
+        .connection(&id)
+        .ok_or_else(|| ApiError::not_found("Connection", &id))?;
+    Ok(Json(connection).into_response())
+}
+
+async fn connection_path(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
+    let table = state
+        .org
+        .table_by_inode(&id)
+        .ok_or_else(|| ApiError::not_found("Connection path", &id))?;
+    Ok(Json(json!({"connectionId": table.connection_id, "path": table.path})).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Members and workspaces
+
+fn listed_members<'a>(
+    org: &'a Org,
+    params: &Params,
+) -> Result<Vec<&'a super::org::Member>, ApiError> {
+    let include_archived = params.bool("includeArchived")?.unwrap_or(false);
+    let include_inactive = params.bool("includeInactive")?.unwrap_or(false);
+    let search = params.get("search").map(str::to_lowercase);
+    Ok(org
+        .members
+        .iter()
+        .filter(|m| include_archived || !m.is_archived.unwrap_or(false))
+        .filter(|m| include_inactive || !m.is_inactive.unwrap_or(false))
+        .filter(|m| {
+            search.as_ref().is_none_or(|s| {
+                m.email.to_lowercase().contains(s.as_str())
+                    || format!("{} {}", m.first_name, m.last_name)
+                        .to_lowercase()
+                        .contains(s.as_str())
+            })
+        })
+        .collect())
+}
+
+/// `/v2/members`: a bare array unless paging parameters are given.
+async fn list_members_legacy(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
+    let params = Params::parse(q);
+    let members = listed_members(&state.org, &params)?;
+    if params.has_paging() {
+        page_slice(&state, &params, &members)
+    } else {
+        Ok(Json(members).into_response())
+    }
+}
+
+async fn list_members_paged(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
+    let params = Params::parse(q);
+    let members = listed_members(&state.org, &params)?;
+    page_slice(&state, &params, &members)
+}
+
+async fn member(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
+    let member = state
+        .org
+        .member(&id)
+        .ok_or_else(|| ApiError::not_found("Member", &id))?;
+    Ok(Json(member).into_response())
+}
+
+fn listed_workspaces<'a>(org: &'a Org, params: &Params) -> Vec<&'a super::org::Workspace> {
+    let name = params.get("name").map(str::to_lowercase);
+    org.workspaces
+        .iter()
+        .filter(|w| {
+            name.as_ref()
+                .is_none_or(|n| w.name.to_lowercase().contains(n.as_str()))
+        })
+        .collect()
+}
+
+/// `/v2/workspaces`: a bare array unless paging parameters are given.
+async fn list_workspaces_legacy(
+    State(state): State<SharedState>,
+    RawQuery(q): RawQuery,
+) -> Handler {
+    let params = Params::parse(q);
+    let workspaces = listed_workspaces(&state.org, &params);
+    if params.has_paging() {
+        page_slice(&state, &params, &workspaces)
+    } else {
+        Ok(Json(workspaces).into_response())
+    }
+}
+
+async fn list_workspaces_paged(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
+    let params = Params::parse(q);
+    let workspaces = listed_workspaces(&state.org, &params);
+    page_slice(&state, &params, &workspaces)
+}
+
+async fn workspace(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
+    let workspace = state
+        .org
+        .workspace(&id)
+        .ok_or_else(|| ApiError::not_found("Workspace", &id))?;
+    Ok(Json(workspace).into_response())
+}
