@@ -897,3 +897,53 @@ async fn throttling_converges_instead_of_storming() {
     assert!(stats.concurrency_limit < 32);
     assert!((stats.throttled as usize) < total, "{stats}");
 }
+
+// ---------------------------------------------------------------- TLS
+
+/// A real TLS handshake with the ring provider, against a local server whose self-signed
+/// certificate the client does not trust: the typed TLS error, and no retry.
+#[tokio::test]
+async fn https_handshakes_and_an_untrusted_certificate_is_a_tls_error() {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let cert = CertificateDer::from(include_bytes!("fixtures/selfsigned-cert.der").to_vec());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        include_bytes!("fixtures/selfsigned-key.der").to_vec(),
+    ));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hellos = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&hellos);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(tcp).await;
+            });
+        }
+    });
+    let client = SigmaClient::with_retry_config(
+        &conn_with(&format!("https://localhost:{port}"), json!({})),
+        fast_retries(),
+    )
+    .unwrap();
+    let err = client.authenticate().await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Auth(AuthFailure::Tls), "{err}");
+    assert_eq!(err.attempts(), 1, "a certificate problem is not retried");
+    assert_eq!(hellos.load(Ordering::SeqCst), 1);
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+}

@@ -89,7 +89,9 @@ pub(crate) fn origin(url: &Url) -> String {
 
 /// How a transport error bears on retrying.
 pub(crate) fn outcome_of(err: &reqwest::Error) -> AttemptOutcome {
-    if err.is_timeout() {
+    if is_tls(err) {
+        AttemptOutcome::Tls
+    } else if err.is_timeout() {
         AttemptOutcome::Timeout
     } else if err.is_connect() {
         AttemptOutcome::Connect
@@ -111,8 +113,9 @@ pub(crate) fn kind_of(err: &reqwest::Error) -> ErrorKind {
     }
 }
 
-/// Whether a rustls error sits anywhere in the chain (io::Error hides its inner error
-/// from `source()`, so look inside those explicitly).
+/// Whether the failure is TLS's. Looks for a `rustls::Error` in the chain (io::Error hides
+/// its inner error from `source()`, so look inside those explicitly), and falls back on the
+/// messages: hyper-util and reqwest re-box connector errors, which can lose the type.
 pub(crate) fn is_tls(err: &reqwest::Error) -> bool {
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = next {
@@ -126,6 +129,18 @@ pub(crate) fn is_tls(err: &reqwest::Error) -> bool {
             {
                 return true;
             }
+        }
+        let text = e.to_string().to_ascii_lowercase();
+        if [
+            "certificate",
+            "tls handshake",
+            "handshakefailure",
+            "peer is incompatible",
+        ]
+        .iter()
+        .any(|needle| text.contains(needle))
+        {
+            return true;
         }
         next = e.source();
     }

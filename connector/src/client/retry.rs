@@ -57,6 +57,8 @@ pub enum AttemptOutcome {
     /// No connection was made (DNS, refused, TLS handshake): the request never reached
     /// the server.
     Connect,
+    /// TLS failed (untrusted certificate, handshake): retrying will not fix it.
+    Tls,
     /// The request or the response body timed out.
     Timeout,
     /// The connection broke while the request or the response was in transit.
@@ -86,6 +88,7 @@ pub fn should_retry(outcome: AttemptOutcome, idempotent: bool) -> RetryDecision 
             _ => RetryDecision::DontRetry,
         },
         AttemptOutcome::Connect => RetryDecision::Retry,
+        AttemptOutcome::Tls => RetryDecision::DontRetry,
         AttemptOutcome::Timeout | AttemptOutcome::Transport if idempotent => RetryDecision::Retry,
         AttemptOutcome::Timeout | AttemptOutcome::Transport => RetryDecision::DontRetry,
     }
