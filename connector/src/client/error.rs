@@ -274,7 +274,9 @@ impl fmt::Debug for ClientError {
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = &self.0;
-        write!(f, "{} {}: ", d.method, d.path)?;
+        if !d.path.is_empty() {
+            write!(f, "{} {}: ", d.method, d.path)?;
+        }
         match &d.kind {
             ErrorKind::Status => match d.status {
                 Some(s) => write!(f, "HTTP {s}")?,

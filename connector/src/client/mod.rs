@@ -609,6 +609,11 @@ mod tests {
         c.host_port = Url::parse("http://api.sigmacomputing.com").unwrap();
         let err = SigmaClient::new(&c).unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::Refused(_)), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("refused: `http://api.sigmacomputing.com`"),
+            "{err}"
+        );
         c.allow_insecure_http = true;
         assert!(SigmaClient::new(&c).is_ok());
     }
