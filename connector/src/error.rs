@@ -1,6 +1,7 @@
 //! The one public error type. Each module keeps its own private detail enum and converts
 //! into this at the boundary, so callers match on a small, stable set of cases.
 
+use crate::client::ClientError;
 use crate::config::ConfigError;
 
 #[derive(Debug, thiserror::Error)]
@@ -9,6 +10,9 @@ pub enum Error {
     /// The configuration could not be read, parsed or validated.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A Sigma API request failed (authentication, transport, or an error answer).
+    #[error(transparent)]
+    Sigma(#[from] ClientError),
 }
 
 impl Error {
@@ -16,6 +20,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) => 2,
+            Error::Sigma(_) => 1,
         }
     }
 }

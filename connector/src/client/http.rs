@@ -1,0 +1,172 @@
+//! The HTTP layer: the reqwest client (rustls with the ring provider, timeouts, a
+//! same-origin-only redirect policy, our User-Agent), the plain-http guard, and mapping
+//! transport errors to error kinds.
+
+use std::time::Duration;
+
+use reqwest::redirect;
+use url::Url;
+
+use super::error::ErrorKind;
+use super::retry::AttemptOutcome;
+
+pub(crate) const USER_AGENT: &str = concat!("sigma-connector/", env!("CARGO_PKG_VERSION"));
+
+/// Redirects followed within one origin at most.
+const MAX_REDIRECTS: usize = 5;
+
+/// Installs rustls' ring provider as the process default unless one is installed already
+/// (by us earlier, or by the embedding program: theirs wins).
+pub(crate) fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another installer is fine: some provider is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+/// The redirect policy: follow only to the same scheme, host and port. A bearer token
+/// must never be presented to another host, and a Sigma API that redirects off-origin is
+/// misconfigured (or something is intercepting it): better to fail loudly.
+pub(crate) fn same_origin_redirects() -> redirect::Policy {
+    redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.stop();
+        };
+        let same = first.scheme() == attempt.url().scheme()
+            && first.host_str() == attempt.url().host_str()
+            && first.port_or_known_default() == attempt.url().port_or_known_default();
+        if same && attempt.previous().len() <= MAX_REDIRECTS {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+pub(crate) fn build_http_client(
+    connect_timeout: Duration,
+    request_timeout: Duration,
+) -> Result<reqwest::Client, reqwest::Error> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(connect_timeout)
+        .timeout(request_timeout)
+        .redirect(same_origin_redirects())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+}
+
+/// Whether `url` may carry a bearer token: https, or http to a loopback host, or http
+/// anywhere when the operator explicitly allowed it.
+pub(crate) fn check_transport_security(url: &Url, allow_insecure_http: bool) -> Result<(), String> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback || allow_insecure_http {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{}` uses plain http to a host that is not loopback, which would send credentials unencrypted; use https, or set allowInsecureHttp: true",
+                    origin(url)
+                ))
+            }
+        }
+        other => Err(format!("unsupported URL scheme `{other}`")),
+    }
+}
+
+/// `scheme://host[:port]`, for messages (never a path or query).
+pub(crate) fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// How a transport error bears on retrying.
+pub(crate) fn outcome_of(err: &reqwest::Error) -> AttemptOutcome {
+    if is_tls(err) {
+        AttemptOutcome::Tls
+    } else if err.is_timeout() {
+        AttemptOutcome::Timeout
+    } else if err.is_connect() {
+        AttemptOutcome::Connect
+    } else {
+        AttemptOutcome::Transport
+    }
+}
+
+/// The error kind of a transport error that outlived its retries.
+pub(crate) fn kind_of(err: &reqwest::Error) -> ErrorKind {
+    if is_tls(err) {
+        ErrorKind::Tls
+    } else if err.is_timeout() {
+        ErrorKind::Timeout
+    } else if err.is_connect() {
+        ErrorKind::Connect
+    } else {
+        ErrorKind::Transport
+    }
+}
+
+/// Whether the failure is TLS's. Looks for a `rustls::Error` in the chain (io::Error hides
+/// its inner error from `source()`, so look inside those explicitly), and falls back on the
+/// messages: hyper-util and reqwest re-box connector errors, which can lose the type.
+pub(crate) fn is_tls(err: &reqwest::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
+                return true;
+            }
+        }
+        let text = e.to_string().to_ascii_lowercase();
+        if [
+            "certificate",
+            "tls handshake",
+            "handshakefailure",
+            "peer is incompatible",
+        ]
+        .iter()
+        .any(|needle| text.contains(needle))
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        let ok = |s: &str, allow| check_transport_security(&Url::parse(s).unwrap(), allow).is_ok();
+        assert!(ok("https://api.sigmacomputing.com", false));
+        assert!(ok("http://127.0.0.1:8080", false));
+        assert!(ok("http://[::1]:8080", false));
+        assert!(ok("http://localhost:8080", false));
+        assert!(!ok("http://api.sigmacomputing.com", false));
+        assert!(!ok("http://10.0.0.5", false));
+        assert!(ok("http://10.0.0.5", true));
+        assert!(!ok("ftp://127.0.0.1", true));
+    }
+
+    #[test]
+    fn user_agent_names_us_and_our_version() {
+        assert!(USER_AGENT.starts_with("sigma-connector/"));
+        assert!(USER_AGENT.len() > "sigma-connector/".len());
+    }
+}

@@ -1,0 +1,647 @@
+//! The authenticated Sigma REST client: one shared OAuth2 token ([`TokenCache`]), retries
+//! with backoff and `Retry-After` ([`retry`]), bounded and adaptive concurrency, and
+//! paginated listings as streams ([`pagination`]).
+//!
+//! ```no_run
+//! # async fn run(conn: &sigma_connector::config::SigmaConnection) -> Result<(), sigma_connector::client::ClientError> {
+//! use futures::StreamExt;
+//! use sigma_connector::client::SigmaClient;
+//! let client = SigmaClient::new(conn)?;
+//! client.authenticate().await?;
+//! let workbook: serde_json::Value = client.get_json("workbooks/abc", &[]).await?;
+//! let mut workbooks = client.items::<serde_json::Value>("workbooks", vec![]);
+//! while let Some(workbook) = workbooks.next().await {
+//!     let workbook = workbook?;
+//! }
+//! println!("{}", client.stats());
+//! # Ok(()) }
+//! ```
+
+pub mod backoff;
+mod error;
+mod http;
+mod limit;
+pub mod pagination;
+pub mod retry;
+mod token;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::config::SigmaConnection;
+
+pub use backoff::BackoffConfig;
+pub use error::{ApiErrorBody, AuthFailure, ClientError, ErrorKind, ListingProgress};
+pub use pagination::{Listing, Page, PageStyle, collect_all};
+pub use retry::RetryConfig;
+pub use token::{DEFAULT_TOKEN_LIFETIME, TokenCache, refresh_margin};
+
+use backoff::Backoff;
+use limit::{AdaptiveLimit, RatePacer, Slot};
+use retry::{
+    AttemptOutcome, RetryDecision, may_retry, parse_retry_after, should_retry, wait_before_retry,
+};
+use token::{IssuedToken, TokenGrant, parse_token_response};
+
+/// Counters of one client's traffic, for the run summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// HTTP requests sent (API and token endpoint; every attempt counts).
+    pub requests_sent: u64,
+    /// Attempts that were retries of a failed attempt.
+    pub retries: u64,
+    /// 429 answers seen.
+    pub throttled: u64,
+    /// Token grants requested (client credentials or refresh).
+    pub token_fetches: u64,
+    /// API requests replayed with a new token after a 401.
+    pub auth_replays: u64,
+    /// Requests that finally failed.
+    pub failures: u64,
+    /// Response body bytes received.
+    pub bytes_received: u64,
+    /// The adaptive cap on requests in flight at the moment of the snapshot.
+    pub concurrency_limit: usize,
+}
+
+impl fmt::Display for ClientStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} requests ({} retries, {} throttled, {} failed), {} token fetches, {} re-authentications, {} bytes received, concurrency {}",
+            self.requests_sent,
+            self.retries,
+            self.throttled,
+            self.failures,
+            self.token_fetches,
+            self.auth_replays,
+            self.bytes_received,
+            self.concurrency_limit
+        )
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests_sent: AtomicU64,
+    retries: AtomicU64,
+    throttled: AtomicU64,
+    token_fetches: AtomicU64,
+    auth_replays: AtomicU64,
+    failures: AtomicU64,
+    bytes_received: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64, by: u64) {
+    counter.fetch_add(by, Ordering::Relaxed);
+}
+
+/// A Sigma REST client. Cheap to clone: clones share the token, limits and stats.
+#[derive(Clone)]
+pub struct SigmaClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    /// `{hostPort}/{apiVersion}`, no trailing slash.
+    api_base: String,
+    /// `{hostPort}`, no trailing slash.
+    host_base: String,
+    token_url: Url,
+    client_id: String,
+    client_secret: SecretString,
+    retry: RetryConfig,
+    page_size: u32,
+    tokens: TokenCache,
+    limit: Arc<AdaptiveLimit>,
+    pacer: Option<RatePacer>,
+    counters: Counters,
+}
+
+impl fmt::Debug for SigmaClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigmaClient")
+            .field("api_base", &self.inner.api_base)
+            .field("token_url", &self.inner.token_url.as_str())
+            .field("client_id", &self.inner.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("tokens", &self.inner.tokens)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a request goes: the API (bearer token, flow control, 401 replay) or the token
+/// endpoint (credentials in the form; no token, no flow control).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Api,
+    TokenEndpoint,
+}
+
+/// A complete response: status, headers and the whole body.
+struct RawResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl SigmaClient {
+    /// A client for `conn`, with the retry settings of the connection.
+    pub fn new(conn: &SigmaConnection) -> Result<Self, ClientError> {
+        Self::with_retry_config(conn, RetryConfig::from_connection(conn))
+    }
+
+    /// A client for `conn` with explicit retry settings (backoff bounds, budgets).
+    pub fn with_retry_config(
+        conn: &SigmaConnection,
+        retry: RetryConfig,
+    ) -> Result<Self, ClientError> {
+        let refuse = |why: String| ClientError::new(ErrorKind::Refused(why), Method::GET, "");
+        let token_url = Url::parse(&conn.token_endpoint())
+            .map_err(|e| refuse(format!("invalid token URL: {e}")))?;
+        let api_url =
+            Url::parse(&conn.api_base()).map_err(|e| refuse(format!("invalid hostPort: {e}")))?;
+        // Config validation checks this too; checked again here because a client built from
+        // a hand-made `SigmaConnection` never went through validation.
+        http::check_transport_security(&api_url, conn.allow_insecure_http).map_err(refuse)?;
+        http::check_transport_security(&token_url, conn.allow_insecure_http).map_err(refuse)?;
+        let http = http::build_http_client(
+            Duration::from_secs(conn.connect_timeout.max(1)),
+            Duration::from_secs(conn.request_timeout.max(1)),
+        )
+        .map_err(|e| refuse(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                api_base: conn.api_base(),
+                host_base: conn.host_port.as_str().trim_end_matches('/').to_owned(),
+                token_url,
+                client_id: conn.client_id.clone(),
+                client_secret: conn.client_secret.clone(),
+                retry,
+                page_size: conn.page_size.clamp(1, 1000),
+                tokens: TokenCache::new(),
+                limit: AdaptiveLimit::new(conn.max_concurrency.max(1) as usize),
+                pacer: conn.requests_per_second.and_then(RatePacer::new),
+                counters: Counters::default(),
+            }),
+        })
+    }
+
+    /// Fetches a token now unless a fresh one is cached: proves the URL and credentials.
+    pub async fn authenticate(&self) -> Result<(), ClientError> {
+        self.token().await.map(|_| ())
+    }
+
+    /// Drops the cached access token; the next request fetches a new one (with the refresh
+    /// token when the last grant gave one).
+    pub async fn invalidate_token(&self) {
+        self.inner.tokens.clear().await;
+    }
+
+    /// `GET` `path` and decode the JSON body as `T`.
+    ///
+    /// `path` is relative to `{hostPort}/{apiVersion}` (`"workbooks/abc"`), or, with a
+    /// leading slash, to `hostPort` (`"/v2.1/members"`).
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, ClientError> {
+        let url = self.url(path, query.iter().map(|(k, v)| (*k, *v)))?;
+        let raw = self.get(&url).await?;
+        decode(&raw.body, &Method::GET, url.path())
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> ClientStats {
+        let c = &self.inner.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ClientStats {
+            requests_sent: get(&c.requests_sent),
+            retries: get(&c.retries),
+            throttled: get(&c.throttled),
+            token_fetches: get(&c.token_fetches),
+            auth_replays: get(&c.auth_replays),
+            failures: get(&c.failures),
+            bytes_received: get(&c.bytes_received),
+            concurrency_limit: self.inner.limit.current(),
+        }
+    }
+
+    /// The page size listings request (`pageSize`, Sigma's maximum 1000).
+    pub fn page_size(&self) -> u32 {
+        self.inner.page_size
+    }
+
+    pub(crate) fn url<'a>(
+        &self,
+        path: &str,
+        query: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Url, ClientError> {
+        let full = match path.strip_prefix('/') {
+            Some(rest) => format!("{}/{}", self.inner.host_base, rest),
+            None => format!("{}/{}", self.inner.api_base, path),
+        };
+        let mut url = Url::parse(&full).map_err(|e| {
+            ClientError::new(
+                ErrorKind::Refused(format!("invalid path: {e}")),
+                Method::GET,
+                path.to_owned(),
+            )
+        })?;
+        let mut query = query.into_iter().peekable();
+        if query.peek().is_some() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in query {
+                pairs.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    async fn get(&self, url: &Url) -> Result<RawResponse, ClientError> {
+        let build = || {
+            self.inner
+                .http
+                .get(url.clone())
+                .header(ACCEPT, "application/json")
+        };
+        self.run(&Method::GET, url.path(), true, Target::Api, &build)
+            .await
+    }
+
+    /// Boxed with an explicit type: `run` fetches tokens through here, and the token
+    /// fetch runs through `run`, so one of them must have a nameable future type.
+    fn token(&self) -> futures::future::BoxFuture<'_, Result<IssuedToken, ClientError>> {
+        Box::pin(
+            self.inner
+                .tokens
+                .get_or_fetch(|refresh| self.fetch_token(refresh)),
+        )
+    }
+
+    /// A new token: with the refresh token when there is one, else (or when refreshing
+    /// fails) with the client credentials.
+    async fn fetch_token(&self, refresh: Option<SecretString>) -> Result<TokenGrant, ClientError> {
+        if let Some(refresh) = refresh {
+            match self.grant(Some(&refresh)).await {
+                Ok(grant) => return Ok(grant),
+                Err(e) => {
+                    tracing::info!(error = %e, "refresh_token grant failed; falling back to client_credentials")
+                }
+            }
+        }
+        self.grant(None).await
+    }
+
+    async fn grant(&self, refresh: Option<&SecretString>) -> Result<TokenGrant, ClientError> {
+        let inner = &*self.inner;
+        bump(&inner.counters.token_fetches, 1);
+        let build = || {
+            let mut form: Vec<(&str, &str)> = Vec::with_capacity(4);
+            match refresh {
+                Some(r) => {
+                    form.push(("grant_type", "refresh_token"));
+                    form.push(("refresh_token", r.expose_secret()));
+                }
+                None => form.push(("grant_type", "client_credentials")),
+            }
+            form.push(("client_id", &inner.client_id));
+            form.push(("client_secret", inner.client_secret.expose_secret()));
+            inner
+                .http
+                .post(inner.token_url.clone())
+                .header(ACCEPT, "application/json")
+                .form(&form)
+        };
+        let path = inner.token_url.path();
+        let raw = self
+            .run(&Method::POST, path, true, Target::TokenEndpoint, &build)
+            .await?;
+        parse_token_response(&raw.body, &inner.client_secret).map_err(|e| {
+            bump(&inner.counters.failures, 1);
+            ClientError::new(
+                ErrorKind::Auth(AuthFailure::NotAToken {
+                    json_path: e.json_path,
+                    detail: e.detail,
+                    body_excerpt: e.body_excerpt,
+                }),
+                Method::POST,
+                path,
+            )
+            .with_status(raw.status)
+            .with_request_id(request_id(&raw.headers))
+        })
+    }
+
+    /// Sends a request built by `build` until it succeeds, fails for good, or the retry
+    /// budget is spent. API requests carry the shared token, pass the rate pacer and the
+    /// adaptive in-flight limit, and are replayed once with a new token after a 401.
+    async fn run(
+        &self,
+        method: &Method,
+        path: &str,
+        idempotent: bool,
+        target: Target,
+        build: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
+    ) -> Result<RawResponse, ClientError> {
+        let inner = &*self.inner;
+        let start = Instant::now();
+        let mut backoff = Backoff::new(inner.retry.backoff);
+        let mut attempts: u32 = 0;
+        let mut retries: u32 = 0;
+        let mut replayed = false;
+        loop {
+            attempts += 1;
+            let (token, slot) = match target {
+                Target::Api => {
+                    let token = self.token().await?;
+                    if let Some(pacer) = &inner.pacer {
+                        pacer.wait().await;
+                    }
+                    (Some(token), Some(inner.limit.acquire().await))
+                }
+                Target::TokenEndpoint => (None, None),
+            };
+            let mut request = build();
+            if let Some(token) = &token {
+                request = request.header(AUTHORIZATION, bearer(&token.access));
+            }
+            bump(&inner.counters.requests_sent, 1);
+            let result = send(request).await;
+            let outcome = match &result {
+                Ok(raw) => {
+                    bump(&inner.counters.bytes_received, raw.body.len() as u64);
+                    AttemptOutcome::Status(raw.status)
+                }
+                Err(e) => http::outcome_of(e),
+            };
+            tracing::debug!(%method, path, attempt = attempts, status = ?result.as_ref().ok().map(|r| r.status.as_u16()), "Sigma request");
+
+            if let (Ok(raw), Some(token)) = (&result, &token) {
+                if raw.status == StatusCode::UNAUTHORIZED {
+                    drop(slot);
+                    if !replayed {
+                        replayed = true;
+                        bump(&inner.counters.auth_replays, 1);
+                        tracing::info!(%method, path, request_id = request_id(&raw.headers).as_deref(), "API answered 401; fetching a new token and replaying once");
+                        inner.tokens.invalidate(token.generation).await;
+                        continue;
+                    }
+                    bump(&inner.counters.failures, 1);
+                    return Err(ClientError::new(
+                        ErrorKind::Auth(AuthFailure::TokenRejected),
+                        method.clone(),
+                        path,
+                    )
+                    .with_status(raw.status)
+                    .with_request_id(request_id(&raw.headers))
+                    .with_api_body(ApiErrorBody::parse(&raw.body))
+                    .with_attempts(attempts, start.elapsed()));
+                }
+            }
+            if outcome == AttemptOutcome::Status(StatusCode::TOO_MANY_REQUESTS) {
+                bump(&inner.counters.throttled, 1);
+                if let Some(slot) = &slot {
+                    slot.throttled();
+                }
+            }
+            match should_retry(outcome, idempotent) {
+                RetryDecision::Success => {
+                    if let Some(slot) = &slot {
+                        slot.succeeded();
+                    }
+                    return result.map_err(|_| unreachable_error(method, path));
+                }
+                RetryDecision::Retry => {
+                    let retry_after = result.as_ref().ok().and_then(|raw| {
+                        raw.headers
+                            .get(RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()))
+                    });
+                    let wait = wait_before_retry(
+                        backoff.next_wait(),
+                        retry_after,
+                        inner.retry.max_retry_after,
+                    );
+                    if may_retry(&inner.retry, retries, start.elapsed(), wait) {
+                        release(slot);
+                        retries += 1;
+                        bump(&inner.counters.retries, 1);
+                        let (status, rid) = match &result {
+                            Ok(raw) => (Some(raw.status.as_u16()), request_id(&raw.headers)),
+                            Err(_) => (None, None),
+                        };
+                        let error = result.as_ref().err().map(http::kind_of);
+                        tracing::info!(
+                            %method,
+                            path,
+                            attempt = attempts,
+                            wait_ms = wait.as_millis() as u64,
+                            status,
+                            error = ?error,
+                            request_id = rid.as_deref(),
+                            "retrying Sigma request"
+                        );
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                }
+                RetryDecision::DontRetry => {}
+            }
+            bump(&inner.counters.failures, 1);
+            let error =
+                failure(target, method, path, result).with_attempts(attempts, start.elapsed());
+            return Err(error);
+        }
+    }
+}
+
+fn release(slot: Option<Slot>) {
+    drop(slot);
+}
+
+fn unreachable_error(method: &Method, path: &str) -> ClientError {
+    ClientError::new(ErrorKind::Transport, method.clone(), path)
+}
+
+fn bearer(token: &SecretString) -> HeaderValue {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+        // A token with bytes not allowed in a header cannot be sent; an empty value makes
+        // the API answer 401 and the error says so, without echoing the token.
+        .unwrap_or_else(|_| HeaderValue::from_static(""));
+    value.set_sensitive(true);
+    value
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Result<RawResponse, reqwest::Error> {
+    let response = request.send().await?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await?;
+    Ok(RawResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The error for a final failure of one request.
+fn failure(
+    target: Target,
+    method: &Method,
+    path: &str,
+    result: Result<RawResponse, reqwest::Error>,
+) -> ClientError {
+    match result {
+        Ok(raw) => {
+            let api = ApiErrorBody::parse(&raw.body);
+            let kind = match target {
+                Target::Api => ErrorKind::Status,
+                Target::TokenEndpoint => match raw.status.as_u16() {
+                    400 | 401 | 403 => ErrorKind::Auth(AuthFailure::InvalidCredentials {
+                        error: api
+                            .as_ref()
+                            .and_then(|a| a.error.clone().or_else(|| a.code.clone())),
+                        description: api.as_ref().and_then(|a| {
+                            a.error_description.clone().or_else(|| a.message.clone())
+                        }),
+                    }),
+                    404 | 405 => ErrorKind::Auth(AuthFailure::WrongTokenUrl),
+                    _ => ErrorKind::Auth(AuthFailure::TokenEndpoint),
+                },
+            };
+            ClientError::new(kind, method.clone(), path)
+                .with_status(raw.status)
+                .with_request_id(request_id(&raw.headers))
+                .with_api_body(api)
+        }
+        Err(e) => {
+            let kind = match (target, http::kind_of(&e)) {
+                (Target::Api, kind) => kind,
+                (Target::TokenEndpoint, ErrorKind::Tls) => ErrorKind::Auth(AuthFailure::Tls),
+                (Target::TokenEndpoint, ErrorKind::Timeout) => {
+                    ErrorKind::Auth(AuthFailure::Timeout)
+                }
+                (Target::TokenEndpoint, ErrorKind::Connect) => {
+                    ErrorKind::Auth(AuthFailure::WrongTokenUrl)
+                }
+                (Target::TokenEndpoint, _) => ErrorKind::Auth(AuthFailure::TokenEndpoint),
+            };
+            ClientError::new(kind, method.clone(), path).with_source(e)
+        }
+    }
+}
+
+/// Decodes a success body, naming the JSON path of the first bad field.
+pub(crate) fn decode<T: DeserializeOwned>(
+    body: &[u8],
+    method: &Method,
+    path: &str,
+) -> Result<T, ClientError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        ClientError::new(
+            ErrorKind::Decode {
+                json_path: e.path().to_string(),
+                detail: e.inner().to_string(),
+            },
+            method.clone(),
+            path,
+        )
+        .with_status(StatusCode::OK)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(host: &str) -> SigmaConnection {
+        crate::config::load_connection_str(&format!(
+            r#"{{"hostPort": "{host}", "clientId": "id", "clientSecret": "the-secret"}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_https_client_builds_with_the_ring_provider() {
+        let client = SigmaClient::new(&conn("https://aws-api.sigmacomputing.com")).unwrap();
+        let dbg = format!("{client:?}");
+        assert!(!dbg.contains("the-secret"), "{dbg}");
+        assert_eq!(
+            client
+                .url("workbooks", [("limit", "1000")])
+                .unwrap()
+                .as_str(),
+            "https://aws-api.sigmacomputing.com/v2/workbooks?limit=1000"
+        );
+        assert_eq!(
+            client.url("/v2.1/members", []).unwrap().as_str(),
+            "https://aws-api.sigmacomputing.com/v2.1/members"
+        );
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_host_is_refused_even_without_validation() {
+        let mut c = conn("https://api.sigmacomputing.com");
+        c.host_port = Url::parse("http://api.sigmacomputing.com").unwrap();
+        let err = SigmaClient::new(&c).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Refused(_)), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("refused: `http://api.sigmacomputing.com`"),
+            "{err}"
+        );
+        c.allow_insecure_http = true;
+        assert!(SigmaClient::new(&c).is_ok());
+    }
+
+    #[test]
+    fn bearer_header_is_sensitive() {
+        let v = bearer(&SecretString::from("tok"));
+        assert!(v.is_sensitive());
+        assert!(!format!("{v:?}").contains("tok"));
+    }
+
+    #[test]
+    fn decode_errors_name_the_json_path() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct W {
+            name: String,
+        }
+        let e = decode::<Vec<W>>(
+            br#"[{"name":"a"},{"name":5}]"#,
+            &Method::GET,
+            "/v2/workbooks",
+        )
+        .unwrap_err();
+        match e.kind() {
+            ErrorKind::Decode { json_path, .. } => assert_eq!(json_path, "[1].name"),
+            k => panic!("{k:?}"),
+        }
+        assert!(e.to_string().contains("/v2/workbooks"));
+    }
+}
