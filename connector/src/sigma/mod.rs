@@ -1,7 +1,10 @@
 //! Everything Sigma-specific on the reading side: payload types, filters, SQL parsing,
 //! and the source that turns an org into a stream of records.
 
+pub mod api;
 pub mod filter;
 pub mod lineage;
+pub mod mapping;
 pub mod model;
+pub mod source;
 pub mod sql;

@@ -165,10 +165,9 @@ pub struct DataModelElement {
     pub name: Option<String>,
     #[serde(default, rename = "type")]
     pub element_type: Option<String>,
+    /// The warehouse table (`inode-...`) an element reads directly, when it does.
     #[serde(default)]
-    pub columns: Vec<String>,
-    #[serde(default)]
-    pub vizualization_type: Option<String>,
+    pub source_table: Option<String>,
 }
 
 /// `GET /v2/dataModels/{dataModelId}/columns` (not in the published spec).
@@ -180,6 +179,9 @@ pub struct DataModelColumn {
     pub name: String,
     #[serde(default)]
     pub element_id: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Sigma formula, e.g. `[ORDERS/AMOUNT]` (a column of a source) or `Sum([Orders/AMOUNT])`.
     #[serde(default)]
     pub formula: Option<String>,
     #[serde(default, alias = "dataType")]

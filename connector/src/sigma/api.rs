@@ -1,0 +1,251 @@
+//! Typed Sigma endpoint calls on top of the authenticated client. Listings decode each
+//! entry on its own, so one malformed object is reported (with its id and the field at
+//! fault) while every other object still flows.
+
+use futures::stream::{BoxStream, StreamExt};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::client::{ClientError, SigmaClient};
+
+use super::model::{
+    Connection, ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset,
+    ElementLineage, ElementQuery, Member, Workbook, WorkbookElement, WorkbookPage, Workspace,
+};
+
+/// An entry of a listing that arrived but could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} {id}: field `{field}`: {message}")]
+pub struct DecodeError {
+    pub kind: &'static str,
+    /// The object's id when the payload had one, else its position in the listing.
+    pub id: String,
+    /// JSON path of the offending field (`.` for the object itself).
+    pub field: String,
+    pub message: String,
+}
+
+/// One item of a listing: an object, an object that failed to decode, or the error that
+/// ended the listing early (after which nothing follows).
+#[derive(Debug)]
+pub enum Listed<T> {
+    Item(T),
+    Malformed(DecodeError),
+    Failed(ClientError),
+}
+
+/// Decodes one JSON object, naming the object and the field on failure.
+pub fn decode<T: DeserializeOwned>(
+    kind: &'static str,
+    id_field: &str,
+    position: usize,
+    value: Value,
+) -> Result<T, DecodeError> {
+    let id = value
+        .get(id_field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("#{position}"));
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let message = e.inner().to_string();
+        // serde's messages quote the offending value; keep them short.
+        let message: String = message.chars().take(200).collect();
+        DecodeError {
+            kind,
+            id,
+            field,
+            message,
+        }
+    })
+}
+
+#[derive(Clone)]
+pub struct SigmaApi {
+    client: SigmaClient,
+}
+
+impl SigmaApi {
+    pub fn new(client: SigmaClient) -> Self {
+        Self { client }
+    }
+
+    pub fn client(&self) -> &SigmaClient {
+        &self.client
+    }
+
+    fn list<T: DeserializeOwned + Send + 'static>(
+        &self,
+        kind: &'static str,
+        id_field: &'static str,
+        path: String,
+        query: Vec<(String, String)>,
+    ) -> BoxStream<'static, Listed<T>> {
+        self.client
+            .items::<Value>(&path, query)
+            .enumerate()
+            .map(move |(i, item)| match item {
+                Ok(value) => match decode::<T>(kind, id_field, i, value) {
+                    Ok(v) => Listed::Item(v),
+                    Err(e) => Listed::Malformed(e),
+                },
+                Err(e) => Listed::Failed(e),
+            })
+            .boxed()
+    }
+
+    pub fn workbooks(&self) -> BoxStream<'static, Listed<Workbook>> {
+        self.list("workbook", "workbookId", "workbooks".into(), vec![])
+    }
+
+    pub fn pages(&self, workbook_id: &str) -> BoxStream<'static, Listed<WorkbookPage>> {
+        self.list(
+            "page",
+            "pageId",
+            format!("workbooks/{}/pages", enc(workbook_id)),
+            vec![],
+        )
+    }
+
+    pub fn elements(
+        &self,
+        workbook_id: &str,
+        page_id: &str,
+    ) -> BoxStream<'static, Listed<WorkbookElement>> {
+        self.list(
+            "element",
+            "elementId",
+            format!(
+                "workbooks/{}/pages/{}/elements",
+                enc(workbook_id),
+                enc(page_id)
+            ),
+            vec![],
+        )
+    }
+
+    pub fn queries(&self, workbook_id: &str) -> BoxStream<'static, Listed<ElementQuery>> {
+        self.list(
+            "query",
+            "elementId",
+            format!("workbooks/{}/queries", enc(workbook_id)),
+            vec![],
+        )
+    }
+
+    pub fn datasets(&self) -> BoxStream<'static, Listed<Dataset>> {
+        self.list("dataset", "datasetId", "datasets".into(), vec![])
+    }
+
+    pub fn data_models(&self) -> BoxStream<'static, Listed<DataModel>> {
+        self.list("data model", "dataModelId", "dataModels".into(), vec![])
+    }
+
+    pub fn data_model_elements(
+        &self,
+        data_model_id: &str,
+    ) -> BoxStream<'static, Listed<DataModelElement>> {
+        self.list(
+            "data model element",
+            "elementId",
+            format!("dataModels/{}/elements", enc(data_model_id)),
+            vec![],
+        )
+    }
+
+    pub fn data_model_columns(
+        &self,
+        data_model_id: &str,
+    ) -> BoxStream<'static, Listed<DataModelColumn>> {
+        self.list(
+            "data model column",
+            "columnId",
+            format!("dataModels/{}/columns", enc(data_model_id)),
+            vec![],
+        )
+    }
+
+    pub fn members(&self) -> BoxStream<'static, Listed<Member>> {
+        self.list("member", "memberId", "members".into(), vec![])
+    }
+
+    pub fn workspaces(&self) -> BoxStream<'static, Listed<Workspace>> {
+        self.list("workspace", "workspaceId", "workspaces".into(), vec![])
+    }
+
+    pub fn connections(&self) -> BoxStream<'static, Listed<Connection>> {
+        self.list("connection", "connectionId", "connections".into(), vec![])
+    }
+
+    /// An element's lineage graph; `None` when Sigma has none for it (UI elements answer
+    /// 400, elements without lineage 400/403/404/500: "no lineage", not a failure).
+    pub async fn element_lineage(
+        &self,
+        workbook_id: &str,
+        element_id: &str,
+    ) -> Result<Option<ElementLineage>, ClientError> {
+        let path = format!(
+            "workbooks/{}/lineage/elements/{}",
+            enc(workbook_id),
+            enc(element_id)
+        );
+        match self.client.get_json::<ElementLineage>(&path, &[]).await {
+            Ok(l) => Ok(Some(l)),
+            Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(400 | 403 | 404 | 500)) => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The connection and `[db, schema, table]` behind an `inode-` id; `None` when Sigma
+    /// does not know it.
+    pub async fn connection_path(
+        &self,
+        inode_id: &str,
+    ) -> Result<Option<ConnectionPath>, ClientError> {
+        let path = format!("connections/paths/{}", enc(inode_id));
+        match self.client.get_json::<ConnectionPath>(&path, &[]).await {
+            Ok(p) => Ok(Some(p)),
+            Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(400 | 403 | 404)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Percent-encodes one path segment (ids are opaque; never let one add a `/`).
+fn enc(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_names_object_and_field() {
+        let err = decode::<Workbook>(
+            "workbook",
+            "workbookId",
+            3,
+            serde_json::json!({"workbookId": "wb-1", "name": 42}),
+        )
+        .unwrap_err();
+        assert_eq!(err.id, "wb-1");
+        assert!(
+            err.field == "name" || err.message.contains("missing field"),
+            "{err}"
+        );
+        let err =
+            decode::<Workbook>("workbook", "workbookId", 3, serde_json::json!("x")).unwrap_err();
+        assert_eq!(err.id, "#3");
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(enc("a/b c"), "a%2Fb%20c");
+        assert_eq!(enc("inode-abc"), "inode-abc");
+    }
+}

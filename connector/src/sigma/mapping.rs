@@ -1,0 +1,501 @@
+//! Pure mapping from Sigma objects to OpenMetadata Create requests. No I/O here, so every
+//! rule (names, FQNs, chart types, URLs, column lineage) is unit-tested directly.
+
+use serde_json::{Value, json};
+
+use super::lineage::fqn_join;
+use super::model::{
+    DataModel, DataModelColumn, DataModelElement, Dataset, Workbook, WorkbookElement, WorkbookPage,
+};
+use super::source::SourceOptions;
+
+/// A record before the sink sees it: its kind, its FQN in OpenMetadata, the Create
+/// request, and what must be resolved to ids server-side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordDraft {
+    pub kind: &'static str,
+    pub fqn: String,
+    pub entity: Value,
+    pub refs: Value,
+}
+
+/// OpenMetadata's `entityName` limit.
+pub const MAX_NAME: usize = 256;
+
+/// A stable, valid OpenMetadata entity name: no `.` (the FQN separator), no `"`, at most
+/// [`MAX_NAME`] characters (longer names keep a hash suffix so they stay unique).
+pub fn entity_name(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .map(|c| {
+            if c == '.' || c == '"' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    truncate_unique(&cleaned, MAX_NAME)
+}
+
+/// Cuts to `max` characters; a cut name ends with a short hash of the whole, so two long
+/// names that share a prefix stay distinct.
+pub fn truncate_unique(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let hash = fnv1a(s.as_bytes());
+    let suffix = format!("_{hash:08x}");
+    let keep = max - suffix.len();
+    s.chars().take(keep).collect::<String>() + &suffix
+}
+
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ *b as u32).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// The workspace a Sigma path starts with (`Finance/Reports/Q3` -> `Finance`).
+pub fn project_of(path: &str) -> &str {
+    path.split('/').next().unwrap_or_default().trim()
+}
+
+/// Elements that are charts or tables (not text, controls, images, dividers, ...).
+pub fn is_chart(element: &WorkbookElement) -> bool {
+    match element.element_type.as_deref() {
+        Some("table" | "visualization" | "pivot-table" | "input-table" | "level-table") => true,
+        Some(
+            "text" | "control" | "image" | "divider" | "button" | "embed" | "container" | "tabs",
+        ) => false,
+        // Unknown kinds: a chart if Sigma says how it is drawn.
+        _ => element.vizualization_type.is_some(),
+    }
+}
+
+/// The element's name, or a readable one from its type and page when it has none.
+pub fn element_display_name(
+    element: &WorkbookElement,
+    page: &WorkbookPage,
+    index: usize,
+) -> String {
+    if let Some(name) = element
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        return name.to_owned();
+    }
+    let kind = element
+        .vizualization_type
+        .as_deref()
+        .or(element.element_type.as_deref())
+        .unwrap_or("element");
+    let page_name = page.name.as_deref().unwrap_or(&page.page_id);
+    format!("Untitled {kind} {} on {page_name}", index + 1)
+}
+
+/// OpenMetadata `chartType` for a Sigma element.
+pub fn chart_type(element: &WorkbookElement) -> &'static str {
+    let viz = element
+        .vizualization_type
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .replace(['_', ' '], "-");
+    match viz.as_str() {
+        "bar" | "stacked-bar" | "grouped-bar" | "horizontal-bar" | "column" => return "Bar",
+        "line" | "stacked-line" => return "Line",
+        "area" | "stacked-area" => return "Area",
+        "pie" => return "Pie",
+        "donut" | "doughnut" => return "Donut",
+        "scatter" | "bubble" => return "Scatter",
+        "box" | "box-plot" | "boxplot" => return "BoxPlot",
+        "map" | "region" | "region-map" | "point-map" | "geography-map" | "choropleth" => {
+            return "Map";
+        }
+        "histogram" => return "Histogram",
+        "kpi" | "single-value" => return "Text",
+        "gauge" => return "Other",
+        "funnel" | "sankey" | "waterfall" | "combo" => return "Other",
+        "heatmap" | "heat-map" => return "Heatmap",
+        "table" => return "Table",
+        "pivot-table" | "pivot" => return "Table",
+        _ => {}
+    }
+    match element.element_type.as_deref() {
+        Some("table" | "pivot-table" | "input-table" | "level-table") => "Table",
+        _ => "Other",
+    }
+}
+
+/// `{url}?:nodeId={elementId}`: deep-links the element, not just the workbook.
+pub fn element_url(workbook_url: &str, element_id: &str) -> String {
+    let sep = if workbook_url.contains('?') { '&' } else { '?' };
+    format!("{workbook_url}{sep}:nodeId={element_id}")
+}
+
+fn service_fqn(options: &SourceOptions, name: &str) -> String {
+    fqn_join(&[options.service_name.clone(), name.to_owned()])
+}
+
+/// Data models live under `service.model.name` in OpenMetadata.
+fn data_model_fqn(options: &SourceOptions, name: &str) -> String {
+    fqn_join(&[
+        options.service_name.clone(),
+        "model".to_owned(),
+        name.to_owned(),
+    ])
+}
+
+fn non_empty(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
+}
+
+pub fn dashboard_service(options: &SourceOptions) -> RecordDraft {
+    RecordDraft {
+        kind: "dashboardService",
+        fqn: options.service_name.clone(),
+        entity: json!({
+            "name": options.service_name,
+            "serviceType": "Sigma",
+            "connection": {"config": options.connection_json},
+        }),
+        refs: json!({}),
+    }
+}
+
+pub fn chart(
+    options: &SourceOptions,
+    workbook: &Workbook,
+    page: &WorkbookPage,
+    element: &WorkbookElement,
+    display_name: &str,
+) -> RecordDraft {
+    let name = entity_name(&format!("{}_{}", workbook.workbook_id, element.element_id));
+    let page_name = page.name.as_deref().unwrap_or(&page.page_id);
+    let mut description = format!("Page: {page_name}");
+    if let Some(err) = non_empty(element.error.as_deref()) {
+        description.push_str(&format!(
+            "\n\nSigma reported an error for this element: {err}"
+        ));
+    }
+    RecordDraft {
+        kind: "chart",
+        fqn: service_fqn(options, &name),
+        entity: json!({
+            "name": name,
+            "displayName": display_name,
+            "description": description,
+            "chartType": chart_type(element),
+            "sourceUrl": element_url(&workbook.url, &element.element_id),
+            "service": options.service_name,
+        }),
+        refs: json!({}),
+    }
+}
+
+pub fn dashboard(
+    options: &SourceOptions,
+    workbook: &Workbook,
+    charts: Vec<String>,
+    data_models: Vec<String>,
+    owner_email: Option<String>,
+    tags: Vec<String>,
+) -> RecordDraft {
+    let name = entity_name(&workbook.workbook_id);
+    let mut entity = json!({
+        "name": name,
+        "displayName": workbook.name,
+        "sourceUrl": workbook.url,
+        "charts": charts,
+        "dataModels": data_models,
+        "service": options.service_name,
+    });
+    if let Some(d) = non_empty(workbook.description.as_deref()) {
+        entity["description"] = json!(d);
+    }
+    let project = project_of(&workbook.path);
+    if !project.is_empty() {
+        entity["project"] = json!(project);
+    }
+    let mut refs = json!({});
+    if let Some(email) = owner_email {
+        refs["owners"] = json!([email]);
+    }
+    if !tags.is_empty() {
+        refs["tags"] = json!(tags);
+    }
+    refs["updatedAt"] = json!(workbook.updated_at);
+    RecordDraft {
+        kind: "dashboard",
+        fqn: service_fqn(options, &name),
+        entity,
+        refs,
+    }
+}
+
+/// Sigma column type -> OpenMetadata `dataType` (`UNKNOWN` when Sigma does not say).
+pub fn data_type(sigma: Option<&str>) -> &'static str {
+    let t = sigma.unwrap_or_default().to_ascii_lowercase();
+    match t.as_str() {
+        "text" | "string" | "varchar" => "VARCHAR",
+        "number" | "float" | "double" => "DOUBLE",
+        "integer" | "int" => "INT",
+        "decimal" | "numeric" => "DECIMAL",
+        "boolean" | "bool" => "BOOLEAN",
+        "date" => "DATE",
+        "datetime" | "timestamp" => "TIMESTAMP",
+        "time" => "TIME",
+        "variant" | "json" | "object" => "JSON",
+        "array" => "ARRAY",
+        _ => "UNKNOWN",
+    }
+}
+
+fn column_json(col: &DataModelColumn) -> Value {
+    let dt = data_type(col.r#type.as_deref());
+    let name = truncate_unique(&col.name, MAX_NAME);
+    let mut c = json!({
+        "name": name,
+        "dataType": dt,
+        "dataTypeDisplay": col.r#type.clone().unwrap_or_else(|| dt.to_lowercase()),
+    });
+    if name != col.name || col.label.is_some() {
+        c["displayName"] = json!(col.label.clone().unwrap_or_else(|| col.name.clone()));
+    }
+    let mut description = Vec::new();
+    if let Some(d) = non_empty(col.description.as_deref()) {
+        description.push(d.to_owned());
+    }
+    if let Some(f) = non_empty(col.formula.as_deref()) {
+        description.push(format!("Formula: `{f}`"));
+    }
+    if !description.is_empty() {
+        c["description"] = json!(description.join("\n\n"));
+    }
+    c
+}
+
+pub fn data_model_element(
+    options: &SourceOptions,
+    dm: &DataModel,
+    element: &DataModelElement,
+    columns: &[&DataModelColumn],
+) -> RecordDraft {
+    let name = entity_name(&format!("{}_{}", dm.data_model_id, element.element_id));
+    let element_name = element.name.as_deref().unwrap_or(&element.element_id);
+    let mut entity = json!({
+        "name": name,
+        "displayName": format!("{} / {element_name}", dm.name),
+        "dataModelType": "SigmaDataModel",
+        "serviceType": "Sigma",
+        "columns": columns.iter().map(|c| column_json(c)).collect::<Vec<_>>(),
+        "sourceUrl": element_url(&dm.url, &element.element_id),
+        "service": options.service_name,
+    });
+    if let Some(d) = non_empty(dm.description.as_deref()) {
+        entity["description"] = json!(d);
+    }
+    let project = project_of(&dm.path);
+    if !project.is_empty() {
+        entity["project"] = json!(project);
+    }
+    RecordDraft {
+        kind: "dataModel",
+        fqn: data_model_fqn(options, &name),
+        entity,
+        refs: json!({"updatedAt": dm.updated_at}),
+    }
+}
+
+pub fn dataset(options: &SourceOptions, ds: &Dataset) -> RecordDraft {
+    let name = entity_name(&ds.dataset_id);
+    let mut entity = json!({
+        "name": name,
+        "displayName": ds.name,
+        "dataModelType": "SigmaDataModel",
+        "serviceType": "Sigma",
+        "columns": [],
+        "sourceUrl": ds.url,
+        "service": options.service_name,
+    });
+    if let Some(d) = non_empty(ds.description.as_deref()) {
+        entity["description"] = json!(d);
+    }
+    RecordDraft {
+        kind: "dataModel",
+        fqn: data_model_fqn(options, &name),
+        entity,
+        refs: json!({"updatedAt": ds.updated_at, "sigmaType": "dataset"}),
+    }
+}
+
+/// A lineage edge between two FQN-addressed entities; `candidates` are further FQNs for
+/// the `from` end, tried in order by the sink when the first does not exist.
+pub fn lineage(
+    from_type: &str,
+    from_fqn: &str,
+    to_type: &str,
+    to_fqn: &str,
+    columns: Vec<Value>,
+    candidates: Vec<String>,
+) -> RecordDraft {
+    let mut entity = json!({
+        "from": {"type": from_type, "fqn": from_fqn},
+        "to": {"type": to_type, "fqn": to_fqn},
+        "source": "DashboardLineage",
+    });
+    if !columns.is_empty() {
+        entity["columns"] = json!(columns);
+    }
+    let mut refs = json!({});
+    if !candidates.is_empty() {
+        refs["fromCandidates"] = json!(candidates);
+    }
+    RecordDraft {
+        kind: "lineage",
+        fqn: format!("{from_fqn} -> {to_fqn}"),
+        entity,
+        refs,
+    }
+}
+
+/// `[Source/Column]` references in a Sigma formula, as `(source, column)` pairs.
+pub fn formula_refs(formula: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = formula;
+    while let Some(start) = rest.find('[') {
+        let Some(end) = rest[start..].find(']') else {
+            break;
+        };
+        let inner = &rest[start + 1..start + end];
+        if let Some((source, column)) = inner.split_once('/') {
+            if !source.is_empty() && !column.is_empty() {
+                out.push((source.trim().to_owned(), column.trim().to_owned()));
+            }
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out
+}
+
+/// Column-level lineage from `source` (named `source_name`, FQN `source_fqn`) into the
+/// columns of `target_fqn` whose formulas read it.
+pub fn column_pairs(
+    columns: &[&DataModelColumn],
+    source_fqn: &str,
+    source_name: &str,
+    target_fqn: &str,
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    for col in columns {
+        let from: Vec<String> = formula_refs(col.formula.as_deref().unwrap_or_default())
+            .into_iter()
+            .filter(|(s, _)| s.eq_ignore_ascii_case(source_name))
+            .map(|(_, c)| format!("{source_fqn}.{}", quote_part(&c)))
+            .collect();
+        if !from.is_empty() {
+            out.push(json!({
+                "fromColumns": from,
+                "toColumn": format!("{target_fqn}.{}", quote_part(&truncate_unique(&col.name, MAX_NAME))),
+            }));
+        }
+    }
+    out
+}
+
+fn quote_part(part: &str) -> String {
+    fqn_join(&[part.to_owned()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn element(t: &str, viz: Option<&str>, name: Option<&str>) -> WorkbookElement {
+        WorkbookElement {
+            element_id: "el1".into(),
+            name: name.map(Into::into),
+            element_type: Some(t.into()),
+            columns: vec![],
+            vizualization_type: viz.map(Into::into),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn names_are_valid_and_stable() {
+        assert_eq!(entity_name("a.b\"c"), "a_b_c");
+        let long = "x".repeat(400);
+        let n = entity_name(&long);
+        assert_eq!(n.chars().count(), MAX_NAME);
+        assert_eq!(n, entity_name(&long));
+        assert_ne!(n, entity_name(&format!("{long}y")));
+        assert_eq!(entity_name("Umsätze 📈"), "Umsätze 📈");
+    }
+
+    #[test]
+    fn chart_kinds_and_types() {
+        assert!(is_chart(&element("visualization", Some("bar"), None)));
+        assert!(is_chart(&element("pivot-table", None, None)));
+        assert!(!is_chart(&element("text", None, None)));
+        assert!(!is_chart(&element("control", None, None)));
+        assert_eq!(
+            chart_type(&element("visualization", Some("bar"), None)),
+            "Bar"
+        );
+        assert_eq!(
+            chart_type(&element("visualization", Some("Point Map"), None)),
+            "Map"
+        );
+        assert_eq!(
+            chart_type(&element("visualization", Some("kpi"), None)),
+            "Text"
+        );
+        assert_eq!(chart_type(&element("pivot-table", None, None)), "Table");
+        assert_eq!(
+            chart_type(&element("visualization", Some("sunburst"), None)),
+            "Other"
+        );
+    }
+
+    #[test]
+    fn unnamed_elements_get_readable_names() {
+        let page = WorkbookPage {
+            page_id: "p1".into(),
+            name: Some("Overview".into()),
+            hidden: false,
+        };
+        assert_eq!(
+            element_display_name(&element("visualization", Some("bar"), None), &page, 2),
+            "Untitled bar 3 on Overview"
+        );
+        assert_eq!(
+            element_display_name(&element("table", None, Some(" Sales ")), &page, 0),
+            "Sales"
+        );
+    }
+
+    #[test]
+    fn urls_projects_formulas() {
+        assert_eq!(
+            element_url("https://x/wb/1", "e"),
+            "https://x/wb/1?:nodeId=e"
+        );
+        assert_eq!(
+            element_url("https://x/wb/1?a=b", "e"),
+            "https://x/wb/1?a=b&:nodeId=e"
+        );
+        assert_eq!(project_of("Finance/Reports/Q3"), "Finance");
+        assert_eq!(project_of("My Documents"), "My Documents");
+        assert_eq!(
+            formula_refs("Sum([Orders/AMOUNT]) + [Customers/REGION] + [bad]"),
+            vec![
+                ("Orders".into(), "AMOUNT".into()),
+                ("Customers".into(), "REGION".into())
+            ]
+        );
+    }
+}
