@@ -10,5 +10,6 @@ mod error;
 pub mod logging;
 pub mod sandbox;
 pub mod sigma;
+pub mod state;
 
 pub use error::Error;

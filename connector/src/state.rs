@@ -1,0 +1,225 @@
+//! What the last successful run saw, kept between runs: for incremental runs (a workbook
+//! whose `updatedAt` has not changed is not expanded again; its records come from here)
+//! and for mark-deleted (what was there last time and is gone now).
+//!
+//! Written atomically (temporary file in the same directory, fsync, rename), and only after
+//! the sink has committed the run, so a crash at any point leaves the previous state.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Bumped when the layout changes; an unknown version is ignored (a full run follows).
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunState {
+    pub version: u32,
+    pub service_name: String,
+    /// When the run that wrote this finished (RFC 3339).
+    pub finished_at: String,
+    /// Dashboards by FQN.
+    pub dashboards: BTreeMap<String, WorkbookState>,
+    /// Data models (dataset and data-model elements) by FQN.
+    pub data_models: BTreeMap<String, EntityState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityState {
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// A workbook as last emitted: its `updatedAt` and every record it produced (charts,
+/// dashboard, lineage), replayed as they were when the workbook has not changed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkbookState {
+    pub workbook_id: String,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    #[serde(default)]
+    pub records: Vec<Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    #[error("cannot read state file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state file {} is not valid ({message}); move it away to start afresh", path.display())]
+    Corrupt { path: PathBuf, message: String },
+    #[error("cannot write state file {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl RunState {
+    pub fn new(service_name: &str) -> Self {
+        Self {
+            version: STATE_VERSION,
+            service_name: service_name.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// Loads the state; a missing file is an empty state. A state of another service or
+    /// version is treated as empty (never used to delete), with a warning.
+    pub fn load(path: &Path, service_name: &str) -> Result<Self, StateError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::new(service_name));
+            }
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        let state: RunState = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        if state.version != STATE_VERSION || state.service_name != service_name {
+            tracing::warn!(
+                path = %path.display(),
+                "state file belongs to service `{}` (version {}); ignoring it",
+                state.service_name,
+                state.version
+            );
+            return Ok(Self::new(service_name));
+        }
+        Ok(state)
+    }
+
+    /// Writes atomically: a crash leaves either the old file or the new one, whole.
+    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        let err = |source| StateError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(err)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+        serde_json::to_writer(&mut tmp, self).map_err(|e| err(e.into()))?;
+        tmp.write_all(b"\n").map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.persist(path).map_err(|e| err(e.error))?;
+        Ok(())
+    }
+
+    /// Dashboards in this state that `current` does not have (and that did not fail this
+    /// run: a workbook that failed to expand is still there).
+    pub fn deleted_dashboards<'a>(
+        &'a self,
+        current: &'a RunState,
+        failed_workbook_ids: &'a std::collections::HashSet<String>,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.dashboards
+            .iter()
+            .filter(move |(fqn, wb)| {
+                !current.dashboards.contains_key(*fqn)
+                    && !failed_workbook_ids.contains(&wb.workbook_id)
+            })
+            .map(|(fqn, _)| fqn.as_str())
+    }
+
+    /// Data models in this state that `current` does not have.
+    pub fn deleted_data_models<'a>(
+        &'a self,
+        current: &'a RunState,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.data_models
+            .keys()
+            .filter(move |fqn| !current.data_models.contains_key(*fqn))
+            .map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn missing_file_is_empty_and_roundtrip_is_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/state.json");
+        let empty = RunState::load(&path, "svc").unwrap();
+        assert!(empty.dashboards.is_empty());
+        let mut s = RunState::new("svc");
+        s.dashboards.insert(
+            "svc.wb1".into(),
+            WorkbookState {
+                workbook_id: "wb1".into(),
+                updated_at: Some("2024".into()),
+                records: vec![serde_json::json!({"kind": "dashboard"})],
+            },
+        );
+        s.save(&path).unwrap();
+        assert_eq!(RunState::load(&path, "svc").unwrap(), s);
+        assert!(
+            RunState::load(&path, "other")
+                .unwrap()
+                .dashboards
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn corrupt_state_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, "{not json").unwrap();
+        let e = RunState::load(&path, "svc").unwrap_err().to_string();
+        assert!(e.contains("state.json"), "{e}");
+    }
+
+    #[test]
+    fn deletions_skip_failed_workbooks() {
+        let mut old = RunState::new("svc");
+        for id in ["a", "b", "c"] {
+            old.dashboards.insert(
+                format!("svc.{id}"),
+                WorkbookState {
+                    workbook_id: id.into(),
+                    ..Default::default()
+                },
+            );
+        }
+        old.data_models
+            .insert("svc.model.x".into(), EntityState::default());
+        let mut new = RunState::new("svc");
+        new.dashboards.insert(
+            "svc.a".into(),
+            WorkbookState {
+                workbook_id: "a".into(),
+                ..Default::default()
+            },
+        );
+        let failed = HashSet::from(["b".to_owned()]);
+        assert_eq!(
+            old.deleted_dashboards(&new, &failed).collect::<Vec<_>>(),
+            vec!["svc.c"]
+        );
+        assert_eq!(
+            old.deleted_data_models(&new).collect::<Vec<_>>(),
+            vec!["svc.model.x"]
+        );
+    }
+}
