@@ -11,5 +11,6 @@ pub mod logging;
 pub mod sandbox;
 pub mod sigma;
 pub mod state;
+pub mod status;
 
 pub use error::Error;

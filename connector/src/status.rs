@@ -1,0 +1,203 @@
+//! The run status OpenMetadata users know: per step, what was processed, filtered, warned
+//! about and failed (with the first examples), the success percentage, elapsed time, the
+//! Sigma requests made, and whether every listing was complete. Printed as a table at the
+//! end of a run and written as JSON with `--status-file`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::ClientStats;
+use crate::sigma::source::SourceStatus;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepStatus {
+    pub name: String,
+    /// Records that went through this step.
+    pub processed: u64,
+    /// Per kind.
+    pub processed_by_kind: BTreeMap<String, u64>,
+    pub filtered: u64,
+    pub filtered_by_kind: BTreeMap<String, u64>,
+    pub skipped: BTreeMap<String, u64>,
+    pub warnings: u64,
+    pub warning_examples: Vec<String>,
+    pub failures: u64,
+    pub failure_examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestStatus {
+    pub requests: u64,
+    pub retries: u64,
+    pub throttled: u64,
+    pub token_fetches: u64,
+    pub failed: u64,
+}
+
+impl From<&ClientStats> for RequestStatus {
+    fn from(s: &ClientStats) -> Self {
+        Self {
+            requests: s.requests_sent,
+            retries: s.retries,
+            throttled: s.throttled,
+            token_fetches: s.token_fetches,
+            failed: s.failures,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunStatus {
+    pub service_name: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub elapsed_seconds: f64,
+    /// `success`, `partialSuccess`, `failed` or `interrupted`.
+    pub outcome: String,
+    pub success_percentage: f64,
+    pub success_threshold: f64,
+    /// Every Sigma listing was read to its end (deletions are only made when true).
+    pub listings_complete: bool,
+    pub incomplete_listings: Vec<String>,
+    pub interrupted: bool,
+    pub steps: Vec<StepStatus>,
+    pub sigma_requests: RequestStatus,
+    /// Records emitted as soft deletes (mark-deleted).
+    pub deleted: u64,
+    /// Workbooks replayed from the state unchanged (incremental runs).
+    pub unchanged_workbooks: u64,
+    /// Where the output went, when it is a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+impl StepStatus {
+    pub fn from_source(s: &SourceStatus) -> Self {
+        Self {
+            name: "Sigma source".into(),
+            processed: s.emitted.values().sum(),
+            processed_by_kind: s.emitted.clone(),
+            filtered: s.filtered.values().sum(),
+            filtered_by_kind: s.filtered.clone(),
+            skipped: s.skipped.clone(),
+            warnings: s.warnings,
+            warning_examples: s.warning_examples.clone(),
+            failures: s.failures,
+            failure_examples: s.failure_examples.clone(),
+        }
+    }
+}
+
+/// OpenMetadata's definition: processed / (processed + failures), as a percentage; 100
+/// when nothing was attempted.
+pub fn success_percentage(processed: u64, failures: u64) -> f64 {
+    let total = processed + failures;
+    if total == 0 {
+        100.0
+    } else {
+        (processed as f64 * 100.0 / total as f64 * 100.0).round() / 100.0
+    }
+}
+
+impl RunStatus {
+    /// Exit code: 0 at or above the threshold (and not interrupted), else 1.
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted || self.success_percentage < self.success_threshold {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// A table for people, printed at the end of a run.
+    pub fn render_table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "Workflow summary for service `{}`", self.service_name);
+        let _ = writeln!(
+            out,
+            "{:<16} {:>10} {:>9} {:>9} {:>9}",
+            "step", "processed", "filtered", "warnings", "failures"
+        );
+        for s in &self.steps {
+            let _ = writeln!(
+                out,
+                "{:<16} {:>10} {:>9} {:>9} {:>9}",
+                s.name, s.processed, s.filtered, s.warnings, s.failures
+            );
+            for (kind, n) in &s.processed_by_kind {
+                let _ = writeln!(out, "  {kind:<14} {n:>10}");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "success {:.2}% (threshold {:.0}%), outcome: {}, elapsed {:.2}s",
+            self.success_percentage, self.success_threshold, self.outcome, self.elapsed_seconds
+        );
+        let r = &self.sigma_requests;
+        let _ = writeln!(
+            out,
+            "Sigma requests: {} ({} retries, {} throttled, {} token fetches, {} failed)",
+            r.requests, r.retries, r.throttled, r.token_fetches, r.failed
+        );
+        if self.unchanged_workbooks > 0 {
+            let _ = writeln!(
+                out,
+                "unchanged workbooks replayed from state: {}",
+                self.unchanged_workbooks
+            );
+        }
+        if self.deleted > 0 {
+            let _ = writeln!(out, "marked deleted: {}", self.deleted);
+        }
+        if !self.listings_complete {
+            let _ = writeln!(
+                out,
+                "INCOMPLETE listings: {} (nothing was marked deleted)",
+                self.incomplete_listings.join(", ")
+            );
+        }
+        if self.interrupted {
+            let _ = writeln!(out, "the run was INTERRUPTED; the previous output was kept");
+        }
+        for s in &self.steps {
+            for e in &s.failure_examples {
+                let _ = writeln!(out, "failure: {e}");
+            }
+            for w in &s.warning_examples {
+                let _ = writeln!(out, "warning: {w}");
+            }
+        }
+        if let Some(o) = &self.output {
+            let _ = writeln!(out, "output: {o}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentage_and_exit_code() {
+        assert_eq!(success_percentage(0, 0), 100.0);
+        assert_eq!(success_percentage(9, 1), 90.0);
+        assert_eq!(success_percentage(2, 1), 66.67);
+        let mut s = RunStatus {
+            success_percentage: 90.0,
+            success_threshold: 90.0,
+            ..Default::default()
+        };
+        assert_eq!(s.exit_code(), 0);
+        s.success_percentage = 89.99;
+        assert_eq!(s.exit_code(), 1);
+        s.success_percentage = 100.0;
+        s.interrupted = true;
+        assert_eq!(s.exit_code(), 1);
+    }
+}
