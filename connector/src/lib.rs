@@ -6,11 +6,14 @@
 
 pub mod client;
 pub mod config;
+pub mod demo;
 mod error;
 pub mod logging;
 pub mod sandbox;
 pub mod sigma;
+pub mod sink;
 pub mod state;
 pub mod status;
+pub mod workflow;
 
 pub use error::Error;

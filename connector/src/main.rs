@@ -7,6 +7,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use sigma_connector::config::{self, ConfigError};
 use sigma_connector::logging::{self, LogFormat};
+use sigma_connector::workflow::{self, RunOptions};
 
 /// Metadata-ingestion connector for Sigma Computing (OpenMetadata-compatible).
 #[derive(Debug, Parser)]
@@ -42,6 +43,48 @@ enum Command {
     },
     /// Serve a local emulator of Sigma's REST API (fixture org or a generated one) until Ctrl-C.
     Sandbox(Box<SandboxArgs>),
+    /// Run an ingestion: Sigma -> the workflow's sink, ending with a status table.
+    ///
+    /// Exit 0 when the success percentage reaches the threshold, 1 when it does not (or
+    /// the run failed or was interrupted), 2 for an invalid config or usage.
+    Ingest(IngestArgs),
+    /// Start the embedded sandbox with the fixture org and run a full ingestion into
+    /// ./sigma-demo-output/ (JSON Lines, status and state). Needs no network.
+    Demo {
+        /// Where the output goes.
+        #[arg(long, default_value = "sigma-demo-output")]
+        output_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct IngestArgs {
+    /// The OpenMetadata workflow file (YAML or JSON; `-` for standard input).
+    #[arg(short, long)]
+    config: PathBuf,
+    /// Write JSON Lines here instead of the workflow's sink (`-` for standard output).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Write the run status as JSON to this file.
+    #[arg(long)]
+    status_file: Option<PathBuf>,
+    /// Keep what this run saw in this file (enables mark-deleted and --incremental).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Do not expand workbooks unchanged since the state was written; replay their records.
+    #[arg(long, requires = "state")]
+    incremental: bool,
+    /// Success percentage at or above which the run exits 0 (default: the workflow's
+    /// successThreshold, else 90).
+    #[arg(long, value_parser = parse_threshold)]
+    success_threshold: Option<f64>,
+}
+
+fn parse_threshold(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a percentage between 0 and 100")),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -115,7 +158,14 @@ enum SchemaKind {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.log_level.as_deref(), "info", cli.log_format);
+    // The workflow's loggerLevel is the fallback when neither --log-level nor RUST_LOG is set.
+    let fallback = match &cli.command {
+        Command::Ingest(args) => config::load_workflow_file(&args.config)
+            .map(|w| w.workflow_config.logger_level.as_filter())
+            .unwrap_or("info"),
+        _ => "info",
+    };
+    logging::init(cli.log_level.as_deref(), fallback, cli.log_format);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -137,7 +187,103 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sandbox(args) => run_sandbox(*args),
+        Command::Ingest(args) => ingest(args),
+        Command::Demo { output_dir } => demo(&output_dir),
     }
+}
+
+fn ingest(args: IngestArgs) -> Result<ExitCode> {
+    let workflow = match config::load_input_file(&args.config) {
+        Ok(config::ConfigInput::Workflow(w)) => *w,
+        Ok(config::ConfigInput::Connection(_)) => {
+            eprintln!(
+                "{}: this is a bare SigmaConnection; `ingest` needs a workflow with `source`, `sink` and `workflowConfig` (see docs/configuration.md)",
+                args.config.display()
+            );
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let options = RunOptions {
+        success_threshold: args.success_threshold,
+        status_file: args.status_file,
+        state_file: args.state,
+        incremental: args.incremental,
+        output: args.output,
+        ..RunOptions::default()
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(run_workflow(&workflow, &options))
+}
+
+async fn run_workflow(workflow: &config::Workflow, options: &RunOptions) -> Result<ExitCode> {
+    match workflow::run(workflow, options, shutdown_signal()).await {
+        Ok(status) => {
+            eprint!("{}", status.render_table());
+            Ok(ExitCode::from(status.exit_code() as u8))
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(e.exit_code() as u8))
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM (what a scheduler sends): stop fetching, keep the last good output.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn demo(output_dir: &std::path::Path) -> Result<ExitCode> {
+    use sigma_connector::sandbox::{Sandbox, SandboxConfig};
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let sandbox = Sandbox::start(SandboxConfig::default()).await?;
+        eprintln!("sandbox Sigma API listening at {}", sandbox.base_url());
+        let workflow = sigma_connector::demo::workflow(
+            &sandbox.base_url().to_string(),
+            sandbox.client_id(),
+            sandbox.client_secret(),
+        )?;
+        let options = RunOptions {
+            output: Some(output_dir.join("records.jsonl")),
+            status_file: Some(output_dir.join("status.json")),
+            state_file: Some(output_dir.join("state.json")),
+            ..RunOptions::default()
+        };
+        let code = run_workflow(&workflow, &options).await;
+        sandbox.shutdown().await;
+        if matches!(&code, Ok(c) if *c == ExitCode::SUCCESS) {
+            eprintln!(
+                "records: {}\nstatus:  {}\nstate:   {}",
+                output_dir.join("records.jsonl").display(),
+                output_dir.join("status.json").display(),
+                output_dir.join("state.json").display()
+            );
+        }
+        code
+    })
 }
 
 fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {

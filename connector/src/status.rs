@@ -130,7 +130,7 @@ impl RunStatus {
                 s.name, s.processed, s.filtered, s.warnings, s.failures
             );
             for (kind, n) in &s.processed_by_kind {
-                let _ = writeln!(out, "  {kind:<14} {n:>10}");
+                let _ = writeln!(out, "  {kind:<18} {n:>6}");
             }
         }
         let _ = writeln!(

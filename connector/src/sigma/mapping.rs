@@ -17,6 +17,9 @@ pub struct RecordDraft {
     pub fqn: String,
     pub entity: Value,
     pub refs: Value,
+    /// The workbook this record belongs to (charts, dashboard, their lineage): the runner
+    /// keeps a workbook's records together in the state for incremental runs.
+    pub workbook_id: Option<String>,
 }
 
 /// OpenMetadata's `entityName` limit.
@@ -163,6 +166,24 @@ pub fn dashboard_service(options: &SourceOptions) -> RecordDraft {
             "connection": {"config": options.connection_json},
         }),
         refs: json!({}),
+        workbook_id: None,
+    }
+}
+
+/// The FQN of a workbook's dashboard.
+pub fn dashboard_fqn(options: &SourceOptions, workbook_id: &str) -> String {
+    service_fqn(options, &entity_name(workbook_id))
+}
+
+/// Stands in for an unchanged workbook's records in an incremental run: the runner
+/// replays them from the state. Never written to a sink.
+pub fn unchanged(options: &SourceOptions, workbook: &Workbook) -> RecordDraft {
+    RecordDraft {
+        kind: "unchanged",
+        fqn: dashboard_fqn(options, &workbook.workbook_id),
+        entity: json!({"workbookId": workbook.workbook_id, "updatedAt": workbook.updated_at}),
+        refs: json!({}),
+        workbook_id: Some(workbook.workbook_id.clone()),
     }
 }
 
@@ -193,6 +214,7 @@ pub fn chart(
             "service": options.service_name,
         }),
         refs: json!({}),
+        workbook_id: None,
     }
 }
 
@@ -205,6 +227,7 @@ pub fn dashboard(
     tags: Vec<String>,
 ) -> RecordDraft {
     let name = entity_name(&workbook.workbook_id);
+    let fqn = dashboard_fqn(options, &workbook.workbook_id);
     let mut entity = json!({
         "name": name,
         "displayName": workbook.name,
@@ -230,9 +253,10 @@ pub fn dashboard(
     refs["updatedAt"] = json!(workbook.updated_at);
     RecordDraft {
         kind: "dashboard",
-        fqn: service_fqn(options, &name),
+        fqn,
         entity,
         refs,
+        workbook_id: None,
     }
 }
 
@@ -307,6 +331,7 @@ pub fn data_model_element(
         fqn: data_model_fqn(options, &name),
         entity,
         refs: json!({"updatedAt": dm.updated_at}),
+        workbook_id: None,
     }
 }
 
@@ -329,6 +354,7 @@ pub fn dataset(options: &SourceOptions, ds: &Dataset) -> RecordDraft {
         fqn: data_model_fqn(options, &name),
         entity,
         refs: json!({"updatedAt": ds.updated_at, "sigmaType": "dataset"}),
+        workbook_id: None,
     }
 }
 
@@ -359,6 +385,7 @@ pub fn lineage(
         fqn: format!("{from_fqn} -> {to_fqn}"),
         entity,
         refs,
+        workbook_id: None,
     }
 }
 

@@ -49,6 +49,9 @@ pub struct SourceOptions {
     pub db_service_prefixes: Vec<String>,
     /// Workbooks expanded at once (their requests share the client's limits).
     pub workbook_concurrency: usize,
+    /// Incremental runs: workbook id -> `updatedAt` of the last run. A workbook still at
+    /// that `updatedAt` is not expanded; an `unchanged` marker stands in for its records.
+    pub unchanged_workbooks: HashMap<String, String>,
 }
 
 impl SourceOptions {
@@ -80,6 +83,7 @@ impl SourceOptions {
             connection_service_map: conn.connection_service_map.clone(),
             db_service_prefixes: prefixes,
             workbook_concurrency: (conn.max_concurrency as usize).clamp(1, 64),
+            unchanged_workbooks: HashMap::new(),
         })
     }
 }
@@ -645,6 +649,19 @@ impl WorkbookCtx {
             status.filtered("dashboard");
             return Vec::new();
         }
+        if self.options().unchanged_workbooks.get(&wb.workbook_id) == Some(&wb.updated_at) {
+            status.skipped("unchanged workbook");
+            return vec![Ok(mapping::unchanged(self.options(), &wb))];
+        }
+        let mut items = self.expand_changed_workbook(&wb).await;
+        for item in items.iter_mut().flatten() {
+            item.workbook_id = Some(wb.workbook_id.clone());
+        }
+        items
+    }
+
+    async fn expand_changed_workbook(&self, wb: &Workbook) -> Vec<SourceItem> {
+        let status = &self.ctx.status;
         let fail = |step: &'static str, e: &dyn std::fmt::Display| {
             vec![Err(self.ctx.failed(SourceError::Object {
                 kind: "dashboard",
@@ -707,7 +724,7 @@ impl WorkbookCtx {
                 status.filtered("chart");
                 continue;
             }
-            let draft = mapping::chart(self.options(), &wb, page, element, &name);
+            let draft = mapping::chart(self.options(), wb, page, element, &name);
             charts.push((page, element, draft));
         }
 
@@ -776,7 +793,7 @@ impl WorkbookCtx {
         let data_model_fqns: Vec<String> = ends.data_models.iter().cloned().collect();
         let dashboard = mapping::dashboard(
             self.options(),
-            &wb,
+            wb,
             chart_fqns,
             data_model_fqns.clone(),
             owner,

@@ -1,0 +1,175 @@
+//! The `file` sink: JSON Lines written to a temporary file beside the target, flushed,
+//! fsync'd and renamed over the target only on commit. A crash, a kill or an abort never
+//! leaves a half file where the last good one was. `-` writes to standard output.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use serde_json::Value;
+
+use super::SinkError;
+
+pub struct JsonlSink {
+    target: Target,
+    records: u64,
+}
+
+enum Target {
+    File {
+        path: PathBuf,
+        tmp: Option<BufWriter<NamedTempFile>>,
+    },
+    Stdout(BufWriter<std::io::Stdout>),
+}
+
+impl JsonlSink {
+    /// A sink writing to `path` (`-` for standard output). Nothing is created until the
+    /// healthcheck or the first record.
+    pub fn new(path: &Path) -> Self {
+        let target = if path == Path::new("-") {
+            Target::Stdout(BufWriter::new(std::io::stdout()))
+        } else {
+            Target::File {
+                path: path.to_owned(),
+                tmp: None,
+            }
+        };
+        Self { target, records: 0 }
+    }
+
+    fn io(path: &Path) -> impl Fn(std::io::Error) -> SinkError + '_ {
+        move |source| SinkError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// Opens the temporary file beside the target: proves the directory exists and is
+    /// writable before any Sigma request is made.
+    pub fn healthcheck(&mut self) -> Result<(), SinkError> {
+        if let Target::File { path, tmp } = &mut self.target {
+            if tmp.is_none() {
+                let dir = match path.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+                    _ => PathBuf::from("."),
+                };
+                std::fs::create_dir_all(&dir).map_err(Self::io(path))?;
+                let mut builder = tempfile::Builder::new();
+                builder.prefix(".sigma-connector-").suffix(".jsonl.tmp");
+                // An output file is not a secret (it never holds one): give it the mode a
+                // plain file would get, not the temporary file's 0600.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    builder.permissions(std::fs::Permissions::from_mode(0o644));
+                }
+                let file = builder.tempfile_in(&dir).map_err(Self::io(path))?;
+                *tmp = Some(BufWriter::new(file));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn write(&mut self, record: &Value) -> Result<(), SinkError> {
+        self.healthcheck()?;
+        let mut line = record.to_string();
+        line.push('\n');
+        match &mut self.target {
+            Target::File { path, tmp } => {
+                let w = tmp.as_mut().expect("opened by healthcheck");
+                w.write_all(line.as_bytes()).map_err(Self::io(path))?;
+            }
+            Target::Stdout(w) => w.write_all(line.as_bytes()).map_err(SinkError::Stdout)?,
+        }
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Flushes, fsyncs and renames into place; returns where the output is.
+    pub fn commit(mut self) -> Result<String, SinkError> {
+        self.healthcheck()?;
+        match self.target {
+            Target::File { path, tmp } => {
+                let w = tmp.expect("opened by healthcheck");
+                let file = w.into_inner().map_err(|e| SinkError::Io {
+                    path: path.clone(),
+                    source: e.into_error(),
+                })?;
+                file.as_file().sync_all().map_err(Self::io(&path))?;
+                file.persist(&path).map_err(|e| SinkError::Io {
+                    path: path.clone(),
+                    source: e.error,
+                })?;
+                Ok(path.display().to_string())
+            }
+            Target::Stdout(mut w) => {
+                w.flush().map_err(SinkError::Stdout)?;
+                Ok("-".into())
+            }
+        }
+    }
+
+    /// Drops the temporary file; the previous output is untouched.
+    pub fn abort(self) {
+        if let Target::Stdout(mut w) = self.target {
+            let _ = w.flush();
+        }
+        // A `NamedTempFile` removes itself when dropped.
+    }
+
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn draft(name: &str) -> Value {
+        json!({"kind": "chart", "entity": {"name": name}})
+    }
+
+    #[test]
+    fn commit_replaces_and_abort_keeps_the_previous_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        std::fs::write(&path, "previous\n").unwrap();
+
+        let mut sink = JsonlSink::new(&path);
+        sink.write(&draft("a")).unwrap();
+        sink.abort();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous\n");
+
+        let mut sink = JsonlSink::new(&path);
+        sink.write(&draft("a")).unwrap();
+        sink.write(&draft("b")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "previous\n",
+            "nothing visible before commit"
+        );
+        sink.commit().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert_eq!(
+            text.lines().next().unwrap(),
+            r#"{"kind":"chart","entity":{"name":"a"}}"#
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn healthcheck_fails_for_an_unwritable_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, "").unwrap();
+        let mut sink = JsonlSink::new(&blocker.join("out.jsonl"));
+        let e = sink.healthcheck().unwrap_err().to_string();
+        assert!(e.contains("out.jsonl"), "{e}");
+    }
+}

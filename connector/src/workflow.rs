@@ -1,0 +1,440 @@
+//! The workflow runner: source -> bounded channel -> sink, with a truthful status.
+//!
+//! The source runs in its own task and hands records over a bounded channel, so a slow
+//! sink slows the source (back-pressure) and memory stays constant. The sink commits only
+//! at the end of a run that was not interrupted; the state (for incremental runs and
+//! mark-deleted) is written only after the sink has committed.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::client::SigmaClient;
+use crate::config::{SinkType, Workflow};
+use crate::sigma::mapping::RecordDraft;
+use crate::sigma::source::{SigmaSource, SourceOptions};
+use crate::sink::{ConsoleSink, JsonlSink, Sink, SinkError, record_json};
+use crate::state::{EntityState, RunState, StateError, WorkbookState};
+use crate::status::{RequestStatus, RunStatus, StepStatus, success_percentage};
+
+/// How a run is asked to behave beyond the workflow file.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Overrides `workflowConfig.successThreshold`; default 90.
+    pub success_threshold: Option<f64>,
+    /// Write the status as JSON here.
+    pub status_file: Option<PathBuf>,
+    /// Keep what this run saw here (enables mark-deleted and incremental runs).
+    pub state_file: Option<PathBuf>,
+    /// Do not expand workbooks whose `updatedAt` is unchanged since the state was written.
+    pub incremental: bool,
+    /// Overrides the sink: write JSON Lines here (`-` for standard output).
+    pub output: Option<PathBuf>,
+    /// Records in flight between source and sink.
+    pub channel_capacity: usize,
+    /// How often progress is logged.
+    pub progress_every: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            success_threshold: None,
+            status_file: None,
+            state_file: None,
+            incremental: false,
+            output: None,
+            channel_capacity: 256,
+            progress_every: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why a run could not start or finish (failures of single objects are in the status).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    #[error("the sink failed: {0}")]
+    Sink(#[from] SinkError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot build the Sigma client: {0}")]
+    Client(#[from] crate::client::ClientError),
+    #[error(
+        "the `metadata-rest` sink is not available in this version; use `file` (with --output) or `console`"
+    )]
+    SinkUnavailable,
+    #[error("invalid filter pattern: {0}")]
+    Filter(#[from] regex::Error),
+    #[error("cannot write the status file {}: {source}", path.display())]
+    StatusFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl RunError {
+    /// 2 for what the user must fix in the config or command line, else 1.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::SinkUnavailable | RunError::Filter(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+fn build_sink(workflow: &Workflow, options: &RunOptions) -> Result<Sink, RunError> {
+    if let Some(out) = &options.output {
+        return Ok(Sink::File(JsonlSink::new(out)));
+    }
+    match workflow.sink.sink_type {
+        SinkType::File => {
+            let path = workflow
+                .sink
+                .config
+                .filename
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("-"));
+            Ok(Sink::File(JsonlSink::new(&path)))
+        }
+        SinkType::Console => Ok(Sink::Console(ConsoleSink::new())),
+        SinkType::MetadataRest => Err(RunError::SinkUnavailable),
+    }
+}
+
+/// A workbook's records being gathered for the state (they arrive contiguously).
+struct PendingWorkbook {
+    workbook_id: String,
+    dashboard_fqn: Option<String>,
+    updated_at: Option<String>,
+    records: Vec<Value>,
+}
+
+/// Runs the workflow to the end, or until `shutdown` resolves.
+pub async fn run(
+    workflow: &Workflow,
+    options: &RunOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<RunStatus, RunError> {
+    let started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let sc = &workflow.source.source_config.config;
+    let service = workflow.source.service_name.clone();
+
+    let mut sink = build_sink(workflow, options)?;
+    sink.healthcheck().await?;
+
+    let previous = match &options.state_file {
+        Some(path) => Some(RunState::load(path, &service)?),
+        None => None,
+    };
+    let mut source_options = SourceOptions::from_workflow(workflow)?;
+    if options.incremental {
+        if let Some(prev) = &previous {
+            source_options.unchanged_workbooks = prev
+                .dashboards
+                .values()
+                .filter_map(|w| Some((w.workbook_id.clone(), w.updated_at.clone()?)))
+                .collect();
+        }
+    }
+    let client = SigmaClient::new(&workflow.source.service_connection.config)?;
+    let source = SigmaSource::new(client.clone(), source_options);
+    let source_status = source.status();
+
+    let (tx, mut rx) = mpsc::channel(options.channel_capacity.max(1));
+    let producer = tokio::spawn(async move {
+        let mut records = source.records();
+        while let Some(item) = records.next().await {
+            if tx.send(item).await.is_err() {
+                break; // the runner stopped listening (interrupted or a sink failure)
+            }
+        }
+    });
+
+    let keep_state = options.state_file.is_some();
+    let mut state = RunState::new(&service);
+    let mut pending: Option<PendingWorkbook> = None;
+    let mut failed_ids: HashSet<String> = HashSet::new();
+    let mut sink_status = StepStatus {
+        name: "sink".into(),
+        ..Default::default()
+    };
+    let mut unchanged = 0u64;
+    let mut interrupted = false;
+    let mut sink_error: Option<SinkError> = None;
+    let mut last_progress = Instant::now();
+
+    tokio::pin!(shutdown);
+    loop {
+        let item = tokio::select! {
+            biased;
+            _ = &mut shutdown => {
+                tracing::warn!("interrupted: stopping the Sigma source and keeping the previous output");
+                interrupted = true;
+                break;
+            }
+            item = rx.recv() => item,
+        };
+        let Some(item) = item else { break };
+        let result = match item {
+            Ok(draft) if draft.kind == "unchanged" => {
+                unchanged += 1;
+                flush(&mut pending, &mut state);
+                replay(
+                    &draft,
+                    previous.as_ref(),
+                    &mut sink,
+                    &mut state,
+                    &mut sink_status,
+                )
+                .await
+            }
+            Ok(draft) => {
+                let record = record_json(&draft);
+                let written = sink.write(&record).await;
+                if written.is_ok() {
+                    count(&mut sink_status, draft.kind);
+                    if keep_state {
+                        track(&draft, record, &mut pending, &mut state);
+                    }
+                }
+                written
+            }
+            Err(error) => {
+                if let Some(id) = error.object_id() {
+                    failed_ids.insert(id.to_owned());
+                }
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            sink_error = Some(e);
+            break;
+        }
+        if last_progress.elapsed() >= options.progress_every {
+            last_progress = Instant::now();
+            let s = source_status.snapshot();
+            tracing::info!(
+                records = sink_status.processed,
+                dashboards = s.emitted.get("dashboard").copied().unwrap_or(0),
+                failures = s.failures,
+                requests = client.stats().requests_sent,
+                retries = client.stats().retries,
+                "progress"
+            );
+        }
+    }
+    drop(rx);
+    if interrupted || sink_error.is_some() {
+        producer.abort();
+    }
+    let _ = producer.await;
+    flush(&mut pending, &mut state);
+
+    let source_snapshot = source_status.snapshot();
+    let complete = source_snapshot.is_complete() && !interrupted && sink_error.is_none();
+    let mut deleted = 0u64;
+    let mut output = None;
+    if let Some(e) = sink_error {
+        sink.abort().await;
+        sink_status.failures += 1;
+        sink_status.failure_examples.push(e.to_string());
+    } else if interrupted {
+        sink.abort().await;
+    } else {
+        // Mark-deleted: only after a run in which every listing was complete.
+        if let Some(prev) = previous.as_ref().filter(|_| complete) {
+            let mut deletes = Vec::new();
+            if sc.mark_deleted_dashboards {
+                deletes.extend(
+                    prev.deleted_dashboards(&state, &failed_ids)
+                        .map(|fqn| delete_record("dashboard", fqn)),
+                );
+            }
+            if sc.mark_deleted_data_models && sc.include_data_models {
+                deletes.extend(
+                    prev.deleted_data_models(&state)
+                        .map(|fqn| delete_record("dashboardDataModel", fqn)),
+                );
+            }
+            for record in deletes {
+                sink.write(&record).await?;
+                count(&mut sink_status, "delete");
+                deleted += 1;
+            }
+        } else if previous.is_some() && !source_snapshot.is_complete() {
+            tracing::warn!(
+                "listings incomplete ({}): nothing is marked deleted in this run",
+                source_snapshot.incomplete_listings.join(", ")
+            );
+        }
+        output = sink.commit().await?;
+        if let Some(path) = &options.state_file {
+            // A run that saw only part of the org must not shrink the state: keep the
+            // previous entries it could not see, so a later complete run decides.
+            if !complete {
+                if let Some(prev) = &previous {
+                    for (k, v) in &prev.dashboards {
+                        state
+                            .dashboards
+                            .entry(k.clone())
+                            .or_insert_with(|| v.clone());
+                    }
+                    for (k, v) in &prev.data_models {
+                        state
+                            .data_models
+                            .entry(k.clone())
+                            .or_insert_with(|| v.clone());
+                    }
+                }
+            }
+            state.finished_at = jiff::Timestamp::now().to_string();
+            state.save(path)?;
+        }
+    }
+
+    let source_step = StepStatus::from_source(&source_snapshot);
+    let failures = source_step.failures + sink_status.failures;
+    let processed = source_step.processed + unchanged;
+    let threshold = options
+        .success_threshold
+        .or(workflow.workflow_config.success_threshold)
+        .unwrap_or(90.0);
+    let percentage = success_percentage(processed, failures);
+    let outcome = if interrupted {
+        "interrupted"
+    } else if sink_status.failures > 0 {
+        "failed"
+    } else if failures == 0 && complete {
+        "success"
+    } else if percentage >= threshold {
+        "partialSuccess"
+    } else {
+        "failed"
+    };
+    let status = RunStatus {
+        service_name: service,
+        started_at: started_at.to_string(),
+        finished_at: jiff::Timestamp::now().to_string(),
+        elapsed_seconds: (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        outcome: outcome.into(),
+        success_percentage: percentage,
+        success_threshold: threshold,
+        listings_complete: source_snapshot.is_complete(),
+        incomplete_listings: source_snapshot.incomplete_listings.clone(),
+        interrupted,
+        steps: vec![source_step, sink_status],
+        sigma_requests: RequestStatus::from(&client.stats()),
+        deleted,
+        unchanged_workbooks: unchanged,
+        output,
+    };
+    if let Some(path) = &options.status_file {
+        write_status(path, &status)?;
+    }
+    Ok(status)
+}
+
+fn count(step: &mut StepStatus, kind: &str) {
+    step.processed += 1;
+    *step.processed_by_kind.entry(kind.to_owned()).or_default() += 1;
+}
+
+fn delete_record(entity_type: &str, fqn: &str) -> Value {
+    json!({"kind": "delete", "fqn": fqn, "entity": {"type": entity_type, "fqn": fqn, "hardDelete": false}})
+}
+
+/// Files a record under its workbook (or as a data model) for the next run's state.
+fn track(
+    draft: &RecordDraft,
+    record: Value,
+    pending: &mut Option<PendingWorkbook>,
+    state: &mut RunState,
+) {
+    match &draft.workbook_id {
+        Some(id) => {
+            if pending.as_ref().is_some_and(|p| &p.workbook_id != id) {
+                flush(pending, state);
+            }
+            let p = pending.get_or_insert_with(|| PendingWorkbook {
+                workbook_id: id.clone(),
+                dashboard_fqn: None,
+                updated_at: None,
+                records: Vec::new(),
+            });
+            if draft.kind == "dashboard" {
+                p.dashboard_fqn = Some(draft.fqn.clone());
+                p.updated_at = draft.refs["updatedAt"].as_str().map(str::to_owned);
+            }
+            p.records.push(record);
+        }
+        None => {
+            flush(pending, state);
+            if draft.kind == "dataModel" {
+                state.data_models.insert(
+                    draft.fqn.clone(),
+                    EntityState {
+                        updated_at: draft.refs["updatedAt"].as_str().map(str::to_owned),
+                    },
+                );
+            }
+        }
+    }
+}
+
+fn flush(pending: &mut Option<PendingWorkbook>, state: &mut RunState) {
+    if let Some(p) = pending.take() {
+        if let Some(fqn) = p.dashboard_fqn {
+            state.dashboards.insert(
+                fqn,
+                WorkbookState {
+                    workbook_id: p.workbook_id,
+                    updated_at: p.updated_at,
+                    records: p.records,
+                },
+            );
+        }
+    }
+}
+
+/// Writes an unchanged workbook's records as the last run emitted them.
+async fn replay(
+    marker: &RecordDraft,
+    previous: Option<&RunState>,
+    sink: &mut Sink,
+    state: &mut RunState,
+    sink_status: &mut StepStatus,
+) -> Result<(), SinkError> {
+    let Some(entry) = previous.and_then(|p| p.dashboards.get(&marker.fqn)) else {
+        return Ok(());
+    };
+    for record in &entry.records {
+        sink.write(record).await?;
+        count(sink_status, record["kind"].as_str().unwrap_or("record"));
+    }
+    state.dashboards.insert(marker.fqn.clone(), entry.clone());
+    Ok(())
+}
+
+fn write_status(path: &Path, status: &RunStatus) -> Result<(), RunError> {
+    let err = |source| RunError::StatusFile {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    serde_json::to_writer_pretty(&mut tmp, status).map_err(|e| err(e.into()))?;
+    std::io::Write::write_all(&mut tmp, b"\n").map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
