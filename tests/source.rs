@@ -1,16 +1,38 @@
-//! The Sigma source against the sandbox's fixture org.
+//! The Sigma source against the sandbox: exact records for the fixture org, filters,
+//! toggles, lineage, per-object failures, incomplete listings, paging at scale.
+
+use std::collections::BTreeMap;
 
 use futures::StreamExt;
+use serde_json::{Value, json};
 use sigma_connector::client::SigmaClient;
 use sigma_connector::config::{Workflow, load_workflow_str};
-use sigma_connector::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
-use sigma_connector::sigma::source::{SigmaSource, SourceOptions};
+use sigma_connector::sandbox::{
+    Knobs, OrgSource, PageTokenStyle, Sandbox, SandboxConfig, SandboxHandle, Stats, SyntheticConfig,
+};
+use sigma_connector::sigma::source::{SigmaSource, SourceError, SourceOptions, SourceStatus};
+use sigma_connector::sink::record_json;
 
-fn workflow(h: &SandboxHandle, source_config: &str) -> Workflow {
+const REVENUE: &str = "a3c1e5f7-0001-4a2b-8c3d-5e6f7a8b9c01";
+const MARKETING: &str = "a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
+const ARCHIVED: &str = "a3c1e5f7-0005-4a2b-8c3d-5e6f7a8b9c05";
+const LINEAGE: &str = r#""lineageInformation": {"dbServicePrefixes": ["snowflake_prod"]}"#;
+
+async fn sandbox(org: OrgSource, knobs: Knobs) -> SandboxHandle {
+    Sandbox::start(SandboxConfig {
+        org,
+        knobs,
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn workflow(h: &SandboxHandle, connection_extra: &str, source_config: &str) -> Workflow {
     let text = format!(
         r#"{{"source": {{"type": "sigma", "serviceName": "sigma_sandbox",
-            "serviceConnection": {{"config": {{"type": "Sigma", "hostPort": "{}", "clientId": "{}", "clientSecret": "{}"}}}},
-            "sourceConfig": {{"config": {source_config}}}}},
+            "serviceConnection": {{"config": {{"type": "Sigma", "hostPort": "{}", "clientId": "{}", "clientSecret": "{}" {connection_extra}}}}},
+            "sourceConfig": {{"config": {{ {source_config} }}}}}},
            "sink": {{"type": "console", "config": {{}}}}}}"#,
         h.base_url(),
         h.client_id(),
@@ -19,24 +41,408 @@ fn workflow(h: &SandboxHandle, source_config: &str) -> Workflow {
     load_workflow_str(&text).unwrap()
 }
 
-#[tokio::test]
-async fn fixture_org_probe() {
-    let h = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let wf = workflow(
-        &h,
-        r#"{"includeOwners": true, "lineageInformation": {"dbServicePrefixes": ["snowflake_prod"]}}"#,
-    );
+struct Run {
+    records: Vec<Value>,
+    errors: Vec<SourceError>,
+    status: SourceStatus,
+    stats: Stats,
+}
+
+impl Run {
+    fn of_kind(&self, kind: &str) -> Vec<&Value> {
+        self.records.iter().filter(|r| r["kind"] == kind).collect()
+    }
+    fn requests(&self, route: &str) -> u64 {
+        self.stats
+            .requests_by_route
+            .get(route)
+            .copied()
+            .unwrap_or(0)
+    }
+    fn lineage(&self, from: &str, to: &str) -> Option<&Value> {
+        self.records.iter().find(|r| {
+            r["kind"] == "lineage"
+                && r["entity"]["from"]["fqn"] == from
+                && r["entity"]["to"]["fqn"] == to
+        })
+    }
+}
+
+async fn run(h: &SandboxHandle, wf: &Workflow) -> Run {
+    h.reset_stats();
     let client = SigmaClient::new(&wf.source.service_connection.config).unwrap();
-    let source = SigmaSource::new(client.clone(), SourceOptions::from_workflow(&wf).unwrap());
+    let source = SigmaSource::new(client, SourceOptions::from_workflow(wf).unwrap());
     let status = source.status();
-    let items: Vec<_> = source.records().collect().await;
-    for item in &items {
+    let mut records = Vec::new();
+    let mut errors = Vec::new();
+    let mut stream = source.records();
+    while let Some(item) = stream.next().await {
         match item {
-            Ok(d) => println!("{} {} {}", d.kind, d.fqn, d.entity),
-            Err(e) => println!("ERR {e}"),
+            Ok(draft) => {
+                let mut r = record_json(&draft);
+                if r["kind"] == "dashboardService" {
+                    r["entity"]["connection"]["config"]["hostPort"] = json!("<sandbox>");
+                }
+                records.push(r);
+            }
+            Err(e) => errors.push(e),
         }
     }
-    println!("{:#?}", status.snapshot());
-    println!("{}", client.stats());
-    println!("{:#?}", h.stats());
+    Run {
+        records,
+        errors,
+        status: status.snapshot(),
+        stats: h.stats(),
+    }
+}
+
+async fn fixture_run(source_config: &str) -> Run {
+    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    let wf = workflow(&h, "", source_config);
+    run(&h, &wf).await
+}
+
+#[tokio::test]
+async fn fixture_org_yields_exactly_the_expected_records() {
+    let r = fixture_run(&format!(r#""includeOwners": true, {LINEAGE}"#)).await;
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let actual: String = r.records.iter().map(|v| format!("{v}\n")).collect();
+    let golden =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture-org.jsonl");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        std::fs::write(&golden, &actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&golden).unwrap_or_default();
+    if actual != expected {
+        for (i, (a, e)) in actual.lines().zip(expected.lines()).enumerate() {
+            if a != e {
+                panic!(
+                    "line {}: differs\n actual:   {a}\n expected: {e}\n(UPDATE_GOLDEN=1 to accept)",
+                    i + 1
+                );
+            }
+        }
+        panic!(
+            "{} lines, expected {} (UPDATE_GOLDEN=1 to accept)",
+            actual.lines().count(),
+            expected.lines().count()
+        );
+    }
+    // The shape of it, said plainly.
+    assert_eq!(r.records[0]["kind"], "dashboardService");
+    assert_eq!(
+        r.of_kind("dashboard").len(),
+        5,
+        "5 live workbooks; the archived one is skipped"
+    );
+    assert!(r.records.iter().all(|v| !v.to_string().contains(ARCHIVED)));
+    assert_eq!(
+        r.status.skipped.get("non-chart element"),
+        Some(&3),
+        "text and control elements"
+    );
+    assert!(r.status.is_complete());
+}
+
+#[tokio::test]
+async fn charts_are_qualified_deep_linked_and_typed() {
+    let r = fixture_run("").await;
+    let bar = r
+        .of_kind("chart")
+        .into_iter()
+        .find(|c| c["entity"]["displayName"] == "Revenue by Region")
+        .unwrap();
+    assert_eq!(bar["entity"]["name"], format!("{REVENUE}_elRevBar002"));
+    assert_eq!(bar["entity"]["chartType"], "Bar");
+    assert!(
+        bar["entity"]["sourceUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with("?:nodeId=elRevBar002")
+    );
+    assert_eq!(bar["entity"]["description"], "Page: Overview");
+    let names: Vec<&str> = r
+        .of_kind("chart")
+        .iter()
+        .map(|c| c["entity"]["name"].as_str().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains('.')));
+    let dashboard = r
+        .of_kind("dashboard")
+        .into_iter()
+        .find(|d| d["entity"]["name"] == REVENUE)
+        .unwrap();
+    assert_eq!(dashboard["entity"]["project"], "Finance");
+    assert_eq!(dashboard["entity"]["charts"].as_array().unwrap().len(), 7);
+}
+
+#[tokio::test]
+async fn lineage_at_table_and_column_level() {
+    let r = fixture_run(LINEAGE).await;
+    let dashboard = format!("sigma_sandbox.{REVENUE}");
+    assert!(
+        r.lineage("snowflake_prod.ANALYTICS.SALES.ORDERS", &dashboard)
+            .is_some()
+    );
+    assert!(
+        r.lineage("snowflake_prod.RAW.STRIPE.PAYMENTS", &dashboard)
+            .is_some(),
+        "through a custom SQL node"
+    );
+    let dm = "sigma_sandbox.model.e8f9a0b1-2222-4d3e-9f40-0000000000b1_dmElOrders1";
+    let edge = r
+        .lineage("snowflake_prod.ANALYTICS.SALES.ORDERS", dm)
+        .unwrap();
+    let columns = edge["entity"]["columns"].as_array().unwrap();
+    assert!(columns.contains(&json!({
+        "fromColumns": ["snowflake_prod.ANALYTICS.SALES.ORDERS.AMOUNT"],
+        "toColumn": format!("{dm}.AMOUNT")
+    })));
+    assert!(
+        r.lineage(dm, &dashboard).is_some(),
+        "data model -> dashboard"
+    );
+    // The dataset node in Marketing Funnel resolves to the dataset's data model.
+    let marketing = r
+        .of_kind("dashboard")
+        .into_iter()
+        .find(|d| d["entity"]["name"] == MARKETING)
+        .unwrap();
+    assert_eq!(
+        marketing["entity"]["dataModels"],
+        json!(["sigma_sandbox.model.d5e7a9b1-1111-4c2d-8e3f-0000000000a1"])
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_fetched_twice() {
+    let r = fixture_run(&format!(r#""includeOwners": true, {LINEAGE}"#)).await;
+    assert_eq!(r.requests("GET /v2/members"), 1);
+    assert_eq!(r.requests("GET /v2/connections"), 1);
+    assert_eq!(r.requests("GET /v2/workbooks"), 1);
+    assert_eq!(
+        r.requests("GET /v2/workbooks/{workbookId}/queries"),
+        5,
+        "one per live workbook"
+    );
+    // Every inode is looked up once, though ORDERS is read by many elements.
+    let tables: std::collections::BTreeSet<&str> = r
+        .records
+        .iter()
+        .filter(|v| v["kind"] == "lineage" && v["entity"]["from"]["type"] == "table")
+        .map(|v| v["entity"]["from"]["fqn"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        r.requests("GET /v2/connections/paths/{inodeId}") as usize,
+        tables.len()
+    );
+    assert_eq!(
+        r.requests("GET /v2/workbooks/{workbookId}/lineage/elements/{elementId}"),
+        16,
+        "charts only; UI elements are never asked"
+    );
+    assert_eq!(r.stats.token_grants.values().sum::<u64>(), 1);
+}
+
+#[tokio::test]
+async fn owners_tags_and_data_models_toggle() {
+    let on = fixture_run(r#""includeOwners": true, "includeTags": true"#).await;
+    let off =
+        fixture_run(r#""includeOwners": false, "includeTags": false, "includeDataModels": false"#)
+            .await;
+    let revenue = |r: &Run| {
+        r.of_kind("dashboard")
+            .into_iter()
+            .find(|d| d["entity"]["name"] == REVENUE)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        revenue(&on)["refs"]["owners"],
+        json!(["ada.lovelace@example.com"])
+    );
+    assert_eq!(revenue(&on)["refs"]["tags"], json!(["Production"]));
+    assert!(revenue(&off)["refs"].get("owners").is_none());
+    assert!(revenue(&off)["refs"].get("tags").is_none());
+    assert_eq!(
+        off.requests("GET /v2/members"),
+        0,
+        "owners off: members are not listed"
+    );
+    assert!(on.of_kind("dataModel").len() >= 6);
+    assert!(off.of_kind("dataModel").is_empty());
+    assert_eq!(off.requests("GET /v2/dataModels"), 0);
+    assert_eq!(off.requests("GET /v2/datasets"), 0);
+}
+
+#[tokio::test]
+async fn filters_have_openmetadata_semantics_and_are_counted() {
+    let r = fixture_run(
+        r#""dashboardFilterPattern": {"excludes": ["marketing"]},
+           "chartFilterPattern": {"includes": ["revenue", "orders"]},
+           "dataModelFilterPattern": {"excludes": [".*dataset"]}"#,
+    )
+    .await;
+    let names: Vec<&str> = r
+        .of_kind("dashboard")
+        .iter()
+        .map(|d| d["entity"]["displayName"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"Marketing Funnel"), "{names:?}");
+    assert_eq!(r.status.filtered.get("dashboard"), Some(&1));
+    let charts: Vec<&str> = r
+        .of_kind("chart")
+        .iter()
+        .map(|c| c["entity"]["displayName"].as_str().unwrap())
+        .collect();
+    assert!(
+        charts
+            .iter()
+            .all(|c| c.to_lowercase().starts_with("revenue")
+                || c.to_lowercase().starts_with("orders")),
+        "{charts:?}"
+    );
+    assert!(r.status.filtered.get("chart").copied().unwrap_or(0) > 0);
+    assert!(
+        r.of_kind("dataModel")
+            .iter()
+            .all(|d| d["entity"]["displayName"] != "Orders Dataset")
+    );
+    // A filtered workbook is not fetched further.
+    assert_eq!(r.requests("GET /v2/workbooks/{workbookId}/queries"), 4);
+
+    let projects = fixture_run(r#""projectFilterPattern": {"includes": ["finance"]}"#).await;
+    assert!(
+        projects
+            .of_kind("dashboard")
+            .iter()
+            .all(|d| d["entity"]["project"] == "Finance")
+    );
+    assert_eq!(projects.of_kind("dashboard").len(), 2);
+}
+
+#[tokio::test]
+async fn without_a_service_mapping_table_lineage_is_skipped_with_one_warning() {
+    let r = fixture_run("").await;
+    assert!(
+        r.records
+            .iter()
+            .all(|v| v["entity"]["from"]["type"] != "table")
+    );
+    assert_eq!(r.status.warnings, 1, "{:?}", r.status.warning_examples);
+    assert_eq!(r.requests("GET /v2/connections/paths/{inodeId}"), 0);
+}
+
+#[tokio::test]
+async fn a_workbook_whose_elements_fail_is_reported_and_the_rest_flows() {
+    let knobs = Knobs {
+        forbidden: [format!(
+            "/v2/workbooks/{MARKETING}/pages/pgMktFunl01/elements"
+        )]
+        .into(),
+        ..Knobs::default()
+    };
+    let h = sandbox(OrgSource::Fixtures, knobs).await;
+    let r = run(&h, &workflow(&h, "", "")).await;
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    let SourceError::Object { id, step, .. } = &r.errors[0] else {
+        panic!("{:?}", r.errors)
+    };
+    assert_eq!((id.as_str(), *step), (MARKETING, "elements"));
+    assert_eq!(r.of_kind("dashboard").len(), 4);
+    assert_eq!(r.status.failures, 1);
+    assert!(
+        r.status.is_complete(),
+        "a failed object is not an incomplete listing"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_object_is_reported_by_id_and_the_rest_flows() {
+    let knobs = Knobs {
+        malformed_ids: [MARKETING.to_owned()].into(),
+        ..Knobs::default()
+    };
+    let h = sandbox(OrgSource::Fixtures, knobs).await;
+    let r = run(&h, &workflow(&h, "", "")).await;
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert!(
+        r.errors[0].to_string().contains(MARKETING),
+        "{}",
+        r.errors[0]
+    );
+    assert_eq!(r.of_kind("dashboard").len(), 4);
+}
+
+fn synthetic(workbooks: usize) -> OrgSource {
+    OrgSource::Synthetic(SyntheticConfig {
+        workbooks,
+        pages_per_workbook: 1,
+        elements_per_page: 2,
+        datasets: 3,
+        data_models: 2,
+        ..SyntheticConfig::default()
+    })
+}
+
+#[tokio::test]
+async fn more_than_1000_workbooks_page_to_the_end_with_numeric_tokens() {
+    let knobs = Knobs {
+        page_token_style: PageTokenStyle::Numeric,
+        ..Knobs::default()
+    };
+    let h = sandbox(synthetic(1500), knobs).await;
+    let r = run(&h, &workflow(&h, "", "")).await;
+    assert!(
+        r.errors.is_empty(),
+        "{:?}",
+        &r.errors[..r.errors.len().min(3)]
+    );
+    assert_eq!(r.of_kind("dashboard").len(), 1500);
+    assert_eq!(r.requests("GET /v2/workbooks"), 2, "limit=1000: two pages");
+    let ids: std::collections::BTreeSet<&str> = r
+        .of_kind("dashboard")
+        .iter()
+        .map(|d| d["entity"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1500, "no workbook twice");
+}
+
+#[tokio::test]
+async fn a_listing_that_breaks_midway_is_reported_incomplete() {
+    let knobs = Knobs {
+        fail_listings_from_offset: Some(1000),
+        ..Knobs::default()
+    };
+    let h = sandbox(synthetic(1500), knobs).await;
+    let wf = workflow(&h, r#", "maxRetries": 1, "retryTimeout": 5"#, "");
+    let r = run(&h, &wf).await;
+    assert_eq!(r.of_kind("dashboard").len(), 1000, "the first page is kept");
+    assert!(!r.status.is_complete());
+    assert_eq!(r.status.incomplete_listings, vec!["workbooks".to_owned()]);
+    assert!(r.errors.iter().any(|e| matches!(e, SourceError::IncompleteListing { listing, items: 1000, .. } if listing == "workbooks")), "{:?}", r.errors);
+}
+
+#[tokio::test]
+async fn output_is_the_same_for_the_same_org_whatever_the_timing() {
+    let knobs = Knobs {
+        latency: std::time::Duration::from_millis(2),
+        ..Knobs::default()
+    };
+    let h = sandbox(synthetic(60), knobs).await;
+    let wf = workflow(&h, r#", "maxConcurrency": 8"#, LINEAGE);
+    let a = run(&h, &wf).await;
+    let b = run(&h, &wf).await;
+    assert_eq!(a.records, b.records);
+    assert!(
+        a.stats.peak_in_flight > 1,
+        "requests really overlapped: {}",
+        a.stats.peak_in_flight
+    );
+    let kinds: BTreeMap<String, usize> = a.records.iter().fold(BTreeMap::new(), |mut m, r| {
+        *m.entry(r["kind"].as_str().unwrap().to_owned()).or_default() += 1;
+        m
+    });
+    assert_eq!(kinds["dashboard"], 60);
 }

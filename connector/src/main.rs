@@ -321,6 +321,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {
         malformed_ids: args.malformed.into_iter().collect(),
         forbidden: args.forbid.into_iter().collect(),
         hang: args.hang.into_iter().collect(),
+        fail_listings_from_offset: None,
     };
     let config = SandboxConfig {
         org,

@@ -39,6 +39,9 @@ pub struct Knobs {
     pub forbidden: BTreeSet<String>,
     /// Same selectors: the request is accepted and never answered.
     pub hang: BTreeSet<String>,
+    /// Every page of every listing that starts at or beyond this offset answers 500, on
+    /// every attempt: a listing that breaks midway, after the pages before it succeeded.
+    pub fail_listings_from_offset: Option<usize>,
 }
 
 impl Default for Knobs {
@@ -53,6 +56,7 @@ impl Default for Knobs {
             malformed_ids: BTreeSet::new(),
             forbidden: BTreeSet::new(),
             hang: BTreeSet::new(),
+            fail_listings_from_offset: None,
         }
     }
 }

@@ -125,7 +125,8 @@ pub struct Workbook {
     pub is_archived: bool,
     #[serde(default, skip_serializing)]
     pub folder_id: String,
-    #[serde(default, skip_serializing)]
+    /// Listed with the workbook, as Sigma does unless `excludeTags=true`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<WorkbookTag>,
     /// Fixture workbooks carry their pages; synthetic ones leave this empty and are generated
     /// on request (see [`Org::pages`]).

@@ -412,6 +412,17 @@ impl AppState {
         item: impl Fn(usize) -> Option<T>,
     ) -> Result<Response, ApiError> {
         let request = page_request(params)?;
+        if self
+            .knobs()
+            .fail_listings_from_offset
+            .is_some_and(|from| request.offset >= from && request.offset > 0)
+        {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "listing page unavailable (sandbox knob fail_listings_from_offset)",
+            ));
+        }
         let end = request.offset.saturating_add(request.limit).min(total);
         let entries: Vec<T> = (request.offset.min(end)..end).filter_map(item).collect();
         let next_page =
