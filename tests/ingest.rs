@@ -1,0 +1,441 @@
+//! `sigma-connector ingest` end to end, through the binary, against the sandbox: output,
+//! exit codes, interruption, incremental runs, mark-deleted, crash safety.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sigma_connector::sandbox::{
+    Knobs, OrgSource, Sandbox, SandboxConfig, SandboxHandle, SyntheticConfig,
+};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sigma-connector");
+const MARKETING: &str = "a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
+
+async fn sandbox(org: OrgSource, knobs: Knobs) -> SandboxHandle {
+    Sandbox::start(SandboxConfig {
+        org,
+        knobs,
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Writes a workflow file for the sandbox; `source_config` and `sink` are JSON fragments.
+fn workflow_file(dir: &Path, h: &SandboxHandle, source_config: Value, sink: Value) -> PathBuf {
+    let doc = json!({
+        "source": {
+            "type": "sigma",
+            "serviceName": "sigma_sandbox",
+            "serviceConnection": {"config": {
+                "type": "Sigma", "hostPort": h.base_url().to_string(),
+                "clientId": h.client_id(), "clientSecret": h.client_secret(),
+                "maxRetries": 1, "retryTimeout": 5
+            }},
+            "sourceConfig": {"config": source_config}
+        },
+        "sink": sink,
+        "workflowConfig": {"loggerLevel": "INFO"}
+    });
+    let path = dir.join("workflow.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    path
+}
+
+fn file_sink(dir: &Path) -> Value {
+    json!({"type": "file", "config": {"filename": dir.join("out.jsonl")}})
+}
+
+async fn ingest(config: &Path, extra: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("ingest")
+        .arg("-c")
+        .arg(config)
+        .args(extra)
+        .output()
+        .await
+        .unwrap()
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn redact_host(mut records: Vec<Value>) -> Vec<Value> {
+    for r in &mut records {
+        if r["kind"] == "dashboardService" {
+            r["entity"]["connection"]["config"]["hostPort"] = json!("<sandbox>");
+        }
+    }
+    records
+}
+
+fn status(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn file_sink_output_equals_the_expected_records() {
+    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sc = json!({"includeOwners": true, "lineageInformation": {"dbServicePrefixes": ["snowflake_prod"]}});
+    let wf = workflow_file(dir.path(), &h, sc, file_sink(dir.path()));
+    let status_file = dir.path().join("status.json");
+    let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected: Vec<Value> = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture-org.jsonl"),
+    )
+    .unwrap()
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
+    assert_eq!(redact_host(lines(&dir.path().join("out.jsonl"))), expected);
+    let s = status(&status_file);
+    assert_eq!(s["outcome"], "success");
+    assert_eq!(s["listingsComplete"], true);
+    assert_eq!(s["successPercentage"], 100.0);
+    assert!(s["sigmaRequests"]["requests"].as_u64().unwrap() > 10);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Workflow summary"), "{stderr}");
+    assert!(!stderr.contains(h.client_secret()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn console_sink_prints_a_line_per_record() {
+    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wf = workflow_file(
+        dir.path(),
+        &h,
+        json!({}),
+        json!({"type": "console", "config": {}}),
+    );
+    let out = ingest(&wf, &[]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("dashboard") && l.contains("\"Quarterly Revenue\"")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("chart") && l.contains("(Bar)"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn success_threshold_decides_the_exit_code() {
+    let knobs = Knobs {
+        forbidden: [format!("/v2/workbooks/{MARKETING}/pages")].into(),
+        ..Knobs::default()
+    };
+    let h = sandbox(OrgSource::Fixtures, knobs).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wf = workflow_file(dir.path(), &h, json!({}), file_sink(dir.path()));
+    let status_file = dir.path().join("status.json");
+    let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "one failure in ~40 records is above 90%"
+    );
+    let s = status(&status_file);
+    assert_eq!(s["outcome"], "partialSuccess");
+    assert_eq!(s["steps"][0]["failures"], 1);
+    assert!(
+        s["steps"][0]["failureExamples"][0]
+            .as_str()
+            .unwrap()
+            .contains(MARKETING)
+    );
+    let out = ingest(&wf, &["--success-threshold", "99.5"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let out = ingest(&wf, &["--success-threshold", "250"]).await;
+    assert_eq!(out.status.code(), Some(2), "a bad flag is a usage error");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_errors_exit_2_and_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(&path, "source: {type: sigma}\nsink: {type: file}\n").unwrap();
+    let out = ingest(&path, &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/source/serviceName"), "{stderr}");
+}
+
+/// Polls the sandbox until the run is under way (bounded: never waits forever).
+async fn wait_for_requests(h: &SandboxHandle, at_least: u64) {
+    for _ in 0..400 {
+        if h.stats().total_requests >= at_least {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the run never started");
+}
+
+async fn run_and_signal(config: &Path, extra: &[&str], h: &SandboxHandle, signal: &str) -> Output {
+    let child = Command::new(BIN)
+        .arg("ingest")
+        .arg("-c")
+        .arg(config)
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap().to_string();
+    wait_for_requests(h, 15).await;
+    let killed = std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    child.wait_with_output().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_run_keeps_the_previous_output_and_says_so() {
+    let knobs = Knobs {
+        latency: Duration::from_millis(30),
+        ..Knobs::default()
+    };
+    let h = sandbox(
+        OrgSource::Synthetic(SyntheticConfig {
+            workbooks: 300,
+            ..Default::default()
+        }),
+        knobs,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let wf = workflow_file(dir.path(), &h, json!({}), file_sink(dir.path()));
+    let out_file = dir.path().join("out.jsonl");
+    std::fs::write(&out_file, "last good output\n").unwrap();
+    let status_file = dir.path().join("status.json");
+    let out = run_and_signal(
+        &wf,
+        &["--status-file", status_file.to_str().unwrap()],
+        &h,
+        "-TERM",
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "last good output\n"
+    );
+    let s = status(&status_file);
+    assert_eq!(s["interrupted"], true);
+    assert_eq!(s["outcome"], "interrupted");
+    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(
+        leftovers, 3,
+        "workflow, output and status: no temporary file left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_mid_run_leaves_the_previous_output_and_state_intact() {
+    let knobs = Knobs {
+        latency: Duration::from_millis(30),
+        ..Knobs::default()
+    };
+    let h = sandbox(
+        OrgSource::Synthetic(SyntheticConfig {
+            workbooks: 300,
+            ..Default::default()
+        }),
+        knobs,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let wf = workflow_file(dir.path(), &h, json!({}), file_sink(dir.path()));
+    let out_file = dir.path().join("out.jsonl");
+    let state_file = dir.path().join("state.json");
+    std::fs::write(&out_file, "previous output\n").unwrap();
+    let previous_state = r#"{"version":1,"serviceName":"sigma_sandbox","finishedAt":"2026-01-01T00:00:00Z","dashboards":{},"dataModels":{}}"#;
+    std::fs::write(&state_file, previous_state).unwrap();
+    let out = run_and_signal(&wf, &["--state", state_file.to_str().unwrap()], &h, "-KILL").await;
+    assert_eq!(out.status.code(), None, "killed by a signal");
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "previous output\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&state_file).unwrap(),
+        previous_state
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn incremental_runs_make_far_fewer_requests_and_the_same_output() {
+    let h = sandbox(
+        OrgSource::Synthetic(SyntheticConfig {
+            workbooks: 40,
+            ..Default::default()
+        }),
+        Knobs::default(),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let wf = workflow_file(dir.path(), &h, json!({}), file_sink(dir.path()));
+    let state = dir.path().join("state.json");
+    let state = state.to_str().unwrap();
+    let out = ingest(&wf, &["--state", state]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let full = std::fs::read(dir.path().join("out.jsonl")).unwrap();
+    let full_requests = h.stats().total_requests;
+    h.reset_stats();
+    let status_file = dir.path().join("status.json");
+    let out = ingest(
+        &wf,
+        &[
+            "--state",
+            state,
+            "--incremental",
+            "--status-file",
+            status_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let incremental_requests = h.stats().total_requests;
+    assert_eq!(
+        std::fs::read(dir.path().join("out.jsonl")).unwrap(),
+        full,
+        "same output"
+    );
+    assert!(
+        incremental_requests * 5 < full_requests,
+        "incremental {incremental_requests} vs full {full_requests} requests"
+    );
+    assert_eq!(status(&status_file)["unchangedWorkbooks"], 40);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mark_deleted_after_a_complete_run_and_never_after_a_partial_one() {
+    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let state = state.to_str().unwrap();
+    let wf = workflow_file(dir.path(), &h, json!({}), file_sink(dir.path()));
+    assert_eq!(
+        ingest(&wf, &["--state", state]).await.status.code(),
+        Some(0)
+    );
+
+    // Marketing Funnel disappears (filtered out): a complete run marks it deleted.
+    let wf2 = workflow_file(
+        dir.path(),
+        &h,
+        json!({"dashboardFilterPattern": {"excludes": ["Marketing"]}}),
+        file_sink(dir.path()),
+    );
+    assert_eq!(
+        ingest(&wf2, &["--state", state]).await.status.code(),
+        Some(0)
+    );
+    let deletes: Vec<Value> = lines(&dir.path().join("out.jsonl"))
+        .into_iter()
+        .filter(|r| r["kind"] == "delete")
+        .collect();
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    assert_eq!(
+        deletes[0]["entity"],
+        json!({"type": "dashboard", "fqn": format!("sigma_sandbox.{MARKETING}"), "hardDelete": false})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partial_listing_deletes_nothing() {
+    let org = || {
+        OrgSource::Synthetic(SyntheticConfig {
+            workbooks: 1200,
+            pages_per_workbook: 1,
+            elements_per_page: 1,
+            ..Default::default()
+        })
+    };
+    let h = sandbox(org(), Knobs::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let wf = workflow_file(dir.path(), &h, json!({}), file_sink(dir.path()));
+    assert_eq!(
+        ingest(&wf, &["--state", state.to_str().unwrap()])
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    let dashboards_before = status_dashboards(&state);
+    assert_eq!(dashboards_before, 1200);
+
+    h.update_knobs(|k| k.fail_listings_from_offset = Some(1000));
+    let status_file = dir.path().join("status.json");
+    let out = ingest(
+        &wf,
+        &[
+            "--state",
+            state.to_str().unwrap(),
+            "--status-file",
+            status_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let s = status(&status_file);
+    assert_eq!(
+        s["listingsComplete"],
+        false,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(s["deleted"], 0);
+    assert!(
+        lines(&dir.path().join("out.jsonl"))
+            .iter()
+            .all(|r| r["kind"] != "delete")
+    );
+    assert_eq!(
+        status_dashboards(&state),
+        1200,
+        "the state keeps what this run could not see"
+    );
+}
+
+fn status_dashboards(state: &Path) -> usize {
+    status(state)["dashboards"].as_object().unwrap().len()
+}
