@@ -10,5 +10,6 @@ mod error;
 pub mod logging;
 pub mod sandbox;
 pub mod sigma;
+pub mod test_connection;
 
 pub use error::Error;
