@@ -456,6 +456,9 @@ impl Outcome {
     }
 }
 
+/// Shorter secrets are not searched for in the output (see `Report::finish`).
+const MIN_REDACTED_SECRET_LEN: usize = 8;
+
 #[derive(Default)]
 struct Report {
     steps: Vec<TestConnectionStepResult>,
@@ -480,8 +483,9 @@ impl Report {
 
     fn finish(mut self, secret: Option<&str>) -> TestConnectionResult {
         // Belt and braces: nothing below should ever hold the secret, but a server may echo
-        // what it was sent, and a UI shows whatever we return.
-        if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+        // what it was sent, and a UI shows whatever we return. A very short "secret" (a
+        // placeholder typed into a form) would mangle ordinary words, so it is left alone.
+        if let Some(secret) = secret.filter(|s| s.len() >= MIN_REDACTED_SECRET_LEN) {
             for step in &mut self.steps {
                 for text in [&mut step.message, &mut step.error_log]
                     .into_iter()
@@ -876,7 +880,7 @@ fn api_failure(step: Step, e: &ClientError) -> String {
         ErrorKind::Status => format!("Sigma refused to list {objects} (HTTP {status}); see errorLog."),
         ErrorKind::Connect => format!("The connection to Sigma failed while reading {objects}; check that this machine can reach hostPort."),
         ErrorKind::Tls => format!("TLS failed while reading {objects}; check that no proxy intercepts TLS."),
-        ErrorKind::Timeout => format!("Sigma did not answer in time while reading {objects}; try again or raise requestTimeout."),
+        ErrorKind::Timeout => format!("Reading {objects} timed out: Sigma did not answer in time; try again, or raise the step timeout."),
         ErrorKind::Transport => format!("The connection broke while reading {objects}; try again."),
         ErrorKind::Decode { .. } => format!("Sigma's answer for {objects} did not have the expected shape; see errorLog."),
         _ => format!("Reading {objects} failed: {e}."),
@@ -952,6 +956,27 @@ mod tests {
                 "GetLineage"
             ]
         );
+    }
+
+    #[test]
+    fn an_echoed_secret_is_redacted_but_short_placeholders_do_not_mangle_words() {
+        let mut report = Report::default();
+        report.push(
+            Step::CheckConfig,
+            Outcome::fail(
+                "could not be resolved",
+                "server said: s3cr3t-value-123".into(),
+            ),
+        );
+        let r = report.finish(Some("s3cr3t-value-123"));
+        assert_eq!(
+            r.steps[0].error_log.as_deref(),
+            Some("server said: [redacted]")
+        );
+        let mut report = Report::default();
+        report.push(Step::CheckConfig, Outcome::pass("could not be resolved"));
+        let r = report.finish(Some("b"));
+        assert_eq!(r.steps[0].message.as_deref(), Some("could not be resolved"));
     }
 
     #[tokio::test]
