@@ -355,6 +355,7 @@ async fn forbidden_workbooks_fail_the_test() {
     assert!(m.contains("may not read workbooks (HTTP 403)"), "{m}");
     assert!(m.contains("owner's account type"), "{m}");
     // No workbook, so no lineage to try; the other optional steps still ran.
+    assert_eq!(message(&r, "GetLineage"), "skipped: GetWorkbooks failed");
     assert!(passed(&r, "GetDatasets") && passed(&r, "GetMembers"));
     sb.shutdown().await;
 }

@@ -344,6 +344,7 @@ async fn run_steps(
         outcome
     })
     .await;
+    let workbooks_ok = workbooks.passed;
     report.push(Step::GetWorkbooks, workbooks);
 
     // The optional steps are independent: run them together so that one slow endpoint
@@ -367,12 +368,20 @@ async fn run_steps(
             deadline,
             ctx.list_one(Step::GetMembers, "members")
         ),
-        timed(
-            Step::GetLineage,
-            options,
-            deadline,
-            ctx.get_lineage(first_workbook.as_deref())
-        ),
+        async {
+            if workbooks_ok {
+                timed(
+                    Step::GetLineage,
+                    options,
+                    deadline,
+                    ctx.get_lineage(first_workbook.as_deref()),
+                )
+                .await
+            } else {
+                // Lineage starts from a workbook: without the listing there is none to try.
+                Outcome::fail("skipped: GetWorkbooks failed", String::new())
+            }
+        },
     );
     report.push(Step::GetDatasets, datasets);
     report.push(Step::GetDataModels, data_models);
