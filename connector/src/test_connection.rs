@@ -529,7 +529,10 @@ fn config_summary(conn: &SigmaConnection) -> String {
 fn config_failure(e: &ConfigError) -> Outcome {
     match e {
         ConfigError::Invalid { violations } => {
-            let hint = if violations.iter().any(|v| v.pointer.ends_with("/hostPort")) {
+            // The loader's own hostPort messages may already name an example URL.
+            let hint = if violations.iter().any(|v| {
+                v.pointer.ends_with("/hostPort") && !v.message.contains("sigmacomputing.com")
+            }) {
                 " hostPort must be your Sigma cloud's API URL, for example https://aws-api.sigmacomputing.com (Administration → Developer Access shows it)."
             } else {
                 ""
