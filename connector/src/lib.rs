@@ -14,6 +14,7 @@ pub mod sigma;
 pub mod sink;
 pub mod state;
 pub mod status;
+pub mod test_connection;
 pub mod workflow;
 
 pub use error::Error;

@@ -41,6 +41,24 @@ enum Command {
         #[arg(value_enum, default_value_t = SchemaKind::Workflow)]
         kind: SchemaKind,
     },
+    /// Test a Sigma connection as OpenMetadata's UI does: config, token, a few one-item
+    /// listings and one element's lineage. Prints OpenMetadata's TestConnectionResult.
+    ///
+    /// Exit 0 when every mandatory step passed, 1 when one failed, 2 when the config is invalid.
+    TestConnection {
+        /// A workflow file or a bare SigmaConnection, YAML or JSON (`-` for standard input).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+        format: OutputFormat,
+        /// Seconds the whole test may take.
+        #[arg(long, default_value_t = 60.0, value_parser = parse_seconds)]
+        timeout: f64,
+        /// Seconds one step may take (default: 20, capped by --timeout).
+        #[arg(long, value_parser = parse_seconds)]
+        step_timeout: Option<f64>,
+    },
     /// Serve a local emulator of Sigma's REST API (fixture org or a generated one) until Ctrl-C.
     Sandbox(Box<SandboxArgs>),
     /// Run an ingestion: Sigma -> the workflow's sink, ending with a status table.
@@ -149,6 +167,21 @@ struct SandboxArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Json,
+    Table,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() && v <= 3600.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0 and 3600"
+        )),
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum SchemaKind {
     /// OpenMetadata's SigmaConnection (the `serviceConnection.config` object).
     Connection,
@@ -186,6 +219,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", config::schema::render(&schema));
             Ok(ExitCode::SUCCESS)
         }
+        Command::TestConnection {
+            config,
+            format,
+            timeout,
+            step_timeout,
+        } => test_connection(&config, format, timeout, step_timeout),
         Command::Sandbox(args) => run_sandbox(*args),
         Command::Ingest(args) => ingest(args),
         Command::Demo { output_dir } => demo(&output_dir),
@@ -341,6 +380,28 @@ fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {
         handle.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn test_connection(
+    path: &std::path::Path,
+    format: OutputFormat,
+    timeout: f64,
+    step_timeout: Option<f64>,
+) -> Result<ExitCode> {
+    use sigma_connector::test_connection::{TestInput, TestOptions, test_connection};
+    use std::time::Duration;
+    let mut options = TestOptions::with_total_timeout(Duration::from_secs_f64(timeout));
+    if let Some(step) = step_timeout {
+        options.step_timeout = Duration::from_secs_f64(step);
+    }
+    let input = TestInput::from(config::load_input_file(path));
+    let runtime = tokio::runtime::Runtime::new()?;
+    let result = runtime.block_on(test_connection(input, &options));
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+        OutputFormat::Table => print!("{}", result.to_table()),
+    }
+    Ok(ExitCode::from(result.exit_code() as u8))
 }
 
 fn check_config(path: &std::path::Path) -> ExitCode {

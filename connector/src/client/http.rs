@@ -136,6 +136,8 @@ pub(crate) fn is_tls(err: &reqwest::Error) -> bool {
             "tls handshake",
             "handshakefailure",
             "peer is incompatible",
+            // rustls, when the server does not speak TLS (https to a plain-http port).
+            "received corrupt message",
         ]
         .iter()
         .any(|needle| text.contains(needle))
