@@ -74,6 +74,44 @@ pub struct RunStatus {
     /// Where the output went, when it is a file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// This process's resource use (Linux; absent elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceUse>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceUse {
+    /// Peak resident set size (`VmHWM`).
+    pub peak_rss_bytes: u64,
+    /// User plus system CPU time.
+    pub cpu_seconds: f64,
+}
+
+impl ResourceUse {
+    /// Reads `/proc/self`; `None` where there is no procfs.
+    pub fn of_this_process() -> Option<Self> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the parenthesised command name; utime and stime are 14th and 15th.
+        let after = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // USER_HZ is 100 on every Linux this runs on.
+        Some(Self {
+            peak_rss_bytes: kib * 1024,
+            cpu_seconds: ticks as f64 / 100.0,
+        })
+    }
 }
 
 impl StepStatus {
@@ -172,6 +210,14 @@ impl RunStatus {
                 let _ = writeln!(out, "warning: {w}");
             }
         }
+        if let Some(r) = &self.resources {
+            let _ = writeln!(
+                out,
+                "peak memory {:.1} MiB, CPU {:.2}s",
+                r.peak_rss_bytes as f64 / 1048576.0,
+                r.cpu_seconds
+            );
+        }
         if let Some(o) = &self.output {
             let _ = writeln!(out, "output: {o}");
         }
@@ -182,6 +228,14 @@ impl RunStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_own_resource_use_on_linux() {
+        if cfg!(target_os = "linux") {
+            let r = ResourceUse::of_this_process().unwrap();
+            assert!(r.peak_rss_bytes > 1024 * 1024);
+        }
+    }
 
     #[test]
     fn percentage_and_exit_code() {

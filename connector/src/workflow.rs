@@ -334,6 +334,7 @@ pub async fn run(
         deleted,
         unchanged_workbooks: unchanged,
         output,
+        resources: crate::status::ResourceUse::of_this_process(),
     };
     if let Some(path) = &options.status_file {
         write_status(path, &status)?;
