@@ -252,6 +252,7 @@ fn ingest(args: IngestArgs) -> Result<ExitCode> {
         state_file: args.state,
         incremental: args.incremental,
         output: args.output,
+        progress_bar: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         ..RunOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new()?;
@@ -309,6 +310,7 @@ fn demo(output_dir: &std::path::Path) -> Result<ExitCode> {
             output: Some(output_dir.join("records.jsonl")),
             status_file: Some(output_dir.join("status.json")),
             state_file: Some(output_dir.join("state.json")),
+            progress_bar: std::io::IsTerminal::is_terminal(&std::io::stderr()),
             ..RunOptions::default()
         };
         let code = run_workflow(&workflow, &options).await;

@@ -37,8 +37,10 @@ pub struct RunOptions {
     pub output: Option<PathBuf>,
     /// Records in flight between source and sink.
     pub channel_capacity: usize,
-    /// How often progress is logged.
+    /// How often progress is logged when no progress bar is shown.
     pub progress_every: Duration,
+    /// Show a progress bar on stderr (the CLI sets this when stderr is a terminal).
+    pub progress_bar: bool,
 }
 
 impl Default for RunOptions {
@@ -51,6 +53,7 @@ impl Default for RunOptions {
             output: None,
             channel_capacity: 256,
             progress_every: Duration::from_secs(10),
+            progress_bar: false,
         }
     }
 }
@@ -169,6 +172,18 @@ pub async fn run(
     let mut interrupted = false;
     let mut sink_error: Option<SinkError> = None;
     let mut last_progress = Instant::now();
+    let bar = options.progress_bar.then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} {pos} records ({per_sec}) {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        crate::logging::set_progress_bar(Some(bar.clone()));
+        bar
+    });
 
     tokio::pin!(shutdown);
     loop {
@@ -217,7 +232,21 @@ pub async fn run(
             sink_error = Some(e);
             break;
         }
-        if last_progress.elapsed() >= options.progress_every {
+        if let Some(bar) = &bar {
+            bar.set_position(sink_status.processed);
+            if last_progress.elapsed() >= Duration::from_millis(250) {
+                last_progress = Instant::now();
+                let s = source_status.snapshot();
+                let c = client.stats();
+                bar.set_message(format!(
+                    "| {} dashboards | {} requests, {} retries | {} failures",
+                    s.emitted.get("dashboard").copied().unwrap_or(0),
+                    c.requests_sent,
+                    c.retries,
+                    s.failures
+                ));
+            }
+        } else if last_progress.elapsed() >= options.progress_every {
             last_progress = Instant::now();
             let s = source_status.snapshot();
             tracing::info!(
@@ -229,6 +258,10 @@ pub async fn run(
                 "progress"
             );
         }
+    }
+    if let Some(bar) = bar {
+        crate::logging::set_progress_bar(None);
+        bar.finish_and_clear();
     }
     drop(rx);
     if interrupted || sink_error.is_some() {
