@@ -1,0 +1,119 @@
+//! Secret hygiene: a full ingestion and a failing test-connection at trace level, JSON logs,
+//! with every byte of logs, status, state, output and errors searched for the client
+//! secret, the access and refresh tokens (the sandbox issues them as `sbx-at…`/`sbx-rt…`)
+//! and the JWT.
+
+use serde_json::json;
+use sigma_connector::sandbox::{Sandbox, SandboxConfig};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sigma-connector");
+const SECRET: &str = "s3cr3t-CLIENT-value-0042";
+const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJpbmdlc3Rpb24tYm90In0.SIGNATURE-0042";
+
+fn assert_clean(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    for needle in [SECRET, JWT, "sbx-at", "sbx-rt"] {
+        assert!(!text.contains(needle), "{what} contains `{needle}`");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_or_token_anywhere_in_a_traced_run() {
+    let h = Sandbox::start(SandboxConfig {
+        client_secret: SECRET.to_owned(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let workflow = json!({
+        "source": {"type": "sigma", "serviceName": "svc",
+            "serviceConnection": {"config": {
+                "type": "Sigma", "hostPort": h.base_url().to_string(),
+                "clientId": h.client_id(), "clientSecret": "${SIGMA_TEST_SECRET}"}},
+            "sourceConfig": {"config": {"includeOwners": true,
+                "lineageInformation": {"dbServicePrefixes": ["wh"]}}}},
+        "sink": {"type": "file", "config": {"filename": dir.path().join("out.jsonl")}},
+        "workflowConfig": {"loggerLevel": "DEBUG",
+            "openMetadataServerConfig": {"hostPort": "http://localhost:8585/api",
+                "authProvider": "openmetadata", "securityConfig": {"jwtToken": JWT}}}
+    });
+    let wf = dir.path().join("workflow.json");
+    std::fs::write(&wf, workflow.to_string()).unwrap();
+    let status = dir.path().join("status.json");
+    let state = dir.path().join("state.json");
+
+    let out = Command::new(BIN)
+        .env("SIGMA_TEST_SECRET", SECRET)
+        .args([
+            "--log-level",
+            "trace",
+            "--log-format",
+            "json",
+            "ingest",
+            "-c",
+        ])
+        .arg(&wf)
+        .arg("--status-file")
+        .arg(&status)
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.len() > 10_000, "trace logs were written");
+    assert_clean("stderr (trace, JSON)", &out.stderr);
+    assert_clean("stdout", &out.stdout);
+    for file in ["out.jsonl", "status.json", "state.json"] {
+        assert_clean(file, &std::fs::read(dir.path().join(file)).unwrap());
+    }
+
+    // A failing test-connection: wrong secret that shares a prefix with the right one.
+    let bare = json!({"hostPort": h.base_url().to_string(), "clientId": h.client_id(),
+        "clientSecret": format!("{SECRET}-wrong")});
+    let mut child = Command::new(BIN)
+        .args([
+            "--log-level",
+            "trace",
+            "--log-format",
+            "json",
+            "test-connection",
+            "-c",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncWriteExt;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(bare.to_string().as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_clean("test-connection stdout", &out.stdout);
+    assert_clean("test-connection stderr", &out.stderr);
+
+    // An invalid config that holds the secret: the errors never echo it.
+    let bad = dir.path().join("bad.json");
+    let mut doc = workflow.clone();
+    doc["source"]["serviceConnection"]["config"]["clientSecret"] = json!(SECRET);
+    doc["source"]["serviceConnection"]["config"]["apiVersion"] = json!(SECRET);
+    std::fs::write(&bad, doc.to_string()).unwrap();
+    let out = Command::new(BIN)
+        .args(["check-config", "-c"])
+        .arg(&bad)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_clean("check-config", &[out.stdout, out.stderr].concat());
+}
