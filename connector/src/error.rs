@@ -2,6 +2,7 @@
 //! into this at the boundary, so callers match on a small, stable set of cases.
 
 use crate::config::ConfigError;
+use crate::sink::SinkError;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -9,6 +10,9 @@ pub enum Error {
     /// The configuration could not be read, parsed or validated.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The sink could not write or commit the output.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
 }
 
 impl Error {
@@ -16,6 +20,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) => 2,
+            Error::Sink(_) => 1,
         }
     }
 }

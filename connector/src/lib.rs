@@ -7,5 +7,7 @@
 pub mod config;
 mod error;
 pub mod logging;
+pub mod records;
+pub mod sink;
 
 pub use error::Error;
