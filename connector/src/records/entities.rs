@@ -227,8 +227,10 @@ pub struct CreateDashboardRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
     /// Chart FQNs ([`fqn::chart`]). Written even when empty: the dashboard has no charts.
+    #[schemars(inner(length(min = 1, max = 3072)))]
     pub charts: Vec<String>,
     /// Data model FQNs ([`fqn::data_model`]).
+    #[schemars(inner(length(min = 1, max = 3072)))]
     pub data_models: Vec<String>,
     #[schemars(length(min = 1, max = 3072))]
     pub service: String,
@@ -285,7 +287,9 @@ impl EntityRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ColumnLineage {
+    #[schemars(inner(length(min = 1, max = 3072)))]
     pub from_columns: Vec<String>,
+    #[schemars(length(min = 1, max = 3072))]
     pub to_column: String,
 }
 

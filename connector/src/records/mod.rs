@@ -53,7 +53,8 @@ impl RecordKind {
 
 impl fmt::Display for RecordKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad` so that width and alignment (`{:<16}`) apply.
+        f.pad(self.as_str())
     }
 }
 
