@@ -688,6 +688,11 @@ async fn jsonl_commit_writes_one_record_per_line_and_replaces_the_target() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.jsonl");
     std::fs::write(&path, b"previous run\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
 
     let mut sink = JsonlSink::create(&path).unwrap();
     sink.healthcheck().await.unwrap();
@@ -717,7 +722,7 @@ async fn jsonl_commit_writes_one_record_per_line_and_replaces_the_target() {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o644, "keeps the permissions of the file it replaces");
+        assert_eq!(mode, 0o640, "keeps the permissions of the file it replaces");
     }
 }
 

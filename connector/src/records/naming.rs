@@ -12,8 +12,8 @@ use std::borrow::Cow;
 /// OpenMetadata's `entityName` maxLength (`type/basic.json`).
 pub const ENTITY_NAME_MAX: usize = 256;
 
-/// The column-name cap we apply. OpenMetadata's `columnName` was 128, then 256, and the
-/// newest schema drops the limit (PR #26530); 256 is accepted by every server from 1.2 on.
+/// The column-name cap we apply. OpenMetadata's `columnName` was 128 in early releases,
+/// then 256, and the newest schema drops the limit (PR #26530); 256 suits all but the oldest.
 pub const COLUMN_NAME_MAX: usize = 256;
 
 /// Length as OpenMetadata's Java server measures it (UTF-16 code units). It is never less
