@@ -3,6 +3,7 @@
 
 use crate::client::ClientError;
 use crate::config::ConfigError;
+use crate::sink::SinkError;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -13,6 +14,9 @@ pub enum Error {
     /// A Sigma API request failed (authentication, transport, or an error answer).
     #[error(transparent)]
     Sigma(#[from] ClientError),
+    /// The sink could not write or commit the output.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
 }
 
 impl Error {
@@ -20,7 +24,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) => 2,
-            Error::Sigma(_) => 1,
+            Error::Sigma(_) | Error::Sink(_) => 1,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 mod error;
 pub mod logging;
+pub mod records;
 pub mod sandbox;
 pub mod sigma;
 pub mod sink;

@@ -46,7 +46,7 @@ fn drop_null_branches(value: &mut Value) {
     }
 }
 
-fn finish(schema: schemars::Schema) -> Value {
+pub(crate) fn finish(schema: schemars::Schema) -> Value {
     let mut value = serde_json::to_value(schema).expect("a schema serialises");
     drop_null_branches(&mut value);
     value
