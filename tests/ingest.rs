@@ -376,7 +376,7 @@ async fn mark_deleted_after_a_complete_run_and_never_after_a_partial_one() {
     assert_eq!(deletes.len(), 1, "{deletes:?}");
     assert_eq!(
         deletes[0]["entity"],
-        json!({"type": "dashboard", "fqn": format!("sigma_sandbox.{MARKETING}"), "hardDelete": false})
+        json!({"type": "dashboard", "fqn": format!("sigma_sandbox.{MARKETING}")})
     );
 }
 

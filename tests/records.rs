@@ -674,3 +674,47 @@ fn records_with_unknown_top_level_keys_are_rejected() {
     value["extra"] = json!(1);
     assert!(serde_json::from_value::<Record>(value).is_err());
 }
+
+/// Not samples: every entity the source really emits for the sandbox's fixture org (the
+/// golden file `tests/source.rs` keeps exact) is a valid OpenMetadata request.
+#[test]
+fn every_entity_emitted_for_the_fixture_org_is_a_valid_openmetadata_request() {
+    let om = om();
+    let golden = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture-org.jsonl"),
+    )
+    .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for line in golden.lines() {
+        let record: Value = serde_json::from_str(line).unwrap();
+        let kind: RecordKind = serde_json::from_value(record["kind"].clone()).unwrap();
+        seen.insert(kind);
+        let entity = &record["entity"];
+        let ours = validator(&our_schema(entity_schema_file(kind)));
+        assert_eq!(problems(&ours, entity), Vec::<String>::new(), "{line}");
+        match om_request(kind) {
+            Some(pointer) => {
+                let v = validator(&om_schema(&om, pointer));
+                assert_eq!(
+                    problems(&v, entity),
+                    Vec::<String>::new(),
+                    "{pointer}: {line}"
+                );
+            }
+            None if kind == RecordKind::Lineage => {
+                let edge: LineageEdge = serde_json::from_value(entity.clone()).unwrap();
+                let add = edge.to_add_lineage(
+                    "0b9a1c52-51f4-4a43-a1f4-3b58e8f0e7a1",
+                    "a4d3a8a4-7c2b-4e3e-9d1e-2e5b7f6c1d20",
+                );
+                let v = validator(&om_schema(&om, "/requests/AddLineageRequest"));
+                assert_eq!(problems(&v, &add), Vec::<String>::new(), "{add}");
+            }
+            None => {}
+        }
+    }
+    assert!(
+        seen.len() >= 5,
+        "service, data models, charts, dashboards and lineage: {seen:?}"
+    );
+}

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::client::SigmaClient;
 use crate::config::{SinkType, Workflow};
+use crate::records::{DeleteRef, EntityType};
 use crate::sigma::mapping::RecordDraft;
 use crate::sigma::source::{SigmaSource, SourceOptions};
 use crate::sink::{ConsoleSink, JsonlSink, Sink, SinkError, record_json};
@@ -287,13 +288,13 @@ pub async fn run(
             if sc.mark_deleted_dashboards {
                 deletes.extend(
                     prev.deleted_dashboards(&state, &failed_ids)
-                        .map(|fqn| delete_record("dashboard", fqn)),
+                        .map(|fqn| delete_record(EntityType::Dashboard, fqn)),
                 );
             }
             if sc.mark_deleted_data_models && sc.include_data_models {
                 deletes.extend(
                     prev.deleted_data_models(&state)
-                        .map(|fqn| delete_record("dashboardDataModel", fqn)),
+                        .map(|fqn| delete_record(EntityType::DashboardDataModel, fqn)),
                 );
             }
             for record in deletes {
@@ -380,8 +381,14 @@ fn count(step: &mut StepStatus, kind: &str) {
     *step.processed_by_kind.entry(kind.to_owned()).or_default() += 1;
 }
 
-fn delete_record(entity_type: &str, fqn: &str) -> Value {
-    json!({"kind": "delete", "fqn": fqn, "entity": {"type": entity_type, "fqn": fqn, "hardDelete": false}})
+/// A soft delete (the metadata-rest sink never hard-deletes what a run merely did not see).
+fn delete_record(entity_type: EntityType, fqn: &str) -> Value {
+    let entity = serde_json::to_value(DeleteRef {
+        entity_type,
+        fqn: fqn.to_owned(),
+    })
+    .unwrap_or_default();
+    json!({"kind": "delete", "fqn": fqn, "entity": entity})
 }
 
 /// Files a record under its workbook (or as a data model) for the next run's state.

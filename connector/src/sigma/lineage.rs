@@ -108,25 +108,12 @@ impl ServiceMapping {
         chosen
             .into_iter()
             .filter_map(|p| p.complete(path))
-            .map(|parts| fqn_join(&parts))
+            .map(|[service, db, schema, table]| {
+                crate::records::fqn::table(&service, &db, &schema, &table)
+            })
             .filter(|fqn| seen.insert(fqn.clone()))
             .collect()
     }
-}
-
-/// OpenMetadata FQN: parts joined by `.`, a part holding a `.` wrapped in double quotes.
-pub fn fqn_join(parts: &[String]) -> String {
-    parts
-        .iter()
-        .map(|p| {
-            if p.contains('.') {
-                format!("\"{}\"", p.replace('"', ""))
-            } else {
-                p.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 /// The data sources an element's lineage graph reaches: nodes of type `table`, `dataset`
@@ -184,14 +171,6 @@ mod tests {
         assert_eq!(
             m.table_fqns(Some("conn-2"), &path(&["D", "S", "T"])),
             vec!["fallback.D.S.T"]
-        );
-    }
-
-    #[test]
-    fn dotted_parts_are_quoted() {
-        assert_eq!(
-            fqn_join(&path(&["svc", "my.db", "s", "t"])),
-            "svc.\"my.db\".s.t"
         );
     }
 

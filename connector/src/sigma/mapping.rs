@@ -3,11 +3,16 @@
 
 use serde_json::{Value, json};
 
-use super::lineage::fqn_join;
 use super::model::{
     DataModel, DataModelColumn, DataModelElement, Dataset, Workbook, WorkbookElement, WorkbookPage,
 };
 use super::source::SourceOptions;
+use crate::records::{
+    ChartType, Column, ColumnLineage, CreateChartRequest, CreateDashboardDataModelRequest,
+    CreateDashboardRequest, CreateDashboardServiceRequest, DashboardConnection,
+    DashboardServiceType, DataModelType, EntityRef, EntityType, LineageEdge, chart_type_from_sigma,
+    column_name, entity_name, fqn,
+};
 
 /// A record before the sink sees it: its kind, its FQN in OpenMetadata, the Create
 /// request, and what must be resolved to ids server-side.
@@ -20,43 +25,6 @@ pub struct RecordDraft {
     /// The workbook this record belongs to (charts, dashboard, their lineage): the runner
     /// keeps a workbook's records together in the state for incremental runs.
     pub workbook_id: Option<String>,
-}
-
-/// OpenMetadata's `entityName` limit.
-pub const MAX_NAME: usize = 256;
-
-/// A stable, valid OpenMetadata entity name: no `.` (the FQN separator), no `"`, at most
-/// [`MAX_NAME`] characters (longer names keep a hash suffix so they stay unique).
-pub fn entity_name(raw: &str) -> String {
-    let cleaned: String = raw
-        .chars()
-        .map(|c| {
-            if c == '.' || c == '"' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    truncate_unique(&cleaned, MAX_NAME)
-}
-
-/// Cuts to `max` characters; a cut name ends with a short hash of the whole, so two long
-/// names that share a prefix stay distinct.
-pub fn truncate_unique(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let hash = fnv1a(s.as_bytes());
-    let suffix = format!("_{hash:08x}");
-    let keep = max - suffix.len();
-    s.chars().take(keep).collect::<String>() + &suffix
-}
-
-fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ *b as u32).wrapping_mul(0x0100_0193)
-    })
 }
 
 /// The workspace a Sigma path starts with (`Finance/Reports/Q3` -> `Finance`).
@@ -99,38 +67,12 @@ pub fn element_display_name(
     format!("Untitled {kind} {} on {page_name}", index + 1)
 }
 
-/// OpenMetadata `chartType` for a Sigma element.
-pub fn chart_type(element: &WorkbookElement) -> &'static str {
-    let viz = element
-        .vizualization_type
-        .as_deref()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-        .replace(['_', ' '], "-");
-    match viz.as_str() {
-        "bar" | "stacked-bar" | "grouped-bar" | "horizontal-bar" | "column" => return "Bar",
-        "line" | "stacked-line" => return "Line",
-        "area" | "stacked-area" => return "Area",
-        "pie" => return "Pie",
-        "donut" | "doughnut" => return "Donut",
-        "scatter" | "bubble" => return "Scatter",
-        "box" | "box-plot" | "boxplot" => return "BoxPlot",
-        "map" | "region" | "region-map" | "point-map" | "geography-map" | "choropleth" => {
-            return "Map";
-        }
-        "histogram" => return "Histogram",
-        "kpi" | "single-value" => return "Text",
-        "gauge" => return "Other",
-        "funnel" | "sankey" | "waterfall" | "combo" => return "Other",
-        "heatmap" | "heat-map" => return "Heatmap",
-        "table" => return "Table",
-        "pivot-table" | "pivot" => return "Table",
-        _ => {}
-    }
-    match element.element_type.as_deref() {
-        Some("table" | "pivot-table" | "input-table" | "level-table") => "Table",
-        _ => "Other",
-    }
+/// OpenMetadata `chartType` for a Sigma element (see `records::chart_type_from_sigma`).
+pub fn chart_type(element: &WorkbookElement) -> ChartType {
+    chart_type_from_sigma(
+        element.vizualization_type.as_deref(),
+        element.element_type.as_deref().unwrap_or_default(),
+    )
 }
 
 /// `{url}?:nodeId={elementId}`: deep-links the element, not just the workbook.
@@ -140,16 +82,17 @@ pub fn element_url(workbook_url: &str, element_id: &str) -> String {
 }
 
 fn service_fqn(options: &SourceOptions, name: &str) -> String {
-    fqn_join(&[options.service_name.clone(), name.to_owned()])
+    fqn::dashboard(&options.service_name, name)
 }
 
 /// Data models live under `service.model.name` in OpenMetadata.
 fn data_model_fqn(options: &SourceOptions, name: &str) -> String {
-    fqn_join(&[
-        options.service_name.clone(),
-        "model".to_owned(),
-        name.to_owned(),
-    ])
+    fqn::data_model(&options.service_name, name)
+}
+
+fn to_json<T: serde::Serialize>(entity: &T) -> Value {
+    // The record types serialise infallibly (string keys, no floats).
+    serde_json::to_value(entity).unwrap_or_default()
 }
 
 fn non_empty(s: Option<&str>) -> Option<&str> {
@@ -160,10 +103,14 @@ pub fn dashboard_service(options: &SourceOptions) -> RecordDraft {
     RecordDraft {
         kind: "dashboardService",
         fqn: options.service_name.clone(),
-        entity: json!({
-            "name": options.service_name,
-            "serviceType": "Sigma",
-            "connection": {"config": options.connection_json},
+        entity: to_json(&CreateDashboardServiceRequest {
+            name: options.service_name.clone(),
+            display_name: None,
+            description: None,
+            service_type: DashboardServiceType::Sigma,
+            connection: DashboardConnection {
+                config: options.connection_json.clone(),
+            },
         }),
         refs: json!({}),
         workbook_id: None,
@@ -205,13 +152,15 @@ pub fn chart(
     RecordDraft {
         kind: "chart",
         fqn: service_fqn(options, &name),
-        entity: json!({
-            "name": name,
-            "displayName": display_name,
-            "description": description,
-            "chartType": chart_type(element),
-            "sourceUrl": element_url(&workbook.url, &element.element_id),
-            "service": options.service_name,
+        entity: to_json(&CreateChartRequest {
+            name,
+            display_name: display_name.to_owned(),
+            description: Some(description),
+            chart_type: chart_type(element),
+            source_url: element_url(&workbook.url, &element.element_id),
+            service: options.service_name.clone(),
+            tags: Vec::new(),
+            owners: Vec::new(),
         }),
         refs: json!({}),
         workbook_id: None,
@@ -228,21 +177,19 @@ pub fn dashboard(
 ) -> RecordDraft {
     let name = entity_name(&workbook.workbook_id);
     let fqn = dashboard_fqn(options, &workbook.workbook_id);
-    let mut entity = json!({
-        "name": name,
-        "displayName": workbook.name,
-        "sourceUrl": workbook.url,
-        "charts": charts,
-        "dataModels": data_models,
-        "service": options.service_name,
-    });
-    if let Some(d) = non_empty(workbook.description.as_deref()) {
-        entity["description"] = json!(d);
-    }
     let project = project_of(&workbook.path);
-    if !project.is_empty() {
-        entity["project"] = json!(project);
-    }
+    let entity = to_json(&CreateDashboardRequest {
+        name,
+        display_name: workbook.name.clone(),
+        description: non_empty(workbook.description.as_deref()).map(str::to_owned),
+        source_url: workbook.url.clone(),
+        project: (!project.is_empty()).then(|| project.to_owned()),
+        charts,
+        data_models,
+        service: options.service_name.clone(),
+        tags: Vec::new(),
+        owners: Vec::new(),
+    });
     let mut refs = json!({});
     if let Some(email) = owner_email {
         refs["owners"] = json!([email]);
@@ -260,34 +207,10 @@ pub fn dashboard(
     }
 }
 
-/// Sigma column type -> OpenMetadata `dataType` (`UNKNOWN` when Sigma does not say).
-pub fn data_type(sigma: Option<&str>) -> &'static str {
-    let t = sigma.unwrap_or_default().to_ascii_lowercase();
-    match t.as_str() {
-        "text" | "string" | "varchar" => "VARCHAR",
-        "number" | "float" | "double" => "DOUBLE",
-        "integer" | "int" => "INT",
-        "decimal" | "numeric" => "DECIMAL",
-        "boolean" | "bool" => "BOOLEAN",
-        "date" => "DATE",
-        "datetime" | "timestamp" => "TIMESTAMP",
-        "time" => "TIME",
-        "variant" | "json" | "object" => "JSON",
-        "array" => "ARRAY",
-        _ => "UNKNOWN",
-    }
-}
-
-fn column_json(col: &DataModelColumn) -> Value {
-    let dt = data_type(col.r#type.as_deref());
-    let name = truncate_unique(&col.name, MAX_NAME);
-    let mut c = json!({
-        "name": name,
-        "dataType": dt,
-        "dataTypeDisplay": col.r#type.clone().unwrap_or_else(|| dt.to_lowercase()),
-    });
-    if name != col.name || col.label.is_some() {
-        c["displayName"] = json!(col.label.clone().unwrap_or_else(|| col.name.clone()));
+fn column(col: &DataModelColumn) -> Column {
+    let mut c = Column::from_sigma(&col.name, col.r#type.as_deref().unwrap_or_default());
+    if let Some(label) = non_empty(col.label.as_deref()) {
+        c.display_name = Some(label.to_owned());
     }
     let mut description = Vec::new();
     if let Some(d) = non_empty(col.description.as_deref()) {
@@ -297,11 +220,12 @@ fn column_json(col: &DataModelColumn) -> Value {
         description.push(format!("Formula: `{f}`"));
     }
     if !description.is_empty() {
-        c["description"] = json!(description.join("\n\n"));
+        c.description = Some(description.join("\n\n"));
     }
     c
 }
 
+/// OpenMetadata's create request has no `sourceUrl` for data models: it travels in refs.
 pub fn data_model_element(
     options: &SourceOptions,
     dm: &DataModel,
@@ -310,50 +234,52 @@ pub fn data_model_element(
 ) -> RecordDraft {
     let name = entity_name(&format!("{}_{}", dm.data_model_id, element.element_id));
     let element_name = element.name.as_deref().unwrap_or(&element.element_id);
-    let mut entity = json!({
-        "name": name,
-        "displayName": format!("{} / {element_name}", dm.name),
-        "dataModelType": "SigmaDataModel",
-        "serviceType": "Sigma",
-        "columns": columns.iter().map(|c| column_json(c)).collect::<Vec<_>>(),
-        "sourceUrl": element_url(&dm.url, &element.element_id),
-        "service": options.service_name,
-    });
-    if let Some(d) = non_empty(dm.description.as_deref()) {
-        entity["description"] = json!(d);
-    }
     let project = project_of(&dm.path);
-    if !project.is_empty() {
-        entity["project"] = json!(project);
-    }
+    let entity = to_json(&CreateDashboardDataModelRequest {
+        name: name.clone(),
+        display_name: format!("{} / {element_name}", dm.name),
+        description: non_empty(dm.description.as_deref()).map(str::to_owned),
+        data_model_type: DataModelType::SigmaDataModel,
+        service_type: DashboardServiceType::Sigma,
+        columns: columns.iter().map(|c| column(c)).collect(),
+        sql: None,
+        project: (!project.is_empty()).then(|| project.to_owned()),
+        service: options.service_name.clone(),
+        tags: Vec::new(),
+        owners: Vec::new(),
+    });
     RecordDraft {
         kind: "dataModel",
         fqn: data_model_fqn(options, &name),
         entity,
-        refs: json!({"updatedAt": dm.updated_at}),
+        refs: json!({
+            "sourceUrl": element_url(&dm.url, &element.element_id),
+            "updatedAt": dm.updated_at,
+        }),
         workbook_id: None,
     }
 }
 
 pub fn dataset(options: &SourceOptions, ds: &Dataset) -> RecordDraft {
     let name = entity_name(&ds.dataset_id);
-    let mut entity = json!({
-        "name": name,
-        "displayName": ds.name,
-        "dataModelType": "SigmaDataModel",
-        "serviceType": "Sigma",
-        "columns": [],
-        "sourceUrl": ds.url,
-        "service": options.service_name,
+    let entity = to_json(&CreateDashboardDataModelRequest {
+        name: name.clone(),
+        display_name: ds.name.clone(),
+        description: non_empty(ds.description.as_deref()).map(str::to_owned),
+        data_model_type: DataModelType::SigmaDataModel,
+        service_type: DashboardServiceType::Sigma,
+        columns: Vec::new(),
+        sql: None,
+        project: None,
+        service: options.service_name.clone(),
+        tags: Vec::new(),
+        owners: Vec::new(),
     });
-    if let Some(d) = non_empty(ds.description.as_deref()) {
-        entity["description"] = json!(d);
-    }
     RecordDraft {
         kind: "dataModel",
         fqn: data_model_fqn(options, &name),
         entity,
-        refs: json!({"updatedAt": ds.updated_at, "sigmaType": "dataset"}),
+        refs: json!({"sourceUrl": ds.url, "updatedAt": ds.updated_at, "sigmaType": "dataset"}),
         workbook_id: None,
     }
 }
@@ -361,21 +287,19 @@ pub fn dataset(options: &SourceOptions, ds: &Dataset) -> RecordDraft {
 /// A lineage edge between two FQN-addressed entities; `candidates` are further FQNs for
 /// the `from` end, tried in order by the sink when the first does not exist.
 pub fn lineage(
-    from_type: &str,
+    from_type: EntityType,
     from_fqn: &str,
-    to_type: &str,
+    to_type: EntityType,
     to_fqn: &str,
-    columns: Vec<Value>,
+    columns: Vec<ColumnLineage>,
     candidates: Vec<String>,
 ) -> RecordDraft {
-    let mut entity = json!({
-        "from": {"type": from_type, "fqn": from_fqn},
-        "to": {"type": to_type, "fqn": to_fqn},
-        "source": "DashboardLineage",
-    });
-    if !columns.is_empty() {
-        entity["columns"] = json!(columns);
-    }
+    let mut edge = LineageEdge::new(
+        EntityRef::new(from_type, from_fqn),
+        EntityRef::new(to_type, to_fqn),
+    );
+    edge.columns = columns;
+    let entity = to_json(&edge);
     let mut refs = json!({});
     if !candidates.is_empty() {
         refs["fromCandidates"] = json!(candidates);
@@ -415,26 +339,22 @@ pub fn column_pairs(
     source_fqn: &str,
     source_name: &str,
     target_fqn: &str,
-) -> Vec<Value> {
+) -> Vec<ColumnLineage> {
     let mut out = Vec::new();
     for col in columns {
         let from: Vec<String> = formula_refs(col.formula.as_deref().unwrap_or_default())
             .into_iter()
             .filter(|(s, _)| s.eq_ignore_ascii_case(source_name))
-            .map(|(_, c)| format!("{source_fqn}.{}", quote_part(&c)))
+            .map(|(_, c)| fqn::column(source_fqn, &c))
             .collect();
         if !from.is_empty() {
-            out.push(json!({
-                "fromColumns": from,
-                "toColumn": format!("{target_fqn}.{}", quote_part(&truncate_unique(&col.name, MAX_NAME))),
-            }));
+            out.push(ColumnLineage {
+                from_columns: from,
+                to_column: fqn::column(target_fqn, &column_name(&col.name)),
+            });
         }
     }
     out
-}
-
-fn quote_part(part: &str) -> String {
-    fqn_join(&[part.to_owned()])
 }
 
 #[cfg(test)]
@@ -457,7 +377,7 @@ mod tests {
         assert_eq!(entity_name("a.b\"c"), "a_b_c");
         let long = "x".repeat(400);
         let n = entity_name(&long);
-        assert_eq!(n.chars().count(), MAX_NAME);
+        assert_eq!(n.chars().count(), crate::records::ENTITY_NAME_MAX);
         assert_eq!(n, entity_name(&long));
         assert_ne!(n, entity_name(&format!("{long}y")));
         assert_eq!(entity_name("Umsätze 📈"), "Umsätze 📈");
@@ -469,22 +389,19 @@ mod tests {
         assert!(is_chart(&element("pivot-table", None, None)));
         assert!(!is_chart(&element("text", None, None)));
         assert!(!is_chart(&element("control", None, None)));
+        // The full table is in tests/records.rs; here: the element decides when the
+        // visualization does not.
         assert_eq!(
             chart_type(&element("visualization", Some("bar"), None)),
-            "Bar"
+            ChartType::Bar
         );
         assert_eq!(
-            chart_type(&element("visualization", Some("Point Map"), None)),
-            "Map"
+            chart_type(&element("pivot-table", None, None)),
+            ChartType::Table
         );
-        assert_eq!(
-            chart_type(&element("visualization", Some("kpi"), None)),
-            "Text"
-        );
-        assert_eq!(chart_type(&element("pivot-table", None, None)), "Table");
         assert_eq!(
             chart_type(&element("visualization", Some("sunburst"), None)),
-            "Other"
+            ChartType::Other
         );
     }
 

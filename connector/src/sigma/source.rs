@@ -21,6 +21,7 @@ use tokio::sync::OnceCell;
 
 use crate::client::{ClientError, SigmaClient};
 use crate::config::{FilterPattern, Workflow};
+use crate::records::{ColumnLineage, EntityType};
 
 use super::api::{DecodeError, Listed, SigmaApi};
 use super::filter::NameFilter;
@@ -544,9 +545,9 @@ impl WorkbookCtx {
                 for table in self.table_fqns_for_inode(inode).await {
                     let pairs = mapping::column_pairs(&cols, &table.fqn, &table.name, fqn);
                     items.push(Ok(self.lineage(
-                        "table",
+                        EntityType::Table,
                         &table.fqn,
-                        "dashboardDataModel",
+                        EntityType::DashboardDataModel,
                         fqn,
                         pairs,
                         table.candidates,
@@ -572,9 +573,9 @@ impl WorkbookCtx {
                     .unwrap_or_default();
                 let pairs = mapping::column_pairs(&cols, &sib_fqn, &source_name, fqn);
                 items.push(Ok(self.lineage(
-                    "dashboardDataModel",
+                    EntityType::DashboardDataModel,
                     &sib_fqn,
-                    "dashboardDataModel",
+                    EntityType::DashboardDataModel,
                     fqn,
                     pairs,
                     Vec::new(),
@@ -586,11 +587,11 @@ impl WorkbookCtx {
 
     fn lineage(
         &self,
-        from_type: &str,
+        from_type: EntityType,
         from_fqn: &str,
-        to_type: &str,
+        to_type: EntityType,
         to_fqn: &str,
-        columns: Vec<Value>,
+        columns: Vec<ColumnLineage>,
         candidates: Vec<String>,
     ) -> RecordDraft {
         let draft = mapping::lineage(from_type, from_fqn, to_type, to_fqn, columns, candidates);
@@ -804,9 +805,9 @@ impl WorkbookCtx {
         items.push(Ok(dashboard));
         for dm in data_model_fqns {
             items.push(Ok(self.lineage(
-                "dashboardDataModel",
+                EntityType::DashboardDataModel,
                 &dm,
-                "dashboard",
+                EntityType::Dashboard,
                 &dashboard_fqn,
                 Vec::new(),
                 Vec::new(),
@@ -814,9 +815,9 @@ impl WorkbookCtx {
         }
         for table in ends.tables.into_values() {
             items.push(Ok(self.lineage(
-                "table",
+                EntityType::Table,
                 &table.fqn,
-                "dashboard",
+                EntityType::Dashboard,
                 &dashboard_fqn,
                 Vec::new(),
                 table.candidates,
