@@ -4,6 +4,7 @@
 //! The data path (see `docs/architecture.md`): workflow file -> [`config`] -> Sigma client ->
 //! source stream -> runner -> sink. Each stage owns one concern.
 
+mod atomic;
 pub mod client;
 pub mod config;
 pub mod demo;

@@ -6,7 +6,6 @@
 //! the sink has committed the run, so a crash at any point leaves the previous state.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -106,21 +105,10 @@ impl RunState {
 
     /// Writes atomically: a crash leaves either the old file or the new one, whole.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
-        let err = |source| StateError::Write {
+        crate::atomic::write_json(path, self, false).map_err(|source| StateError::Write {
             path: path.to_owned(),
             source,
-        };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(err)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-        serde_json::to_writer(&mut tmp, self).map_err(|e| err(e.into()))?;
-        tmp.write_all(b"\n").map_err(err)?;
-        tmp.as_file().sync_all().map_err(err)?;
-        tmp.persist(path).map_err(|e| err(e.error))?;
-        Ok(())
+        })
     }
 
     /// Dashboards in this state that `current` does not have (and that did not fail this

@@ -464,18 +464,8 @@ async fn replay(
 }
 
 fn write_status(path: &Path, status: &RunStatus) -> Result<(), RunError> {
-    let err = |source| RunError::StatusFile {
+    crate::atomic::write_json(path, status, true).map_err(|source| RunError::StatusFile {
         path: path.to_owned(),
         source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    serde_json::to_writer_pretty(&mut tmp, status).map_err(|e| err(e.into()))?;
-    std::io::Write::write_all(&mut tmp, b"\n").map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    })
 }

@@ -1,0 +1,49 @@
+//! Whole-file writes that a crash cannot tear: a temporary file in the same directory,
+//! flushed and fsync'd, then renamed over the target. Readers see the old file or the new
+//! one, never half of either.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+/// Writes `value` as JSON (pretty when asked) with a trailing newline.
+pub fn write_json(path: &Path, value: &impl Serialize, pretty: bool) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    {
+        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+        if pretty {
+            serde_json::to_writer_pretty(&mut out, value)?;
+        } else {
+            serde_json::to_writer(&mut out, value)?;
+        }
+        out.write_all(b"\n")?;
+        out.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_whole_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b.json");
+        write_json(&path, &serde_json::json!({"x": 1}), false).unwrap();
+        write_json(&path, &serde_json::json!({"x": 2}), true).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\n  \"x\": 2\n}\n"
+        );
+        assert_eq!(std::fs::read_dir(dir.path().join("a")).unwrap().count(), 1);
+    }
+}
