@@ -239,12 +239,14 @@ pub async fn run(
                 last_progress = Instant::now();
                 let s = source_status.snapshot();
                 let c = client.stats();
+                let dashboards = s.emitted.get("dashboard").copied().unwrap_or(0);
+                let of_total = s
+                    .workbooks_total
+                    .map(|t| format!("{dashboards}/{t} workbooks"))
+                    .unwrap_or_else(|| format!("{dashboards} dashboards"));
                 bar.set_message(format!(
-                    "| {} dashboards | {} requests, {} retries | {} failures",
-                    s.emitted.get("dashboard").copied().unwrap_or(0),
-                    c.requests_sent,
-                    c.retries,
-                    s.failures
+                    "| {of_total} | {} requests, {} retries | {} failures",
+                    c.requests_sent, c.retries, s.failures
                 ));
             }
         } else if last_progress.elapsed() >= options.progress_every {

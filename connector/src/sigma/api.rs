@@ -2,7 +2,10 @@
 //! entry on its own, so one malformed object is reported (with its id and the field at
 //! fault) while every other object still flows.
 
-use futures::stream::{BoxStream, StreamExt};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::stream::{self, BoxStream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -81,8 +84,32 @@ impl SigmaApi {
         path: String,
         query: Vec<(String, String)>,
     ) -> BoxStream<'static, Listed<T>> {
+        self.list_counted(kind, id_field, path, query, None)
+    }
+
+    /// A listing that also reports Sigma's `total` (for progress) as its pages arrive.
+    fn list_counted<T: DeserializeOwned + Send + 'static>(
+        &self,
+        kind: &'static str,
+        id_field: &'static str,
+        path: String,
+        query: Vec<(String, String)>,
+        total: Option<Arc<AtomicU64>>,
+    ) -> BoxStream<'static, Listed<T>> {
         self.client
-            .items::<Value>(&path, query)
+            .pages::<Value>(&path, query)
+            .flat_map(move |page| {
+                let items: Vec<Result<Value, ClientError>> = match page {
+                    Ok(page) => {
+                        if let (Some(cell), Some(n)) = (&total, page.total) {
+                            cell.store(n, Ordering::Relaxed);
+                        }
+                        page.entries.into_iter().map(Ok).collect()
+                    }
+                    Err(e) => vec![Err(e)],
+                };
+                stream::iter(items)
+            })
             .enumerate()
             .map(move |(i, item)| match item {
                 Ok(value) => match decode::<T>(kind, id_field, i, value) {
@@ -94,8 +121,15 @@ impl SigmaApi {
             .boxed()
     }
 
-    pub fn workbooks(&self) -> BoxStream<'static, Listed<Workbook>> {
-        self.list("workbook", "workbookId", "workbooks".into(), vec![])
+    /// Workbooks; `total` receives Sigma's count of them once the first page arrives.
+    pub fn workbooks(&self, total: Arc<AtomicU64>) -> BoxStream<'static, Listed<Workbook>> {
+        self.list_counted(
+            "workbook",
+            "workbookId",
+            "workbooks".into(),
+            vec![],
+            Some(total),
+        )
     }
 
     pub fn pages(&self, workbook_id: &str) -> BoxStream<'static, Listed<WorkbookPage>> {

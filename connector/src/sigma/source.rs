@@ -12,6 +12,7 @@
 //! [`SourceError::IncompleteListing`]; the runner must not delete anything after one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::stream::{self, BoxStream, StreamExt};
@@ -142,6 +143,8 @@ pub struct SourceStatus {
     pub failure_examples: Vec<String>,
     /// Listings that ended early: a run with any is not complete.
     pub incomplete_listings: Vec<String>,
+    /// Workbooks Sigma says it has (from the listing's `total`), for progress.
+    pub workbooks_total: Option<u64>,
 }
 
 impl SourceStatus {
@@ -152,15 +155,21 @@ impl SourceStatus {
 
 /// Shared, cheaply cloned view of the status while the stream runs.
 #[derive(Debug, Clone, Default)]
-pub struct StatusHandle(Arc<Mutex<SourceStatus>>);
+pub struct StatusHandle {
+    status: Arc<Mutex<SourceStatus>>,
+    workbooks_total: Arc<AtomicU64>,
+}
 
 impl StatusHandle {
     pub fn snapshot(&self) -> SourceStatus {
-        self.lock().clone()
+        let mut s = self.lock().clone();
+        let total = self.workbooks_total.load(Ordering::Relaxed);
+        s.workbooks_total = (total > 0).then_some(total);
+        s
     }
     fn lock(&self) -> std::sync::MutexGuard<'_, SourceStatus> {
         // A panic elsewhere must not hide the counts: take the data even if poisoned.
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
     }
     fn emitted(&self, kind: &str) {
         *self.lock().emitted.entry(kind.to_owned()).or_default() += 1;
@@ -287,7 +296,7 @@ impl SigmaSource {
                 let _ = wctx.models.set(DataModelIndex::default());
             }
 
-            let listing = ctx.api.workbooks();
+            let listing = ctx.api.workbooks(ctx.status.workbooks_total.clone());
             let expanded = listing
                 .map(|item| {
                     let wctx = wctx.clone();
