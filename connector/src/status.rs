@@ -36,6 +36,10 @@ pub struct RequestStatus {
     pub throttled: u64,
     pub token_fetches: u64,
     pub failed: u64,
+    /// Request starts a second the client was pacing itself at when the run ended (learnt
+    /// from 429s, or the configured `requestsPerSecond`); absent when it was not pacing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paced_per_second: Option<u32>,
 }
 
 impl From<&ClientStats> for RequestStatus {
@@ -46,6 +50,7 @@ impl From<&ClientStats> for RequestStatus {
             throttled: s.throttled,
             token_fetches: s.token_fetches,
             failed: s.failures,
+            paced_per_second: s.pace_per_second,
         }
     }
 }

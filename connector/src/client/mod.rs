@@ -47,7 +47,7 @@ pub use retry::RetryConfig;
 pub use token::{DEFAULT_TOKEN_LIFETIME, TokenCache, refresh_margin};
 
 use backoff::Backoff;
-use limit::{AdaptiveLimit, RatePacer, Slot};
+use limit::{AdaptiveLimit, Slot};
 use retry::{
     AttemptOutcome, RetryDecision, may_retry, parse_retry_after, should_retry, wait_before_retry,
 };
@@ -72,6 +72,9 @@ pub struct ClientStats {
     pub bytes_received: u64,
     /// The adaptive cap on requests in flight at the moment of the snapshot.
     pub concurrency_limit: usize,
+    /// Request starts a second the client paces itself at (after a 429, or as configured
+    /// by `requestsPerSecond`), rounded; `None` when it is not pacing.
+    pub pace_per_second: Option<u32>,
 }
 
 impl fmt::Display for ClientStats {
@@ -87,7 +90,11 @@ impl fmt::Display for ClientStats {
             self.auth_replays,
             self.bytes_received,
             self.concurrency_limit
-        )
+        )?;
+        if let Some(pace) = self.pace_per_second {
+            write!(f, ", paced at {pace} requests/s")?;
+        }
+        Ok(())
     }
 }
 
@@ -125,7 +132,6 @@ struct Inner {
     page_size: u32,
     tokens: TokenCache,
     limit: Arc<AdaptiveLimit>,
-    pacer: Option<RatePacer>,
     counters: Counters,
 }
 
@@ -193,8 +199,10 @@ impl SigmaClient {
                 retry,
                 page_size: conn.page_size.clamp(1, 1000),
                 tokens: TokenCache::new(),
-                limit: AdaptiveLimit::new(conn.max_concurrency.max(1) as usize),
-                pacer: conn.requests_per_second.and_then(RatePacer::new),
+                limit: AdaptiveLimit::new(
+                    conn.max_concurrency.max(1) as usize,
+                    conn.requests_per_second,
+                ),
                 counters: Counters::default(),
             }),
         })
@@ -238,6 +246,11 @@ impl SigmaClient {
             failures: get(&c.failures),
             bytes_received: get(&c.bytes_received),
             concurrency_limit: self.inner.limit.current(),
+            pace_per_second: self
+                .inner
+                .limit
+                .pace_per_second()
+                .map(|r| r.round().clamp(0.0, f64::from(u32::MAX)) as u32),
         }
     }
 
@@ -348,7 +361,7 @@ impl SigmaClient {
     }
 
     /// Sends a request built by `build` until it succeeds, fails for good, or the retry
-    /// budget is spent. API requests carry the shared token, pass the rate pacer and the
+    /// budget is spent. API requests carry the shared token, pass the pacing and the
     /// adaptive in-flight limit, and are replayed once with a new token after a 401.
     async fn run(
         &self,
@@ -369,9 +382,6 @@ impl SigmaClient {
             let (token, slot) = match target {
                 Target::Api => {
                     let token = self.token().await?;
-                    if let Some(pacer) = &inner.pacer {
-                        pacer.wait().await;
-                    }
                     (Some(token), Some(inner.limit.acquire().await))
                 }
                 Target::TokenEndpoint => (None, None),
