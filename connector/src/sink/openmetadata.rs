@@ -376,6 +376,8 @@ struct Outcome {
     written: Option<(EntityType, String, String)>,
     /// A counted non-event (`deleteAlreadyGone`).
     skipped: Option<&'static str>,
+    /// The FQN of an entity OpenMetadata refused.
+    refused: Option<String>,
 }
 
 impl Outcome {
@@ -385,6 +387,7 @@ impl Outcome {
             failure: None,
             written: None,
             skipped: None,
+            refused: None,
         }
     }
 
@@ -467,6 +470,9 @@ impl MetadataRestSink {
         }
         if let Some((entity_type, fqn, id)) = outcome.written {
             self.resolver.remember(entity_type, &fqn, id);
+        }
+        if let Some(fqn) = outcome.refused {
+            self.refused.insert(fqn);
         }
         if let Some(what) = outcome.skipped {
             *self.summary.skipped.entry(what.to_owned()).or_default() += 1;
@@ -604,7 +610,12 @@ impl MetadataRestSink {
                         outcome.written = Some((entity_type, fqn, id));
                     }
                 }
-                Err(e) => return Outcome::failed(format!("{kind} {fqn}"), &e),
+                Err(e) => {
+                    return Outcome {
+                        refused: Some(fqn.clone()),
+                        ..Outcome::failed(format!("{kind} {fqn}"), &e)
+                    };
+                }
             }
             outcome
         };
