@@ -425,3 +425,53 @@ async fn transient_503s_are_retried() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn incremental_runs_replay_unchanged_workbooks_into_openmetadata() {
+    let h = sandbox().await;
+    let om = OmStandin::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let state = state.to_str().unwrap();
+    let wf = sandbox_workflow(dir.path(), &h, &om, json!({}));
+    assert_eq!(
+        ingest(&wf, &["--state", state]).await.status.code(),
+        Some(0)
+    );
+    let chart_puts = |om: &OmStandin| {
+        om.store()
+            .seen
+            .iter()
+            .filter(|r| r.method == "PUT" && r.path == "/api/v1/charts")
+            .count()
+    };
+    let first = chart_puts(&om);
+    assert_eq!(first, 16);
+    // Someone deletes a dashboard in OpenMetadata by hand; the replay brings it back.
+    om.store()
+        .entities
+        .get_mut("dashboard")
+        .unwrap()
+        .remove(REVENUE);
+    let status_file = dir.path().join("status.json");
+    let out = ingest(
+        &wf,
+        &[
+            "--state",
+            state,
+            "--incremental",
+            "--status-file",
+            status_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(status(&status_file)["unchangedWorkbooks"].as_u64().unwrap() >= 4);
+    assert_eq!(chart_puts(&om), 2 * first, "replayed charts are PUT again");
+    assert!(om.store().entity("dashboard", REVENUE).is_some());
+}
