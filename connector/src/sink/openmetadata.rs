@@ -573,7 +573,8 @@ impl MetadataRestSink {
             .filter_map(Value::as_str)
             .map(str::to_owned)
             .collect();
-        owners.dedup();
+        let mut seen = HashSet::new();
+        owners.retain(|e| seen.insert(e.to_lowercase()));
         let is_service = entity_type == EntityType::DashboardService;
         if is_service {
             self.drain().await;
