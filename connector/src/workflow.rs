@@ -19,7 +19,9 @@ use crate::config::{SinkType, Workflow};
 use crate::records::{DeleteRef, EntityType};
 use crate::sigma::mapping::RecordDraft;
 use crate::sigma::source::{SigmaSource, SourceOptions};
-use crate::sink::{ConsoleSink, JsonlSink, Sink, SinkError, record_json};
+use crate::sink::{
+    AnySink, ConsoleSink, JsonlSink, MetadataRestSink, Sink, SinkError, SinkSummary, record_json,
+};
 use crate::state::{EntityState, RunState, StateError, WorkbookState};
 use crate::status::{RequestStatus, RunStatus, StepStatus, success_percentage};
 
@@ -70,9 +72,9 @@ pub enum RunError {
     #[error("cannot build the Sigma client: {0}")]
     Client(#[from] crate::client::ClientError),
     #[error(
-        "the `metadata-rest` sink is not available in this version; use `file` (with --output) or `console`"
+        "the `metadata-rest` sink needs workflowConfig.openMetadataServerConfig (hostPort and securityConfig.jwtToken); add it, or use the `file` sink (or --output)"
     )]
-    SinkUnavailable,
+    MissingServerConfig,
     #[error("invalid filter pattern: {0}")]
     Filter(#[from] regex::Error),
     #[error("cannot write the status file {}: {source}", path.display())]
@@ -86,15 +88,16 @@ impl RunError {
     /// 2 for what the user must fix in the config or command line, else 1.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::SinkUnavailable | RunError::Filter(_) => 2,
+            RunError::MissingServerConfig | RunError::Filter(_) => 2,
+            RunError::Sink(SinkError::OpenMetadata(crate::sink::OmError::Config(_))) => 2,
             _ => 1,
         }
     }
 }
 
-fn build_sink(workflow: &Workflow, options: &RunOptions) -> Result<Sink, RunError> {
+fn build_sink(workflow: &Workflow, options: &RunOptions) -> Result<AnySink, RunError> {
     if let Some(out) = &options.output {
-        return Ok(Sink::File(JsonlSink::new(out)));
+        return Ok(AnySink::File(JsonlSink::new(out)));
     }
     match workflow.sink.sink_type {
         SinkType::File => {
@@ -104,10 +107,40 @@ fn build_sink(workflow: &Workflow, options: &RunOptions) -> Result<Sink, RunErro
                 .filename
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("-"));
-            Ok(Sink::File(JsonlSink::new(&path)))
+            Ok(AnySink::File(JsonlSink::new(&path)))
         }
-        SinkType::Console => Ok(Sink::Console(ConsoleSink::new())),
-        SinkType::MetadataRest => Err(RunError::SinkUnavailable),
+        SinkType::Console => Ok(AnySink::Console(ConsoleSink::new())),
+        SinkType::MetadataRest => {
+            let server = workflow
+                .workflow_config
+                .open_metadata_server_config
+                .as_ref()
+                .ok_or(RunError::MissingServerConfig)?;
+            let sink = MetadataRestSink::new(server).map_err(SinkError::from)?;
+            Ok(AnySink::MetadataRest(Box::new(sink)))
+        }
+    }
+}
+
+/// Most examples of sink warnings and failures kept in the status (all are counted).
+const SINK_EXAMPLES: usize = 20;
+
+/// Files what the sink reported at commit under the sink step.
+fn record_summary(step: &mut StepStatus, summary: &SinkSummary) {
+    step.failures += summary.failures.len() as u64;
+    step.warnings += summary.warnings.len() as u64;
+    for message in &summary.failures {
+        if step.failure_examples.len() < SINK_EXAMPLES {
+            step.failure_examples.push(message.clone());
+        }
+    }
+    for message in &summary.warnings {
+        if step.warning_examples.len() < SINK_EXAMPLES {
+            step.warning_examples.push(message.clone());
+        }
+    }
+    for (what, n) in &summary.skipped {
+        *step.skipped.entry(what.clone()).or_default() += n;
     }
 }
 
@@ -277,6 +310,7 @@ pub async fn run(
     let complete = source_snapshot.is_complete() && !interrupted && sink_error.is_none();
     let mut deleted = 0u64;
     let mut output = None;
+    let sink_failed = sink_error.is_some();
     if let Some(e) = sink_error {
         sink.abort().await;
         sink_status.failures += 1;
@@ -310,7 +344,9 @@ pub async fn run(
                 source_snapshot.incomplete_listings.join(", ")
             );
         }
-        output = sink.commit().await?;
+        let summary = sink.commit().await?;
+        record_summary(&mut sink_status, &summary);
+        output = summary.output;
         if let Some(path) = &options.state_file {
             // A run that saw only part of the org must not shrink the state: keep the
             // previous entries it could not see, so a later complete run decides.
@@ -345,7 +381,7 @@ pub async fn run(
     let percentage = success_percentage(processed, failures);
     let outcome = if interrupted {
         "interrupted"
-    } else if sink_status.failures > 0 {
+    } else if sink_failed {
         "failed"
     } else if failures == 0 && complete {
         "success"
@@ -450,7 +486,7 @@ fn flush(pending: &mut Option<PendingWorkbook>, state: &mut RunState) {
 async fn replay(
     marker: &RecordDraft,
     previous: Option<&RunState>,
-    sink: &mut Sink,
+    sink: &mut AnySink,
     state: &mut RunState,
     sink_status: &mut StepStatus,
 ) -> Result<(), SinkError> {

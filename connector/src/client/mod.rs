@@ -19,7 +19,7 @@
 
 pub mod backoff;
 mod error;
-mod http;
+pub(crate) mod http;
 mod limit;
 pub mod pagination;
 pub mod retry;
@@ -489,7 +489,7 @@ fn unreachable_error(method: &Method, path: &str) -> ClientError {
     ClientError::new(ErrorKind::Transport, method.clone(), path)
 }
 
-fn bearer(token: &SecretString) -> HeaderValue {
+pub(crate) fn bearer(token: &SecretString) -> HeaderValue {
     let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
         // A token with bytes not allowed in a header cannot be sent; an empty value makes
         // the API answer 401 and the error says so, without echoing the token.

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use super::SinkError;
+use super::{Sink, SinkError, SinkSummary};
 
 #[derive(Default)]
 pub struct ConsoleSink {
@@ -33,19 +33,31 @@ impl ConsoleSink {
         let fqn = record["fqn"].as_str().unwrap_or_default();
         format!("{kind:<17} {fqn}{display}{extra}")
     }
+}
 
-    pub fn write(&mut self, record: &Value) -> Result<(), SinkError> {
+impl Sink for ConsoleSink {
+    async fn healthcheck(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    async fn write(&mut self, record: &Value) -> Result<(), SinkError> {
         let out = self
             .out
             .get_or_insert_with(|| std::io::BufWriter::new(std::io::stdout()));
         writeln!(out, "{}", Self::line(record)).map_err(SinkError::Stdout)
     }
 
-    pub fn commit(self) -> Result<(), SinkError> {
+    async fn commit(self) -> Result<SinkSummary, SinkError> {
         if let Some(mut out) = self.out {
             out.flush().map_err(SinkError::Stdout)?;
         }
-        Ok(())
+        Ok(SinkSummary::default())
+    }
+
+    async fn abort(self) {
+        if let Some(mut out) = self.out {
+            let _ = out.flush();
+        }
     }
 }
 

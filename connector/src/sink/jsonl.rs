@@ -9,7 +9,7 @@ use tempfile::NamedTempFile;
 
 use serde_json::Value;
 
-use super::SinkError;
+use super::{Sink, SinkError, SinkSummary};
 
 pub struct JsonlSink {
     target: Target,
@@ -48,7 +48,7 @@ impl JsonlSink {
 
     /// Opens the temporary file beside the target: proves the directory exists and is
     /// writable before any Sigma request is made.
-    pub fn healthcheck(&mut self) -> Result<(), SinkError> {
+    fn open(&mut self) -> Result<(), SinkError> {
         if let Target::File { path, tmp } = &mut self.target {
             if tmp.is_none() {
                 let dir = match path.parent() {
@@ -72,8 +72,8 @@ impl JsonlSink {
         Ok(())
     }
 
-    pub fn write(&mut self, record: &Value) -> Result<(), SinkError> {
-        self.healthcheck()?;
+    fn write_line(&mut self, record: &Value) -> Result<(), SinkError> {
+        self.open()?;
         let mut line = record.to_string();
         line.push('\n');
         match &mut self.target {
@@ -88,8 +88,8 @@ impl JsonlSink {
     }
 
     /// Flushes, fsyncs and renames into place; returns where the output is.
-    pub fn commit(mut self) -> Result<String, SinkError> {
-        self.healthcheck()?;
+    fn finish(mut self) -> Result<String, SinkError> {
+        self.open()?;
         match self.target {
             Target::File { path, tmp } => {
                 let w = tmp.expect("opened by healthcheck");
@@ -112,7 +112,7 @@ impl JsonlSink {
     }
 
     /// Drops the temporary file; the previous output is untouched.
-    pub fn abort(self) {
+    fn discard(self) {
         if let Target::Stdout(mut w) = self.target {
             let _ = w.flush();
         }
@@ -121,6 +121,28 @@ impl JsonlSink {
 
     pub fn records(&self) -> u64 {
         self.records
+    }
+}
+
+impl Sink for JsonlSink {
+    async fn healthcheck(&mut self) -> Result<(), SinkError> {
+        self.open()
+    }
+
+    async fn write(&mut self, record: &Value) -> Result<(), SinkError> {
+        self.write_line(record)
+    }
+
+    async fn commit(self) -> Result<SinkSummary, SinkError> {
+        let output = self.finish()?;
+        Ok(SinkSummary {
+            output: Some(output),
+            ..SinkSummary::default()
+        })
+    }
+
+    async fn abort(self) {
+        self.discard()
     }
 }
 
@@ -133,26 +155,26 @@ mod tests {
         json!({"kind": "chart", "entity": {"name": name}})
     }
 
-    #[test]
-    fn commit_replaces_and_abort_keeps_the_previous_file() {
+    #[tokio::test]
+    async fn commit_replaces_and_abort_keeps_the_previous_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.jsonl");
         std::fs::write(&path, "previous\n").unwrap();
 
         let mut sink = JsonlSink::new(&path);
-        sink.write(&draft("a")).unwrap();
-        sink.abort();
+        sink.write(&draft("a")).await.unwrap();
+        sink.abort().await;
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous\n");
 
         let mut sink = JsonlSink::new(&path);
-        sink.write(&draft("a")).unwrap();
-        sink.write(&draft("b")).unwrap();
+        sink.write(&draft("a")).await.unwrap();
+        sink.write(&draft("b")).await.unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "previous\n",
             "nothing visible before commit"
         );
-        sink.commit().unwrap();
+        sink.commit().await.unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2);
         assert_eq!(
@@ -163,13 +185,13 @@ mod tests {
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
     }
 
-    #[test]
-    fn healthcheck_fails_for_an_unwritable_place() {
+    #[tokio::test]
+    async fn healthcheck_fails_for_an_unwritable_place() {
         let dir = tempfile::tempdir().unwrap();
         let blocker = dir.path().join("file");
         std::fs::write(&blocker, "").unwrap();
         let mut sink = JsonlSink::new(&blocker.join("out.jsonl"));
-        let e = sink.healthcheck().unwrap_err().to_string();
+        let e = sink.healthcheck().await.unwrap_err().to_string();
         assert!(e.contains("out.jsonl"), "{e}");
     }
 }

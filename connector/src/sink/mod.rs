@@ -1,14 +1,18 @@
-//! Where records go. Each sink has a healthcheck beside its writer, and a commit that makes
-//! the run's output visible only when the run has finished: an aborted run leaves the
-//! previous output as it was.
+//! Where records go. Every sink implements [`Sink`]: a healthcheck beside the writer, and a
+//! commit that makes the run's output visible only when the run has finished (an aborted
+//! file run leaves the previous output as it was).
 
 mod console;
 mod jsonl;
+mod openmetadata;
 
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
 
 pub use console::ConsoleSink;
 pub use jsonl::JsonlSink;
+pub use openmetadata::{MAX_IN_FLIGHT, MetadataRestSink, OmError};
 
 use serde_json::Value;
 
@@ -25,6 +29,8 @@ pub enum SinkError {
     },
     #[error("cannot write to standard output: {0}")]
     Stdout(#[source] std::io::Error),
+    #[error(transparent)]
+    OpenMetadata(#[from] OmError),
 }
 
 /// A record as written: `{"kind", "fqn", "entity", "refs"}` (refs omitted when empty).
@@ -37,43 +43,79 @@ pub fn record_json(record: &RecordDraft) -> Value {
     line
 }
 
-/// The sinks a workflow can name.
-pub enum Sink {
-    File(JsonlSink),
-    Console(ConsoleSink),
+/// What a sink learnt while writing, reported by `commit`. The file and console sinks either
+/// write a record or fail the run; a server sink can refuse single records and go on, and
+/// those outcomes belong in the run status.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SinkSummary {
+    /// Where the output is, when it is a file.
+    pub output: Option<String>,
+    /// Records the destination refused, one message each (with the entity's FQN).
+    pub failures: Vec<String>,
+    /// What was written incompletely or left out on purpose (an owner or a lineage end
+    /// unknown to the destination).
+    pub warnings: Vec<String>,
+    /// Counted outcomes that are neither (for example deletes of entities already gone).
+    pub skipped: BTreeMap<String, u64>,
 }
 
-impl Sink {
-    /// Checks the sink can take records before any Sigma request is made.
-    pub async fn healthcheck(&mut self) -> Result<(), SinkError> {
+/// A destination for records. A sink is used as: `healthcheck`, any number of `write`s,
+/// then exactly one of `commit` or `abort` (both consume it).
+pub trait Sink: Send + Sized {
+    /// Checks the sink can take records, before any Sigma request is made.
+    fn healthcheck(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// Takes one record in its JSON form (see [`record_json`]); records replayed from the
+    /// state of an earlier run arrive in this form already. An error here stops the run;
+    /// a refusal of this one record by the destination is reported by `commit` instead.
+    fn write(&mut self, record: &Value) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// Finishes the run's output (renames the file into place, waits for the last requests).
+    fn commit(self) -> impl Future<Output = Result<SinkSummary, SinkError>> + Send;
+
+    /// Stops without finishing. What cannot be taken back (requests a server has already
+    /// acted on) stays; a file sink leaves the previous output as it was.
+    fn abort(self) -> impl Future<Output = ()> + Send;
+}
+
+/// The sinks a workflow can name. `Sink` uses `async fn` in a trait, which is not object
+/// safe; an enum keeps dispatch static and the list of sinks in one place.
+pub enum AnySink {
+    File(JsonlSink),
+    Console(ConsoleSink),
+    MetadataRest(Box<MetadataRestSink>),
+}
+
+impl Sink for AnySink {
+    async fn healthcheck(&mut self) -> Result<(), SinkError> {
         match self {
-            Sink::File(s) => s.healthcheck(),
-            Sink::Console(_) => Ok(()),
+            AnySink::File(s) => s.healthcheck().await,
+            AnySink::Console(s) => s.healthcheck().await,
+            AnySink::MetadataRest(s) => s.healthcheck().await,
         }
     }
 
-    /// Writes one record in its JSON form (see [`record_json`]); records replayed from the
-    /// state of an earlier run arrive in this form already.
-    pub async fn write(&mut self, record: &Value) -> Result<(), SinkError> {
+    async fn write(&mut self, record: &Value) -> Result<(), SinkError> {
         match self {
-            Sink::File(s) => s.write(record),
-            Sink::Console(s) => s.write(record),
+            AnySink::File(s) => s.write(record).await,
+            AnySink::Console(s) => s.write(record).await,
+            AnySink::MetadataRest(s) => s.write(record).await,
         }
     }
 
-    /// Makes the output visible (the file sink renames its temporary file into place).
-    pub async fn commit(self) -> Result<Option<String>, SinkError> {
+    async fn commit(self) -> Result<SinkSummary, SinkError> {
         match self {
-            Sink::File(s) => s.commit().map(Some),
-            Sink::Console(s) => s.commit().map(|_| None),
+            AnySink::File(s) => s.commit().await,
+            AnySink::Console(s) => s.commit().await,
+            AnySink::MetadataRest(s) => s.commit().await,
         }
     }
 
-    /// Drops what this run wrote; the previous output stays.
-    pub async fn abort(self) {
+    async fn abort(self) {
         match self {
-            Sink::File(s) => s.abort(),
-            Sink::Console(_) => {}
+            AnySink::File(s) => s.abort().await,
+            AnySink::Console(s) => s.abort().await,
+            AnySink::MetadataRest(s) => s.abort().await,
         }
     }
 }

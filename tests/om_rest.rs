@@ -1,0 +1,477 @@
+//! The `metadata-rest` sink end to end, through the binary: the sandbox's fixture org into
+//! an OpenMetadata stand-in (`tests/support/om_standin.rs`).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::{Value, json};
+use sigma_connector::sandbox::{Knobs, OrgSource, Sandbox, SandboxConfig, SandboxHandle};
+use support::om_standin::{OmStandin, TOKEN};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sigma-connector");
+const REVENUE: &str = "sigma_sandbox.a3c1e5f7-0001-4a2b-8c3d-5e6f7a8b9c01";
+const MARKETING: &str = "sigma_sandbox.a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
+const ADA: &str = "ada.lovelace@example.com";
+
+async fn sandbox() -> SandboxHandle {
+    Sandbox::start(SandboxConfig {
+        org: OrgSource::Fixtures,
+        knobs: Knobs::default(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// A workflow with the metadata-rest sink; `server` is `openMetadataServerConfig` (or null).
+fn workflow(
+    dir: &Path,
+    sigma_host: &str,
+    connection: Value,
+    source_config: Value,
+    server: Value,
+) -> PathBuf {
+    let mut config = json!({
+        "type": "Sigma", "hostPort": sigma_host,
+        "clientId": "sandbox-client-id", "clientSecret": "sandbox-client-secret",
+        "maxRetries": 1, "retryTimeout": 5
+    });
+    for (k, v) in connection.as_object().into_iter().flatten() {
+        config[k] = v.clone();
+    }
+    let mut workflow_config = json!({"loggerLevel": "INFO"});
+    if !server.is_null() {
+        workflow_config["openMetadataServerConfig"] = server;
+    }
+    let doc = json!({
+        "source": {
+            "type": "sigma",
+            "serviceName": "sigma_sandbox",
+            "serviceConnection": {"config": config},
+            "sourceConfig": {"config": source_config}
+        },
+        "sink": {"type": "metadata-rest", "config": {}},
+        "workflowConfig": workflow_config
+    });
+    let path = dir.join("workflow.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    path
+}
+
+fn server(host_port: &str, token: &str) -> Value {
+    json!({"hostPort": host_port, "authProvider": "openmetadata",
+           "securityConfig": {"jwtToken": token}})
+}
+
+fn full_source_config() -> Value {
+    json!({"includeOwners": true, "lineageInformation": {"dbServicePrefixes": ["snowflake_prod"]}})
+}
+
+fn sandbox_workflow(dir: &Path, h: &SandboxHandle, om: &OmStandin, sc: Value) -> PathBuf {
+    let conn = json!({"clientId": h.client_id(), "clientSecret": h.client_secret()});
+    workflow(
+        dir,
+        &h.base_url().to_string(),
+        conn,
+        sc,
+        server(om.host_port(), TOKEN),
+    )
+}
+
+async fn ingest(config: &Path, extra: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("ingest")
+        .arg("-c")
+        .arg(config)
+        .args(extra)
+        .output()
+        .await
+        .unwrap()
+}
+
+fn status(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn golden() -> Vec<Value> {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture-org.jsonl"),
+    )
+    .unwrap()
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect()
+}
+
+fn om_type(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "dashboardService" => "dashboardService",
+        "chart" => "chart",
+        "dataModel" => "dashboardDataModel",
+        "dashboard" => "dashboard",
+        _ => return None,
+    })
+}
+
+fn sink_step(s: &Value) -> &Value {
+    &s["steps"][1]
+}
+
+fn examples(step: &Value, field: &str) -> Vec<String> {
+    step[field]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_every_entity_with_owners_and_lineage_and_warns_about_missing_ends() {
+    let h = sandbox().await;
+    let om = OmStandin::start().await;
+    let ada = om.seed_user("ada", ADA);
+    let orders = om.seed_table("snowflake_prod.ANALYTICS.SALES.ORDERS");
+    om.seed_table("snowflake_prod.ANALYTICS.SALES.CUSTOMERS");
+    let dir = tempfile::tempdir().unwrap();
+    let wf = sandbox_workflow(dir.path(), &h, &om, full_source_config());
+    let status_file = dir.path().join("status.json");
+    let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains(TOKEN), "the JWT must never be printed");
+
+    let store = om.store();
+    let records = golden();
+    let mut expected_edges = 0;
+    for r in &records {
+        let fqn = r["fqn"].as_str().unwrap();
+        if let Some(t) = om_type(r["kind"].as_str().unwrap()) {
+            assert!(store.entity(t, fqn).is_some(), "{t} {fqn} is missing");
+        }
+        if r["kind"] == "lineage" {
+            let known = |end: &Value| {
+                store
+                    .entity(end["type"].as_str().unwrap(), end["fqn"].as_str().unwrap())
+                    .is_some()
+            };
+            if known(&r["entity"]["from"]) && known(&r["entity"]["to"]) {
+                expected_edges += 1;
+            }
+        }
+    }
+    assert!(expected_edges >= 8, "{expected_edges}");
+    assert_eq!(store.lineage.len(), expected_edges);
+    let revenue = store.entity("dashboard", REVENUE).unwrap();
+    assert_eq!(revenue["owners"], json!([{"id": ada, "type": "user"}]));
+    assert!(
+        store.lineage.iter().any(|l| l["edge"]["fromEntity"]
+            == json!({"id": orders, "type": "table"})
+            && l["edge"]["lineageDetails"]["columnsLineage"]
+                .as_array()
+                .is_some_and(|c| !c.is_empty())),
+        "a table edge with column lineage"
+    );
+    drop(store);
+
+    let s = status(&status_file);
+    assert_eq!(s["outcome"], "success");
+    let sink = sink_step(&s);
+    assert_eq!(sink["failures"], 0, "{sink}");
+    let warnings = examples(sink, "warningExamples");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("snowflake_prod.RAW.STRIPE.PAYMENTS is not in OpenMetadata")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("owner grace.hopper@example.com is not a user")),
+        "{warnings:?}"
+    );
+    assert!(stderr.contains("warning: "), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deletes_are_soft_and_a_partial_listing_deletes_nothing() {
+    let h = sandbox().await;
+    let om = OmStandin::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let state = state.to_str().unwrap();
+    let wf = sandbox_workflow(dir.path(), &h, &om, json!({}));
+    let out = ingest(&wf, &["--state", state]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        om.store().entity("dashboard", MARKETING).unwrap()["deleted"],
+        false
+    );
+
+    // Marketing Funnel disappears (filtered out): a complete run soft-deletes it.
+    let wf = sandbox_workflow(
+        dir.path(),
+        &h,
+        &om,
+        json!({"dashboardFilterPattern": {"excludes": ["Marketing"]}}),
+    );
+    let status_file = dir.path().join("status.json");
+    let out = ingest(
+        &wf,
+        &[
+            "--state",
+            state,
+            "--status-file",
+            status_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(status(&status_file)["deleted"], 1);
+    {
+        let store = om.store();
+        assert_eq!(
+            store.entity("dashboard", MARKETING).unwrap()["deleted"],
+            true
+        );
+        assert_eq!(
+            store.entity("dashboard", REVENUE).unwrap()["deleted"],
+            false
+        );
+        let deletes: Vec<_> = store.seen.iter().filter(|r| r.method == "DELETE").collect();
+        assert_eq!(deletes.len(), 1, "{deletes:?}");
+        assert!(deletes[0].query.contains("hardDelete=false"), "{deletes:?}");
+    }
+
+    // A listing that breaks midway: nothing more is deleted, though most of the org is
+    // unseen.
+    h.update_knobs(|k| k.fail_listings_from_offset = Some(2));
+    let conn = json!({"clientId": h.client_id(), "clientSecret": h.client_secret(), "pageSize": 2});
+    let wf = workflow(
+        dir.path(),
+        &h.base_url().to_string(),
+        conn,
+        json!({}),
+        server(om.host_port(), TOKEN),
+    );
+    let out = ingest(
+        &wf,
+        &[
+            "--state",
+            state,
+            "--status-file",
+            status_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let s = status(&status_file);
+    assert_eq!(
+        s["listingsComplete"],
+        false,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(s["deleted"], 0);
+    let store = om.store();
+    let deletes = store.seen.iter().filter(|r| r.method == "DELETE").count();
+    assert_eq!(deletes, 1, "no delete beyond the first one");
+    assert_eq!(
+        store.entity("dashboard", REVENUE).unwrap()["deleted"],
+        false
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_server_wrong_token_and_missing_config_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let host_port = format!("http://127.0.0.1:{port}/api");
+    let sigma = "https://aws-api.sigmacomputing.com";
+    let wf = workflow(
+        dir.path(),
+        sigma,
+        json!({}),
+        json!({}),
+        server(&host_port, TOKEN),
+    );
+    let out = ingest(&wf, &[]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot reach OpenMetadata at {host_port}/v1/system/version"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("openMetadataServerConfig.hostPort"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(TOKEN));
+
+    let om = OmStandin::start().await;
+    let wrong = "eyJhbGciOiJSUzI1NiJ9.d3Jvbmc.not-the-bot";
+    let wf = workflow(
+        dir.path(),
+        sigma,
+        json!({}),
+        json!({}),
+        server(om.host_port(), wrong),
+    );
+    let out = ingest(&wf, &[]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refused the JWT"), "{stderr}");
+    assert!(stderr.contains("securityConfig.jwtToken"), "{stderr}");
+    assert!(
+        !stderr.contains(wrong) && !stderr.contains(TOKEN),
+        "{stderr}"
+    );
+    assert!(
+        om.store().seen.iter().all(|r| r.method == "GET"),
+        "nothing is written after a failed healthcheck"
+    );
+
+    let wf = workflow(dir.path(), sigma, json!({}), json!({}), Value::Null);
+    let out = ingest(&wf, &[]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("workflowConfig.openMetadataServerConfig"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_entity_is_a_failure_with_its_fqn_and_the_rest_is_written() {
+    let h = sandbox().await;
+    let om = OmStandin::start().await;
+    let refused = format!("{REVENUE}_elRevBar002");
+    om.store().reject.insert(refused.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let wf = sandbox_workflow(dir.path(), &h, &om, json!({}));
+    let status_file = dir.path().join("status.json");
+    let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "one failure is above 90%: {stderr}"
+    );
+    let s = status(&status_file);
+    assert_eq!(s["outcome"], "partialSuccess");
+    let sink = sink_step(&s);
+    assert_eq!(sink["failures"], 1, "{sink}");
+    let failure = &examples(sink, "failureExamples")[0];
+    assert!(failure.contains(&refused), "{failure}");
+    assert!(
+        failure.contains("HTTP 400: the stand-in rejects"),
+        "{failure}"
+    );
+
+    let store = om.store();
+    assert!(store.entity("chart", &refused).is_none());
+    assert!(
+        store
+            .entity("chart", &format!("{REVENUE}_elRevKpi001"))
+            .is_some()
+    );
+    let revenue = store.entity("dashboard", REVENUE).unwrap();
+    let charts = revenue["charts"].as_array().unwrap();
+    assert_eq!(charts.len(), 6, "written without the refused chart");
+    assert!(store.entity("dashboard", MARKETING).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_503s_are_retried() {
+    let h = sandbox().await;
+    let om = OmStandin::start().await;
+    om.store().unavailable_puts = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let wf = sandbox_workflow(dir.path(), &h, &om, full_source_config());
+    let status_file = dir.path().join("status.json");
+    let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = status(&status_file);
+    assert_eq!(s["outcome"], "success", "{s}");
+    let store = om.store();
+    assert_eq!(store.served_503, 4);
+    for r in golden() {
+        if let Some(t) = om_type(r["kind"].as_str().unwrap()) {
+            let fqn = r["fqn"].as_str().unwrap();
+            assert!(store.entity(t, fqn).is_some(), "{t} {fqn}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn incremental_runs_replay_unchanged_workbooks_into_openmetadata() {
+    let h = sandbox().await;
+    let om = OmStandin::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let state = state.to_str().unwrap();
+    let wf = sandbox_workflow(dir.path(), &h, &om, json!({}));
+    assert_eq!(
+        ingest(&wf, &["--state", state]).await.status.code(),
+        Some(0)
+    );
+    let chart_puts = |om: &OmStandin| {
+        om.store()
+            .seen
+            .iter()
+            .filter(|r| r.method == "PUT" && r.path == "/api/v1/charts")
+            .count()
+    };
+    let first = chart_puts(&om);
+    assert_eq!(first, 16);
+    // Someone deletes a dashboard in OpenMetadata by hand; the replay brings it back.
+    om.store()
+        .entities
+        .get_mut("dashboard")
+        .unwrap()
+        .remove(REVENUE);
+    let status_file = dir.path().join("status.json");
+    let out = ingest(
+        &wf,
+        &[
+            "--state",
+            state,
+            "--incremental",
+            "--status-file",
+            status_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(status(&status_file)["unchangedWorkbooks"].as_u64().unwrap() >= 4);
+    assert_eq!(chart_puts(&om), 2 * first, "replayed charts are PUT again");
+    assert!(om.store().entity("dashboard", REVENUE).is_some());
+}
