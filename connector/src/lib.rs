@@ -9,6 +9,8 @@ pub mod client;
 pub mod config;
 pub mod demo;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod logging;
 pub mod records;
 pub mod sandbox;

@@ -7,6 +7,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use sigma_connector::config::{self, ConfigError};
 use sigma_connector::logging::{self, LogFormat};
+use sigma_connector::sandbox::Corruption;
 use sigma_connector::workflow::{self, RunOptions};
 
 /// Metadata-ingestion connector for Sigma Computing (OpenMetadata-compatible).
@@ -158,6 +159,10 @@ struct SandboxArgs {
     /// Object id whose routes answer malformed JSON (repeatable).
     #[arg(long)]
     malformed: Vec<String>,
+    /// Object served corrupted wherever it appears, as `ID=HOW:FIELD` with HOW one of
+    /// missing, wrong-type, huge:LEN, odd-unicode, lone-surrogate (repeatable).
+    #[arg(long, value_parser = parse_corruption)]
+    corrupt: Vec<(String, Corruption)>,
     /// Route template, path or object id answering 403 (repeatable).
     #[arg(long)]
     forbid: Vec<String>,
@@ -360,6 +365,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {
             PageTokenStyle::Opaque
         },
         malformed_ids: args.malformed.into_iter().collect(),
+        corrupt: args.corrupt.into_iter().collect(),
         forbidden: args.forbid.into_iter().collect(),
         hang: args.hang.into_iter().collect(),
         fail_listings_from_offset: None,
@@ -429,4 +435,11 @@ fn check_config(path: &std::path::Path) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn parse_corruption(text: &str) -> Result<(String, Corruption), String> {
+    let (id, how) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected ID=HOW:FIELD, got `{text}`"))?;
+    Ok((id.to_owned(), how.parse()?))
 }

@@ -31,9 +31,17 @@ impl Default for BackoffConfig {
 pub fn decorrelated_jitter(config: &BackoffConfig, previous: Duration, unit: f64) -> Duration {
     let low = config.init.as_secs_f64();
     let high = (previous.as_secs_f64() * 3.0).max(low);
-    let unit = unit.clamp(0.0, 1.0);
+    // NaN would survive `clamp` and make the conversion panic; treat it as the low end.
+    let unit = if unit.is_nan() {
+        0.0
+    } else {
+        unit.clamp(0.0, 1.0)
+    };
     let wait = low + (high - low) * unit;
-    Duration::from_secs_f64(wait).min(config.max)
+    // Three times a huge `previous` can exceed what a Duration holds: that is the cap too.
+    Duration::try_from_secs_f64(wait)
+        .unwrap_or(Duration::MAX)
+        .min(config.max)
 }
 
 /// The backoff state of one request's retries.
@@ -89,6 +97,23 @@ mod tests {
             decorrelated_jitter(&c, Duration::from_secs(60), 0.9),
             Duration::from_secs(1)
         );
+    }
+
+    /// Found by `tests/properties.rs`: 3 x a huge previous wait overflowed `Duration` and a
+    /// NaN sample survived `clamp`; both panicked in `from_secs_f64`.
+    #[test]
+    fn huge_previous_waits_and_nan_samples_do_not_panic() {
+        let c = BackoffConfig {
+            init: Duration::ZERO,
+            max: Duration::ZERO,
+        };
+        assert_eq!(
+            decorrelated_jitter(&c, Duration::from_secs(6_148_914_691_236_516_353), 1.0),
+            Duration::ZERO
+        );
+        let c = BackoffConfig::default();
+        assert_eq!(decorrelated_jitter(&c, Duration::MAX, 0.5), c.max);
+        assert_eq!(decorrelated_jitter(&c, c.init, f64::NAN), c.init);
     }
 
     #[test]

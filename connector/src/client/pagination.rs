@@ -296,9 +296,12 @@ where
     }
 }
 
-type ParsedPage<T> = (Vec<T>, Option<String>, Option<u64>);
+pub(crate) type ParsedPage<T> = (Vec<T>, Option<String>, Option<u64>);
 
-fn parse_page<T: DeserializeOwned>(body: &[u8], path: &str) -> Result<ParsedPage<T>, ClientError> {
+pub(crate) fn parse_page<T: DeserializeOwned>(
+    body: &[u8],
+    path: &str,
+) -> Result<ParsedPage<T>, ClientError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
         // Legacy unpaged answer: the whole listing at once.

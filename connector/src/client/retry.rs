@@ -133,7 +133,7 @@ pub fn may_retry(
     elapsed: Duration,
     wait: Duration,
 ) -> bool {
-    retries_done < config.max_retries && elapsed + wait <= config.retry_timeout
+    retries_done < config.max_retries && elapsed.saturating_add(wait) <= config.retry_timeout
 }
 
 #[cfg(test)]
@@ -258,5 +258,7 @@ mod tests {
             Duration::from_secs(9),
             Duration::from_millis(1001)
         ));
+        // `elapsed + wait` overflowed (a panic) for a wait near Duration::MAX.
+        assert!(!may_retry(&c, 0, Duration::from_secs(1), Duration::MAX));
     }
 }

@@ -1,7 +1,8 @@
 //! Behaviour switches for tests and benchmarks: latency, rate limit, faults, page tokens,
-//! malformed bodies, 403s and hangs. All adjustable at runtime through the handle.
+//! malformed bodies, corrupted objects, 403s and hangs. All adjustable at runtime through the
+//! handle.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::generate::mix;
@@ -34,6 +35,10 @@ pub struct Knobs {
     pub page_token_style: PageTokenStyle,
     /// Object ids whose routes answer 200 with a truncated JSON body.
     pub malformed_ids: BTreeSet<String>,
+    /// Objects served corrupted, by id (`workbookId`, `elementId`, `memberId`, ...): the
+    /// object is rewritten wherever it appears, in listings and on its own route, while the
+    /// rest of the body stays well formed (except for [`Corruption::LoneSurrogate`]).
+    pub corrupt: BTreeMap<String, Corruption>,
     /// Route templates (`/v2/workbooks/{workbookId}`), request paths, or object ids that answer
     /// 403 with Sigma's error body.
     pub forbidden: BTreeSet<String>,
@@ -54,12 +59,75 @@ impl Default for Knobs {
             token_lifetime: Duration::from_secs(3600),
             page_token_style: PageTokenStyle::Opaque,
             malformed_ids: BTreeSet::new(),
+            corrupt: BTreeMap::new(),
             forbidden: BTreeSet::new(),
             hang: BTreeSet::new(),
             fail_listings_from_offset: None,
         }
     }
 }
+
+/// How to corrupt one object; each names the JSON field (Sigma's camelCase name) it hits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Corruption {
+    /// The field is removed.
+    MissingField(String),
+    /// A string becomes the number 42; anything else becomes the string `"wrong type"`.
+    WrongType(String),
+    /// The field becomes a valid string of this many bytes (multi-byte text included).
+    HugeString(String, usize),
+    /// The field's text gains right-to-left and bidi-override marks, zero-width joiners, a
+    /// NUL, a byte-order mark, combining accents and emoji: all valid JSON and valid UTF-8.
+    OddUnicode(String),
+    /// The field's text gains a lone UTF-16 surrogate escape (`\ud800`): JSON that no
+    /// conforming parser turns into a string.
+    LoneSurrogate(String),
+}
+
+impl Corruption {
+    pub fn field(&self) -> &str {
+        match self {
+            Corruption::MissingField(f)
+            | Corruption::WrongType(f)
+            | Corruption::HugeString(f, _)
+            | Corruption::OddUnicode(f)
+            | Corruption::LoneSurrogate(f) => f,
+        }
+    }
+}
+
+impl std::str::FromStr for Corruption {
+    type Err = String;
+
+    /// `missing:FIELD`, `wrong-type:FIELD`, `huge:LEN:FIELD`, `odd-unicode:FIELD`,
+    /// `lone-surrogate:FIELD`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (how, rest) = text
+            .split_once(':')
+            .ok_or_else(|| format!("expected HOW:FIELD, got `{text}`"))?;
+        let field = rest.to_owned();
+        Ok(match how {
+            "missing" => Corruption::MissingField(field),
+            "wrong-type" => Corruption::WrongType(field),
+            "odd-unicode" => Corruption::OddUnicode(field),
+            "lone-surrogate" => Corruption::LoneSurrogate(field),
+            "huge" => {
+                let (len, field) = rest
+                    .split_once(':')
+                    .ok_or_else(|| format!("expected huge:LEN:FIELD, got `{text}`"))?;
+                let len = len
+                    .parse()
+                    .map_err(|_| format!("`{len}` is not a length in bytes"))?;
+                Corruption::HugeString(field.to_owned(), len)
+            }
+            other => return Err(format!("unknown corruption `{other}`")),
+        })
+    }
+}
+
+/// The text [`Corruption::OddUnicode`] appends: RLM, RLO … PDF, ZWJ family emoji, ZWSP,
+/// NUL, BOM, a combining acute, a flag, and text outside the BMP.
+pub const ODD_UNICODE: &str = "\u{200F}\u{202E}desrever\u{202C} \u{1F469}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200B}\u{0}\u{FEFF}e\u{301} \u{1F1EF}\u{1F1F5} \u{10348}";
 
 /// What fault injection decided for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

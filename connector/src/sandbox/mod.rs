@@ -32,7 +32,7 @@ use tokio::task::JoinSet;
 use tower_service::Service;
 
 pub use generate::SyntheticConfig;
-pub use knobs::{Fault, Knobs, PageTokenStyle};
+pub use knobs::{Corruption, Fault, Knobs, ODD_UNICODE, PageTokenStyle};
 pub use org::Org;
 pub use server::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
 pub use stats::Stats;

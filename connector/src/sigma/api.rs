@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::client::{ClientError, SigmaClient};
 
@@ -49,18 +50,103 @@ pub fn decode<T: DeserializeOwned>(
         .and_then(Value::as_str)
         .map(str::to_owned)
         .unwrap_or_else(|| format!("#{position}"));
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = e.path().to_string();
-        let message = e.inner().to_string();
-        // serde's messages quote the offending value; keep them short.
-        let message: String = message.chars().take(200).collect();
-        DecodeError {
-            kind,
-            id,
-            field,
-            message,
+    serde_path_to_error::deserialize(value).map_err(|e| decode_error(kind, id, &e))
+}
+
+/// Decodes one listing entry from its raw JSON text. A listing page is split into raw
+/// entries first, so text that no `Value` can hold (a lone UTF-16 surrogate escape such as
+/// `"\ud800"`) fails only the entry that carries it, not its whole page.
+pub fn decode_raw<T: DeserializeOwned>(
+    kind: &'static str,
+    id_field: &str,
+    position: usize,
+    raw: &str,
+) -> Result<T, DecodeError> {
+    let id = probe_id(raw, id_field).unwrap_or_else(|| format!("#{position}"));
+    let mut de = serde_json::Deserializer::from_str(raw);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| decode_error(kind, id, &e))
+}
+
+/// Longest message kept from serde: its messages quote the offending value, which may be
+/// a megabyte of text.
+const MESSAGE_MAX_CHARS: usize = 200;
+
+fn decode_error<E: std::fmt::Display>(
+    kind: &'static str,
+    id: String,
+    e: &serde_path_to_error::Error<E>,
+) -> DecodeError {
+    let path = e.path().to_string();
+    let inner = e.inner().to_string();
+    // serde names a missing field only in its message (`missing field `name``), with the
+    // path at the object that lacks it; name the field itself.
+    let field = match missing_field(&inner) {
+        Some(name) if path == "." => name.to_owned(),
+        Some(name) => format!("{path}.{name}"),
+        None => path,
+    };
+    DecodeError {
+        kind,
+        id: truncate_chars(&id, MESSAGE_MAX_CHARS),
+        field: truncate_chars(&field, MESSAGE_MAX_CHARS),
+        message: truncate_chars(&inner, MESSAGE_MAX_CHARS),
+    }
+}
+
+fn missing_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")?
+        .split('`')
+        .next()
+        .filter(|name| !name.is_empty())
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// The entry's id, read leniently: every other value is skipped unparsed (serde's
+/// `IgnoredAny` accepts escapes a `String` would reject), so a bad field elsewhere in the
+/// entry still leaves its id to report.
+fn probe_id(raw: &str, id_field: &str) -> Option<String> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+    struct IdProbe<'a>(&'a str);
+    impl<'de> Visitor<'de> for IdProbe<'_> {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
         }
-    })
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut id = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if id.is_none() && key == self.0 {
+                    // Not a string (or not decodable): no id from it.
+                    id = map.next_value::<Value>().ok().and_then(|v| match v {
+                        Value::String(s) => Some(s),
+                        _ => None,
+                    });
+                    if id.is_none() {
+                        return Ok(None);
+                    }
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(id)
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for IdProbe<'_> {
+        type Value = Option<String>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(raw);
+    IdProbe(id_field).deserialize(&mut de).ok().flatten()
 }
 
 #[derive(Clone)]
@@ -97,9 +183,9 @@ impl SigmaApi {
         total: Option<Arc<AtomicU64>>,
     ) -> BoxStream<'static, Listed<T>> {
         self.client
-            .pages::<Value>(&path, query)
+            .pages::<Box<RawValue>>(&path, query)
             .flat_map(move |page| {
-                let items: Vec<Result<Value, ClientError>> = match page {
+                let items: Vec<Result<Box<RawValue>, ClientError>> = match page {
                     Ok(page) => {
                         if let (Some(cell), Some(n)) = (&total, page.total) {
                             cell.store(n, Ordering::Relaxed);
@@ -112,7 +198,7 @@ impl SigmaApi {
             })
             .enumerate()
             .map(move |(i, item)| match item {
-                Ok(value) => match decode::<T>(kind, id_field, i, value) {
+                Ok(raw) => match decode_raw::<T>(kind, id_field, i, raw.get()) {
                     Ok(v) => Listed::Item(v),
                     Err(e) => Listed::Malformed(e),
                 },
@@ -275,6 +361,31 @@ mod tests {
         let err =
             decode::<Workbook>("workbook", "workbookId", 3, serde_json::json!("x")).unwrap_err();
         assert_eq!(err.id, "#3");
+    }
+
+    #[test]
+    fn raw_entries_name_the_missing_field_and_survive_bad_escapes() {
+        let err = decode_raw::<Workbook>("workbook", "workbookId", 0, r#"{"workbookId":"wb-1"}"#)
+            .unwrap_err();
+        assert_eq!(
+            (err.id.as_str(), err.field.as_str()),
+            ("wb-1", "workbookUrlId")
+        );
+        let err = decode_raw::<WorkbookPage>(
+            "page",
+            "pageId",
+            4,
+            r#"{"name":"a\ud800b","pageId":"p-9"}"#,
+        )
+        .unwrap_err();
+        assert_eq!((err.id.as_str(), err.field.as_str()), ("p-9", "name"));
+        let err = decode_raw::<WorkbookPage>("page", "pageId", 4, "[1").unwrap_err();
+        assert_eq!(err.id, "#4");
+        let huge = "x".repeat(10_000);
+        let err =
+            decode_raw::<WorkbookPage>("page", &huge, 0, &format!(r#"{{"{huge}":"{huge}"}}"#))
+                .unwrap_err();
+        assert!(err.to_string().len() < 1_000, "messages stay short");
     }
 
     #[test]

@@ -92,7 +92,22 @@ fn data_model_fqn(options: &SourceOptions, name: &str) -> String {
 
 fn to_json<T: serde::Serialize>(entity: &T) -> Value {
     // The record types serialise infallibly (string keys, no floats).
-    serde_json::to_value(entity).unwrap_or_default()
+    let mut value = serde_json::to_value(entity).unwrap_or_default();
+    drop_nul(&mut value);
+    value
+}
+
+/// Removes U+0000 from every string. It is valid JSON (`\u0000`) and valid in OpenMetadata's
+/// schemas, but OpenMetadata on PostgreSQL stores entities as `jsonb`, which rejects it and
+/// fails the whole request; no Sigma text means anything by a NUL. Every other character,
+/// bidi marks and zero-width joiners included, is kept as Sigma sent it.
+fn drop_nul(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Array(items) => items.iter_mut().for_each(drop_nul),
+        Value::Object(map) => map.values_mut().for_each(drop_nul),
+        _ => {}
+    }
 }
 
 fn non_empty(s: Option<&str>) -> Option<&str> {

@@ -1,0 +1,1 @@
+select sum(AMOUNT) as "Total Revenue" from ANALYTICS.SALES.ORDERS

@@ -1,0 +1,1 @@
+select C.REGION as "Region", sum(O.AMOUNT) as "Revenue" from ANALYTICS.SALES.ORDERS O join ANALYTICS.SALES.CUSTOMERS C on O.CUSTOMER_ID = C.ID group by 1

@@ -1,0 +1,1 @@
+select date_trunc('month', ORDERED_AT) as "Month", sum(AMOUNT) as "Revenue" from ANALYTICS.SALES.ORDERS group by 1

@@ -1,0 +1,1 @@
+with P as (select * from RAW.STRIPE.PAYMENTS where STATUS = 'succeeded') select P.METHOD, date_trunc('month', P.CREATED) as MONTH, sum(P.AMOUNT) from P join ANALYTICS.SALES.ORDERS O on O.ID = P.ORDER_ID group by 1, 2
