@@ -1,9 +1,12 @@
 //! Secret hygiene: a full ingestion and a failing test-connection at trace level, JSON logs,
 //! with every byte of logs, status, state, output and errors searched for the client
 //! secret, the access and refresh tokens (the sandbox issues them as `sbx-at…`/`sbx-rt…`)
-//! and the JWT.
+//! and the JWT; then the same for a run into OpenMetadata (the stand-in), where the JWT is
+//! actually sent, and for one whose JWT OpenMetadata refuses.
 
-use serde_json::json;
+mod support;
+
+use serde_json::{Value, json};
 use sigma_connector::sandbox::{Sandbox, SandboxConfig};
 use tokio::process::Command;
 
@@ -13,7 +16,7 @@ const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJpbmdlc3Rpb24tYm90In0.SIGNATUR
 
 fn assert_clean(what: &str, bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
-    for needle in [SECRET, JWT, "sbx-at", "sbx-rt"] {
+    for needle in [SECRET, JWT, support::om_standin::TOKEN, "sbx-at", "sbx-rt"] {
         assert!(!text.contains(needle), "{what} contains `{needle}`");
     }
 }
@@ -116,4 +119,76 @@ async fn no_secret_or_token_anywhere_in_a_traced_run() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_clean("check-config", &[out.stdout, out.stderr].concat());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_jwt_anywhere_in_a_traced_run_into_openmetadata() {
+    use support::om_standin::{OmStandin, TOKEN};
+    let h = Sandbox::start(SandboxConfig {
+        client_secret: SECRET.to_owned(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let om = OmStandin::start().await;
+    // So that owner lookups and lineage PUTs happen (with the JWT) too.
+    om.seed_user("ada", "ada.lovelace@example.com");
+    om.seed_table("wh.ANALYTICS.SALES.ORDERS");
+    let dir = tempfile::tempdir().unwrap();
+    let workflow = |jwt: &str| -> Value {
+        json!({
+            "source": {"type": "sigma", "serviceName": "svc",
+                "serviceConnection": {"config": {
+                    "type": "Sigma", "hostPort": h.base_url().to_string(),
+                    "clientId": h.client_id(), "clientSecret": SECRET}},
+                "sourceConfig": {"config": {"includeOwners": true,
+                    "lineageInformation": {"dbServicePrefixes": ["wh"]}}}},
+            "sink": {"type": "metadata-rest", "config": {}},
+            "workflowConfig": {"loggerLevel": "DEBUG",
+                "openMetadataServerConfig": {"hostPort": om.host_port(),
+                    "authProvider": "openmetadata", "securityConfig": {"jwtToken": jwt}}}
+        })
+    };
+    // The accepted JWT, sent with every request, and a refused one.
+    for (jwt, expected_exit) in [(TOKEN, 0), (JWT, 1)] {
+        let wf = dir.path().join("workflow.json");
+        std::fs::write(&wf, workflow(jwt).to_string()).unwrap();
+        let status = dir.path().join("status.json");
+        let _ = std::fs::remove_file(&status);
+        let out = Command::new(BIN)
+            .args([
+                "--log-level",
+                "trace",
+                "--log-format",
+                "json",
+                "ingest",
+                "-c",
+            ])
+            .arg(&wf)
+            .arg("--status-file")
+            .arg(&status)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(expected_exit),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stderr.len() > 1_000, "trace logs were written");
+        assert_clean("stderr (trace, JSON, metadata-rest)", &out.stderr);
+        assert_clean("stdout (metadata-rest)", &out.stdout);
+        if let Ok(bytes) = std::fs::read(&status) {
+            assert_clean("status.json (metadata-rest)", &bytes);
+        }
+    }
+    assert!(
+        om.store()
+            .entities
+            .get("dashboard")
+            .is_some_and(|m| !m.is_empty()),
+        "the accepted JWT wrote dashboards"
+    );
+    assert!(!om.store().lineage.is_empty(), "and lineage");
 }
