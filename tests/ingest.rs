@@ -1,6 +1,8 @@
 //! `sigma-connector ingest` end to end, through the binary, against the sandbox: output,
 //! exit codes, interruption, incremental runs, mark-deleted, crash safety.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
@@ -9,9 +11,9 @@ use serde_json::{Value, json};
 use sigma_connector::sandbox::{
     Knobs, OrgSource, Sandbox, SandboxConfig, SandboxHandle, SyntheticConfig,
 };
+use support::cli::{BIN, assert_exit, ingest, read_json};
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sigma-connector");
 const MARKETING: &str = "a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
 
 async fn sandbox(org: OrgSource, knobs: Knobs) -> SandboxHandle {
@@ -49,17 +51,6 @@ fn file_sink(dir: &Path) -> Value {
     json!({"type": "file", "config": {"filename": dir.join("out.jsonl")}})
 }
 
-async fn ingest(config: &Path, extra: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("ingest")
-        .arg("-c")
-        .arg(config)
-        .args(extra)
-        .output()
-        .await
-        .unwrap()
-}
-
 fn lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -77,10 +68,6 @@ fn redact_host(mut records: Vec<Value>) -> Vec<Value> {
     records
 }
 
-fn status(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn file_sink_output_equals_the_expected_records() {
     let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
@@ -89,12 +76,7 @@ async fn file_sink_output_equals_the_expected_records() {
     let wf = workflow_file(dir.path(), &h, sc, file_sink(dir.path()));
     let status_file = dir.path().join("status.json");
     let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let expected: Vec<Value> = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture-org.jsonl"),
     )
@@ -103,7 +85,7 @@ async fn file_sink_output_equals_the_expected_records() {
     .map(|l| serde_json::from_str(l).unwrap())
     .collect();
     assert_eq!(redact_host(lines(&dir.path().join("out.jsonl"))), expected);
-    let s = status(&status_file);
+    let s = read_json(&status_file);
     assert_eq!(s["outcome"], "success");
     assert_eq!(s["listingsComplete"], true);
     assert_eq!(s["successPercentage"], 100.0);
@@ -155,7 +137,7 @@ async fn success_threshold_decides_the_exit_code() {
         Some(0),
         "one failure in ~40 records is above 90%"
     );
-    let s = status(&status_file);
+    let s = read_json(&status_file);
     assert_eq!(s["outcome"], "partialSuccess");
     assert_eq!(s["steps"][0]["failures"], 1);
     assert!(
@@ -238,17 +220,12 @@ async fn an_interrupted_run_keeps_the_previous_output_and_says_so() {
         "-TERM",
     )
     .await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 1);
     assert_eq!(
         std::fs::read_to_string(&out_file).unwrap(),
         "last good output\n"
     );
-    let s = status(&status_file);
+    let s = read_json(&status_file);
     assert_eq!(s["interrupted"], true);
     assert_eq!(s["outcome"], "interrupted");
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
@@ -306,12 +283,7 @@ async fn incremental_runs_make_far_fewer_requests_and_the_same_output() {
     let state = dir.path().join("state.json");
     let state = state.to_str().unwrap();
     let out = ingest(&wf, &["--state", state]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let full = std::fs::read(dir.path().join("out.jsonl")).unwrap();
     let full_requests = h.stats().total_requests;
     h.reset_stats();
@@ -327,12 +299,7 @@ async fn incremental_runs_make_far_fewer_requests_and_the_same_output() {
         ],
     )
     .await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let incremental_requests = h.stats().total_requests;
     assert_eq!(
         std::fs::read(dir.path().join("out.jsonl")).unwrap(),
@@ -343,7 +310,7 @@ async fn incremental_runs_make_far_fewer_requests_and_the_same_output() {
         incremental_requests * 5 < full_requests,
         "incremental {incremental_requests} vs full {full_requests} requests"
     );
-    assert_eq!(status(&status_file)["unchangedWorkbooks"], 40);
+    assert_eq!(read_json(&status_file)["unchangedWorkbooks"], 40);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -416,7 +383,7 @@ async fn a_partial_listing_deletes_nothing() {
         ],
     )
     .await;
-    let s = status(&status_file);
+    let s = read_json(&status_file);
     assert_eq!(
         s["listingsComplete"],
         false,
@@ -437,5 +404,5 @@ async fn a_partial_listing_deletes_nothing() {
 }
 
 fn status_dashboards(state: &Path) -> usize {
-    status(state)["dashboards"].as_object().unwrap().len()
+    read_json(state)["dashboards"].as_object().unwrap().len()
 }

@@ -4,14 +4,12 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use serde_json::{Value, json};
 use sigma_connector::sandbox::{Knobs, OrgSource, Sandbox, SandboxConfig, SandboxHandle};
+use support::cli::{assert_exit, ingest, read_json};
 use support::om_standin::{OmStandin, TOKEN};
-use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sigma-connector");
 const REVENUE: &str = "sigma_sandbox.a3c1e5f7-0001-4a2b-8c3d-5e6f7a8b9c01";
 const MARKETING: &str = "sigma_sandbox.a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
 const ADA: &str = "ada.lovelace@example.com";
@@ -79,21 +77,6 @@ fn sandbox_workflow(dir: &Path, h: &SandboxHandle, om: &OmStandin, sc: Value) ->
         sc,
         server(om.host_port(), TOKEN),
     )
-}
-
-async fn ingest(config: &Path, extra: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("ingest")
-        .arg("-c")
-        .arg(config)
-        .args(extra)
-        .output()
-        .await
-        .unwrap()
-}
-
-fn status(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn golden() -> Vec<Value> {
@@ -177,7 +160,7 @@ async fn writes_every_entity_with_owners_and_lineage_and_warns_about_missing_end
     );
     drop(store);
 
-    let s = status(&status_file);
+    let s = read_json(&status_file);
     assert_eq!(s["outcome"], "success");
     let sink = sink_step(&s);
     assert_eq!(sink["failures"], 0, "{sink}");
@@ -206,12 +189,7 @@ async fn deletes_are_soft_and_a_partial_listing_deletes_nothing() {
     let state = state.to_str().unwrap();
     let wf = sandbox_workflow(dir.path(), &h, &om, json!({}));
     let out = ingest(&wf, &["--state", state]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert_eq!(
         om.store().entity("dashboard", MARKETING).unwrap()["deleted"],
         false
@@ -235,13 +213,8 @@ async fn deletes_are_soft_and_a_partial_listing_deletes_nothing() {
         ],
     )
     .await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(status(&status_file)["deleted"], 1);
+    assert_exit(&out, 0);
+    assert_eq!(read_json(&status_file)["deleted"], 1);
     {
         let store = om.store();
         assert_eq!(
@@ -278,7 +251,7 @@ async fn deletes_are_soft_and_a_partial_listing_deletes_nothing() {
         ],
     )
     .await;
-    let s = status(&status_file);
+    let s = read_json(&status_file);
     assert_eq!(
         s["listingsComplete"],
         false,
@@ -375,7 +348,7 @@ async fn a_refused_entity_is_a_failure_with_its_fqn_and_the_rest_is_written() {
         Some(0),
         "one failure is above 90%: {stderr}"
     );
-    let s = status(&status_file);
+    let s = read_json(&status_file);
     assert_eq!(s["outcome"], "partialSuccess");
     let sink = sink_step(&s);
     assert_eq!(sink["failures"], 1, "{sink}");
@@ -408,13 +381,8 @@ async fn transient_503s_are_retried() {
     let wf = sandbox_workflow(dir.path(), &h, &om, full_source_config());
     let status_file = dir.path().join("status.json");
     let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let s = status(&status_file);
+    assert_exit(&out, 0);
+    let s = read_json(&status_file);
     assert_eq!(s["outcome"], "success", "{s}");
     let store = om.store();
     assert_eq!(store.served_503, 4);
@@ -465,13 +433,13 @@ async fn incremental_runs_replay_unchanged_workbooks_into_openmetadata() {
         ],
     )
     .await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_exit(&out, 0);
+    assert!(
+        read_json(&status_file)["unchangedWorkbooks"]
+            .as_u64()
+            .unwrap()
+            >= 4
     );
-    assert!(status(&status_file)["unchangedWorkbooks"].as_u64().unwrap() >= 4);
     assert_eq!(chart_puts(&om), 2 * first, "replayed charts are PUT again");
     assert!(om.store().entity("dashboard", REVENUE).is_some());
 }

@@ -8,9 +8,9 @@ mod support;
 
 use serde_json::{Value, json};
 use sigma_connector::sandbox::{Sandbox, SandboxConfig};
+use support::cli::BIN;
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sigma-connector");
 const SECRET: &str = "s3cr3t-CLIENT-value-0042";
 const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJpbmdlc3Rpb24tYm90In0.SIGNATURE-0042";
 

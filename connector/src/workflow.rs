@@ -116,6 +116,13 @@ fn build_sink(workflow: &Workflow, options: &RunOptions) -> Result<AnySink, RunE
                 .open_metadata_server_config
                 .as_ref()
                 .ok_or(RunError::MissingServerConfig)?;
+            let sc = &workflow.source.source_config.config;
+            if sc.override_metadata || sc.override_lineage {
+                tracing::warn!(
+                    "overrideMetadata/overrideLineage are not applied by this version: entities are written with PUT, \
+                     where OpenMetadata keeps descriptions and owners people edited, and lineage edges are added, never replaced"
+                );
+            }
             let sink = MetadataRestSink::new(server).map_err(SinkError::from)?;
             Ok(AnySink::MetadataRest(Box::new(sink)))
         }
