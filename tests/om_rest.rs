@@ -443,3 +443,146 @@ async fn incremental_runs_replay_unchanged_workbooks_into_openmetadata() {
     assert_eq!(chart_puts(&om), 2 * first, "replayed charts are PUT again");
     assert!(om.store().entity("dashboard", REVENUE).is_some());
 }
+
+fn puts_to(om: &OmStandin, path: &str) -> usize {
+    om.store()
+        .seen
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path == path)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigma_tags_become_a_classification_and_label_the_dashboard() {
+    let h = sandbox().await;
+    let om = OmStandin::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let wf = sandbox_workflow(dir.path(), &h, &om, json!({"includeTags": true}));
+    let status_file = dir.path().join("status.json");
+    let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains(TOKEN), "the JWT must never be printed");
+    let s = read_json(&status_file);
+    assert_eq!(s["outcome"], "success", "{s}");
+    assert_eq!(sink_step(&s)["failures"], 0);
+
+    // Created once each, in order: the classification, then its tag.
+    assert_eq!(puts_to(&om, "/api/v1/classifications"), 1);
+    assert_eq!(puts_to(&om, "/api/v1/tags"), 1);
+    let store = om.store();
+    let classification = &store.classifications["SigmaTags"];
+    assert!(
+        classification["description"]
+            .as_str()
+            .unwrap()
+            .contains("Sigma"),
+        "{classification}"
+    );
+    let tag = &store.tags["SigmaTags.Production"];
+    assert_eq!(tag["name"], "Production");
+    assert_eq!(tag["classification"], "SigmaTags");
+    let revenue = store.entity("dashboard", REVENUE).unwrap();
+    assert_eq!(revenue["displayName"], "Quarterly Revenue");
+    assert_eq!(
+        revenue["tags"],
+        json!([{"tagFQN": "SigmaTags.Production", "source": "Classification",
+                "labelType": "Automated", "state": "Confirmed"}])
+    );
+    // Untagged workbooks carry no labels.
+    let marketing = store.entity("dashboard", MARKETING).unwrap();
+    assert!(
+        marketing["tags"].as_array().is_none_or(Vec::is_empty),
+        "{marketing}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_tag_is_a_warning_and_the_dashboard_is_written_without_it() {
+    let h = sandbox().await;
+    let om = OmStandin::start().await;
+    om.store().reject_tags.insert("Production".to_owned());
+    let dir = tempfile::tempdir().unwrap();
+    let wf = sandbox_workflow(dir.path(), &h, &om, json!({"includeTags": true}));
+    let status_file = dir.path().join("status.json");
+    let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let s = read_json(&status_file);
+    assert_eq!(s["outcome"], "success", "a tag is never a failure: {s}");
+    let sink = sink_step(&s);
+    assert_eq!(sink["failures"], 0, "{sink}");
+    let warnings = examples(sink, "warningExamples");
+    assert!(
+        warnings.iter().any(|w| w.contains(REVENUE)
+            && w.contains("tag Production")
+            && w.contains("written without that tag")
+            && w.contains("HTTP 400: the stand-in rejects tag Production")),
+        "{warnings:?}"
+    );
+    assert!(!stderr.contains(TOKEN), "the JWT must never be printed");
+
+    let store = om.store();
+    assert!(store.tags.is_empty());
+    let revenue = store.entity("dashboard", REVENUE).unwrap();
+    assert!(
+        revenue["tags"].as_array().is_none_or(Vec::is_empty),
+        "{revenue}"
+    );
+    assert_eq!(revenue["charts"].as_array().unwrap().len(), 7);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stand_in_refuses_a_dashboard_naming_an_unknown_tag() {
+    let om = OmStandin::start().await;
+    // reqwest is built without a default TLS provider; plain HTTP still needs one installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder().build().unwrap();
+    let put = |path: &str, body: Value| {
+        client
+            .put(format!("{}/v1/{path}", om.host_port()))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+    };
+    let service = json!({"name": "svc", "serviceType": "Sigma"});
+    assert!(
+        put("services/dashboardServices", service)
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    let label = json!({"tagFQN": "SigmaTags.Nope", "source": "Classification",
+                       "labelType": "Automated", "state": "Confirmed"});
+    let dashboard = json!({"name": "d", "service": "svc", "tags": [label]});
+    let reply = put("dashboards", dashboard.clone()).await.unwrap();
+    assert_eq!(reply.status().as_u16(), 404);
+    // A tag without its classification is refused too; with it, the dashboard goes in.
+    let tag = json!({"name": "Nope", "classification": "SigmaTags", "description": "x"});
+    assert_eq!(
+        put("tags", tag.clone()).await.unwrap().status().as_u16(),
+        404
+    );
+    let classification = json!({"name": "SigmaTags", "description": "x"});
+    assert!(
+        put("classifications", classification)
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    assert!(put("tags", tag).await.unwrap().status().is_success());
+    assert!(
+        put("dashboards", dashboard)
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    // Bodies are validated.
+    let reply = put("tags", json!({"name": "a::b", "description": "x"}))
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 400);
+}

@@ -2,7 +2,9 @@
 //! sink calls, under `/api/v1`. It checks the bearer token, validates every body against
 //! OpenMetadata's request schemas (`tests/data/openmetadata/om-fields.json`), resolves
 //! references by FQN the way the server does (a dashboard naming an unknown chart is a
-//! 404), stores entities with generated ids, and records what it received.
+//! 404), stores entities with generated ids, and records what it received. Classifications
+//! and tags are created with `PUT /v1/classifications` and `PUT /v1/tags`, and an entity
+//! labelled with a tag the stand-in does not have is refused, as OpenMetadata refuses it.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -37,6 +39,12 @@ pub struct Store {
     pub users: Vec<Value>,
     /// `AddLineageRequest` bodies accepted.
     pub lineage: Vec<Value>,
+    /// Classifications by name.
+    pub classifications: BTreeMap<String, Value>,
+    /// Tags by FQN (`classification.tag`).
+    pub tags: BTreeMap<String, Value>,
+    /// Knob: PUTs of tags with these names answer 400.
+    pub reject_tags: HashSet<String>,
     pub seen: Vec<Seen>,
     /// Knob: PUTs of entities with these FQNs answer 400.
     pub reject: HashSet<String>,
@@ -99,6 +107,8 @@ fn validators() -> BTreeMap<&'static str, jsonschema::Validator> {
         "CreateDashboardDataModelRequest",
         "CreateDashboardRequest",
         "AddLineageRequest",
+        "CreateClassificationRequest",
+        "CreateTagRequest",
     ]
     .into_iter()
     .map(|name| {
@@ -299,6 +309,65 @@ fn route(
             store.lineage.push(body);
             StatusCode::OK.into_response()
         }
+        (Method::PUT, ["classifications"]) => {
+            let Some(mut body) = body else {
+                return error(StatusCode::BAD_REQUEST, "body is not JSON");
+            };
+            if let Some(problems) = invalid(shared, "CreateClassificationRequest", &body) {
+                return error(StatusCode::BAD_REQUEST, problems);
+            }
+            let name = body["name"].as_str().unwrap_or_default().to_owned();
+            let existing = store.classifications.get(&name).map(|c| c["id"].clone());
+            let created = existing.is_none();
+            body["id"] = existing.unwrap_or_else(|| json!(store.new_id()));
+            body["fullyQualifiedName"] = json!(fqn::build(&[&name]));
+            store.classifications.insert(name, body.clone());
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            (status, axum::Json(body)).into_response()
+        }
+        (Method::PUT, ["tags"]) => {
+            let Some(mut body) = body else {
+                return error(StatusCode::BAD_REQUEST, "body is not JSON");
+            };
+            if let Some(problems) = invalid(shared, "CreateTagRequest", &body) {
+                return error(StatusCode::BAD_REQUEST, problems);
+            }
+            let name = body["name"].as_str().unwrap_or_default().to_owned();
+            if store.reject_tags.contains(&name) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("the stand-in rejects tag {name}"),
+                );
+            }
+            let Some(classification) = body["classification"].as_str().map(str::to_owned) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "the stand-in needs the tag's classification",
+                );
+            };
+            if !store.classifications.contains_key(&classification) {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    format!("classification instance for {classification} not found"),
+                );
+            }
+            let full = fqn::build(&[&classification, &name]);
+            let existing = store.tags.get(&full).map(|t| t["id"].clone());
+            let created = existing.is_none();
+            body["id"] = existing.unwrap_or_else(|| json!(store.new_id()));
+            body["fullyQualifiedName"] = json!(full);
+            store.tags.insert(full, body.clone());
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            (status, axum::Json(body)).into_response()
+        }
         (Method::GET, [collection @ .., "name", fqn]) => {
             let Some(t) = entity_type(collection) else {
                 return error(StatusCode::NOT_FOUND, "no such collection");
@@ -395,6 +464,15 @@ fn put_entity(shared: &Shared, store: &mut Store, t: &str, body: Option<Value>) 
                     format!("{of} instance for {r} not found"),
                 );
             }
+        }
+    }
+    for label in body["tags"].as_array().into_iter().flatten() {
+        let tag = label["tagFQN"].as_str().unwrap_or_default();
+        if label["source"] != "Classification" || !store.tags.contains_key(tag) {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("tag instance for {tag} not found"),
+            );
         }
     }
     for owner in body["owners"].as_array().into_iter().flatten() {

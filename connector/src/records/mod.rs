@@ -21,7 +21,10 @@ pub use entities::{
     DashboardServiceType, DataModelType, DeleteRef, EntityRef, EntityReference, EntityType,
     LabelType, LineageEdge, LineageSource, TagLabel, TagSource, TagState,
 };
-pub use naming::{COLUMN_NAME_MAX, ENTITY_NAME_MAX, column_name, entity_name, fqn, om_len};
+pub use naming::{
+    COLUMN_NAME_MAX, ENTITY_NAME_MAX, TAG_CLASSIFICATION, TAG_FQN_MAX, column_name, entity_name,
+    fqn, om_len, tag_name,
+};
 pub use types::{ChartType, DataType, chart_type_from_sigma, data_type_from_sigma};
 
 /// What a record describes.

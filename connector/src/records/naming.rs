@@ -98,6 +98,24 @@ pub fn column_name(raw: &str) -> String {
     fit(name, raw, COLUMN_NAME_MAX)
 }
 
+/// The OpenMetadata classification that holds the tags the metadata-rest sink creates
+/// from Sigma's tag names (its own connectors keep their tags in a classification each).
+pub const TAG_CLASSIFICATION: &str = "SigmaTags";
+
+/// `TagLabel.tagFQN`'s maxLength: `SigmaTags.<tag>` must fit.
+pub const TAG_FQN_MAX: usize = 128;
+
+/// A valid OpenMetadata tag name for a Sigma tag: the same rules as [`entity_name`] (no `.`,
+/// so the FQN never needs quoting; no `"`, `::` or control characters), cut so that
+/// `SigmaTags.<name>` stays within [`TAG_FQN_MAX`]. Keep the raw name as the `displayName`.
+pub fn tag_name(raw: &str) -> String {
+    let name = scrub_common(raw, |c| c == '.' || c == '"');
+    if name.is_empty() {
+        return "_".to_owned();
+    }
+    fit(name, raw, TAG_FQN_MAX - om_len(TAG_CLASSIFICATION) - 1)
+}
+
 /// Builders for OpenMetadata fully qualified names.
 pub mod fqn {
     use super::Cow;
@@ -166,6 +184,11 @@ pub mod fqn {
         build(&[service, database, schema, table])
     }
 
+    /// A classification tag: `classification.tag`.
+    pub fn tag(classification: &str, tag: &str) -> String {
+        build(&[classification, tag])
+    }
+
     /// A column of a table or data model: `parentFqn.column`.
     pub fn column(parent_fqn: &str, column: &str) -> String {
         format!("{parent_fqn}.{}", quote(column))
@@ -188,6 +211,18 @@ mod tests {
         let name = entity_name(&raw);
         assert!(om_len(&name) <= ENTITY_NAME_MAX);
         assert!(name.ends_with(&format!("_{:08x}", fnv1a64(raw.as_bytes()) as u32)));
+    }
+
+    #[test]
+    fn tag_names_never_need_quoting_and_fit_a_tag_fqn() {
+        assert_eq!(tag_name("Production"), "Production");
+        assert_eq!(tag_name(" v1.2 \"beta\" a::b\n"), "v1_2 _beta_ a_:b");
+        assert_eq!(tag_name(""), "_");
+        let long = tag_name(&"x".repeat(300));
+        let full = fqn::tag(TAG_CLASSIFICATION, &long);
+        assert_eq!(om_len(&full), TAG_FQN_MAX);
+        assert_eq!(fqn::split(&full), [TAG_CLASSIFICATION, long.as_str()]);
+        assert_eq!(fqn::tag(TAG_CLASSIFICATION, "a.b"), "SigmaTags.\"a.b\"");
     }
 
     #[test]

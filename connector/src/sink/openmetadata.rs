@@ -9,6 +9,12 @@
 //! lineage only at commit, after every entity, because either end may arrive after the edge.
 //! A record OpenMetadata refuses is a failure of that record, reported by `commit`; the run
 //! goes on. An owner or lineage end OpenMetadata does not know is a warning.
+//!
+//! Tags: a record's `refs.tags` are Sigma tag names. OpenMetadata refuses an entity that
+//! names a tag it does not have, so, as its own connectors do, the sink first makes sure the
+//! `SigmaTags` classification and each tag exist (`PUT /v1/classifications`, `PUT /v1/tags`,
+//! each once per run), then labels the entity `SigmaTags.<tag>`. A tag that cannot be
+//! created is a warning and the entity is written without it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,7 +39,9 @@ use crate::client::retry::{
     should_retry, wait_before_retry,
 };
 use crate::config::OpenMetadataServerConfig;
-use crate::records::{DeleteRef, EntityType, LineageEdge};
+use crate::records::{
+    DeleteRef, EntityType, LineageEdge, TAG_CLASSIFICATION, TagLabel, fqn as om_fqn, tag_name,
+};
 
 /// Requests to OpenMetadata in flight at once.
 pub const MAX_IN_FLIGHT: usize = 8;
@@ -276,6 +284,27 @@ fn collection(entity_type: EntityType) -> &'static [&'static str] {
     }
 }
 
+/// Adds tag labels to an entity body's `tags`, leaving out any it already has.
+fn add_tags(body: &mut Value, labels: Vec<Value>) {
+    if labels.is_empty() {
+        return;
+    }
+    let Some(entity) = body.as_object_mut() else {
+        return;
+    };
+    let list = entity.entry("tags").or_insert_with(|| json!([]));
+    if !list.is_array() {
+        *list = json!([]);
+    }
+    if let Some(list) = list.as_array_mut() {
+        for label in labels {
+            if !list.iter().any(|l| l.get("tagFQN") == label.get("tagFQN")) {
+                list.push(label);
+            }
+        }
+    }
+}
+
 fn entity_type_of(kind: &str) -> Option<EntityType> {
     Some(match kind {
         "dashboardService" => EntityType::DashboardService,
@@ -288,18 +317,77 @@ fn entity_type_of(kind: &str) -> Option<EntityType> {
 
 type Cell = Arc<OnceCell<Option<String>>>;
 
+/// Whether a classification or tag exists in OpenMetadata (else why not), settled once.
+type Ensured = Arc<OnceCell<Result<(), String>>>;
+
+/// The description of the classification the sink creates.
+const CLASSIFICATION_DESCRIPTION: &str = "Tags from Sigma Computing: each tag here is a tag that Sigma workbooks carry, created by the Sigma connector when it ingests them (sourceConfig.config.includeTags).";
+
 /// Ids by FQN and by email, each looked up at most once (concurrent askers wait for the
 /// one lookup). A failed lookup is not cached: the next asker tries again.
 struct Resolver {
     client: OmClient,
     entities: Mutex<HashMap<(EntityType, String), Cell>>,
     users: Mutex<HashMap<String, Cell>>,
+    /// The `SigmaTags` classification, created at most once per run.
+    classification: Ensured,
+    /// Tags by (valid) tag name, each created at most once per run; a refusal is kept too,
+    /// so a tag OpenMetadata refused is not asked for again by every entity that carries it.
+    tags: Mutex<HashMap<String, Ensured>>,
 }
 
 impl Resolver {
-    fn cell<K: std::hash::Hash + Eq>(map: &Mutex<HashMap<K, Cell>>, key: K) -> Cell {
+    fn cell<K: std::hash::Hash + Eq, V: Default + Clone>(map: &Mutex<HashMap<K, V>>, key: K) -> V {
         let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(key).or_default().clone()
+    }
+
+    /// `PUT /v1/classifications`: the classification that holds the Sigma tags.
+    async fn classification(&self) -> Result<(), String> {
+        self.classification
+            .get_or_init(|| async {
+                let body = json!({
+                    "name": TAG_CLASSIFICATION,
+                    "description": CLASSIFICATION_DESCRIPTION,
+                    "mutuallyExclusive": false,
+                });
+                let url = self.client.url(&["v1", "classifications"], &[]);
+                match self.client.call(Method::PUT, &url, Some(&body)).await {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(format!(
+                        "cannot create classification {TAG_CLASSIFICATION}: {e}"
+                    )),
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// `PUT /v1/tags` for a Sigma tag (after its classification): the tag's FQN to label
+    /// entities with, or why it cannot be used.
+    async fn tag(&self, raw: &str) -> Result<String, String> {
+        let name = tag_name(raw);
+        let tag_fqn = om_fqn::tag(TAG_CLASSIFICATION, &name);
+        let cell: Ensured = Self::cell(&self.tags, name.clone());
+        cell.get_or_init(|| async {
+            self.classification().await?;
+            let mut body = json!({
+                "name": name,
+                "classification": TAG_CLASSIFICATION,
+                "description": format!("Sigma tag `{}`, as Sigma workbooks carry it.", raw.trim()),
+            });
+            if name != raw.trim() {
+                body["displayName"] = json!(raw.trim());
+            }
+            let url = self.client.url(&["v1", "tags"], &[]);
+            match self.client.call(Method::PUT, &url, Some(&body)).await {
+                Ok(_) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+        .await
+        .clone()
+        .map(|()| tag_fqn)
     }
 
     /// Records an id learnt from a `PUT` answer, so lineage needs no lookup for it.
@@ -440,6 +528,8 @@ impl MetadataRestSink {
                 client,
                 entities: Mutex::default(),
                 users: Mutex::default(),
+                classification: Ensured::default(),
+                tags: Mutex::default(),
             }),
             permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             in_flight: JoinSet::new(),
@@ -576,6 +666,20 @@ impl MetadataRestSink {
         let mut seen = HashSet::new();
         owners.retain(|e| seen.insert(e.to_lowercase()));
         let is_service = entity_type == EntityType::DashboardService;
+        let mut tags: Vec<String> = if is_service {
+            Vec::new()
+        } else {
+            record
+                .pointer("/refs/tags")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut seen = HashSet::new();
+        tags.retain(|t| seen.insert(tag_name(t)));
         if is_service {
             self.drain().await;
         }
@@ -599,6 +703,18 @@ impl MetadataRestSink {
             if !refs.is_empty() {
                 body["owners"] = Value::Array(refs);
             }
+            let mut labels = Vec::new();
+            for tag in &tags {
+                match resolver.tag(tag).await {
+                    Ok(tag_fqn) => labels.extend(
+                        serde_json::to_value(TagLabel::classification(tag_fqn)).ok(),
+                    ),
+                    Err(e) => outcome.warnings.push(format!(
+                        "{kind} {fqn}: tag {tag} cannot be created in OpenMetadata, so it is written without that tag: {e}"
+                    )),
+                }
+            }
+            add_tags(&mut body, labels);
             let mut segments = vec!["v1"];
             segments.extend_from_slice(collection(entity_type));
             let url = resolver.client.url(&segments, &[]);
@@ -876,6 +992,25 @@ mod tests {
         assert_eq!(
             sink.client().url(&["v1", "lineage"], &[]).as_str(),
             "http://localhost:8585/api/v1/lineage"
+        );
+    }
+
+    #[test]
+    fn tags_are_added_once_each() {
+        let label = |f: &str| serde_json::to_value(TagLabel::classification(f)).unwrap();
+        let mut body = json!({"name": "d", "tags": [label("SigmaTags.A")]});
+        add_tags(&mut body, vec![label("SigmaTags.A"), label("SigmaTags.B")]);
+        assert_eq!(
+            body["tags"],
+            json!([label("SigmaTags.A"), label("SigmaTags.B")])
+        );
+        let mut body = json!({"name": "d"});
+        add_tags(&mut body, Vec::new());
+        assert_eq!(body, json!({"name": "d"}));
+        add_tags(&mut body, vec![label("SigmaTags.A")]);
+        assert_eq!(
+            body["tags"][0],
+            json!({"tagFQN": "SigmaTags.A", "source": "Classification", "labelType": "Automated", "state": "Confirmed"})
         );
     }
 
