@@ -38,21 +38,6 @@ pub enum Listed<T> {
     Failed(ClientError),
 }
 
-/// Decodes one JSON object, naming the object and the field on failure.
-pub fn decode<T: DeserializeOwned>(
-    kind: &'static str,
-    id_field: &str,
-    position: usize,
-    value: Value,
-) -> Result<T, DecodeError> {
-    let id = value
-        .get(id_field)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("#{position}"));
-    serde_path_to_error::deserialize(value).map_err(|e| decode_error(kind, id, &e))
-}
-
 /// Decodes one listing entry from its raw JSON text. A listing page is split into raw
 /// entries first, so text that no `Value` can hold (a lone UTF-16 surrogate escape such as
 /// `"\ud800"`) fails only the entry that carries it, not its whole page.
@@ -62,9 +47,12 @@ pub fn decode_raw<T: DeserializeOwned>(
     position: usize,
     raw: &str,
 ) -> Result<T, DecodeError> {
-    let id = probe_id(raw, id_field).unwrap_or_else(|| format!("#{position}"));
     let mut de = serde_json::Deserializer::from_str(raw);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| decode_error(kind, id, &e))
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        // Only a failed entry needs its id read separately: a second pass over its text.
+        let id = probe_id(raw, id_field).unwrap_or_else(|| format!("#{position}"));
+        decode_error(kind, id, &e)
+    })
 }
 
 /// Longest message kept from serde: its messages quote the offending value, which may be
@@ -346,11 +334,11 @@ mod tests {
 
     #[test]
     fn decode_names_object_and_field() {
-        let err = decode::<Workbook>(
+        let err = decode_raw::<Workbook>(
             "workbook",
             "workbookId",
             3,
-            serde_json::json!({"workbookId": "wb-1", "name": 42}),
+            r#"{"workbookId": "wb-1", "name": 42}"#,
         )
         .unwrap_err();
         assert_eq!(err.id, "wb-1");
@@ -358,8 +346,7 @@ mod tests {
             err.field == "name" || err.message.contains("missing field"),
             "{err}"
         );
-        let err =
-            decode::<Workbook>("workbook", "workbookId", 3, serde_json::json!("x")).unwrap_err();
+        let err = decode_raw::<Workbook>("workbook", "workbookId", 3, r#""x""#).unwrap_err();
         assert_eq!(err.id, "#3");
     }
 
