@@ -1,14 +1,17 @@
 //! The HTTP layer: the reqwest client (rustls with the ring provider, timeouts, a
-//! same-origin-only redirect policy, our User-Agent), the plain-http guard, and mapping
-//! transport errors to error kinds.
+//! same-origin-only redirect policy, our User-Agent), the plain-http guard, sending a
+//! request and reading its whole answer, and mapping transport errors to error kinds. The
+//! Sigma client and the OpenMetadata sink both send through here.
 
 use std::time::Duration;
 
-use reqwest::redirect;
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{StatusCode, redirect};
 use url::Url;
 
 use super::error::ErrorKind;
-use super::retry::AttemptOutcome;
+use super::retry::{AttemptOutcome, parse_retry_after};
 
 pub(crate) const USER_AGENT: &str = concat!("sigma-connector/", env!("CARGO_PKG_VERSION"));
 
@@ -147,6 +150,36 @@ pub(crate) fn is_tls(err: &reqwest::Error) -> bool {
         next = e.source();
     }
     false
+}
+
+/// A complete response: status, headers and the whole body.
+pub(crate) struct RawResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl RawResponse {
+    /// The wait the server asked for with `Retry-After` (seconds or an HTTP date), if any.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        self.headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()))
+    }
+}
+
+/// Sends `request` and reads the whole answer, whatever its status.
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<RawResponse, reqwest::Error> {
+    let response = request.send().await?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await?;
+    Ok(RawResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 #[cfg(test)]

@@ -30,8 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -47,10 +46,9 @@ pub use retry::RetryConfig;
 pub use token::{DEFAULT_TOKEN_LIFETIME, TokenCache, refresh_margin};
 
 use backoff::Backoff;
+use http::{RawResponse, send};
 use limit::{AdaptiveLimit, Slot};
-use retry::{
-    AttemptOutcome, RetryDecision, may_retry, parse_retry_after, should_retry, wait_before_retry,
-};
+use retry::{AttemptOutcome, RetryDecision, may_retry, should_retry, wait_before_retry};
 use token::{IssuedToken, TokenGrant, parse_token_response};
 
 /// Counters of one client's traffic, for the run summary.
@@ -154,13 +152,6 @@ impl fmt::Debug for SigmaClient {
 enum Target {
     Api,
     TokenEndpoint,
-}
-
-/// A complete response: status, headers and the whole body.
-struct RawResponse {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
 }
 
 impl SigmaClient {
@@ -437,12 +428,7 @@ impl SigmaClient {
                     return result.map_err(|_| unreachable_error(method, path));
                 }
                 RetryDecision::Retry => {
-                    let retry_after = result.as_ref().ok().and_then(|raw| {
-                        raw.headers
-                            .get(RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()))
-                    });
+                    let retry_after = result.as_ref().ok().and_then(RawResponse::retry_after);
                     let wait = wait_before_retry(
                         backoff.next_wait(),
                         retry_after,
@@ -496,18 +482,6 @@ pub(crate) fn bearer(token: &SecretString) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static(""));
     value.set_sensitive(true);
     value
-}
-
-async fn send(request: reqwest::RequestBuilder) -> Result<RawResponse, reqwest::Error> {
-    let response = request.send().await?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.bytes().await?;
-    Ok(RawResponse {
-        status,
-        headers,
-        body,
-    })
 }
 
 fn request_id(headers: &HeaderMap) -> Option<String> {

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -33,10 +33,10 @@ use url::Url;
 
 use super::{Sink, SinkError, SinkSummary};
 use crate::client::backoff::{Backoff, BackoffConfig};
-use crate::client::http;
+use crate::client::http::{self, RawResponse};
 use crate::client::retry::{
-    AttemptOutcome, MAX_RETRY_AFTER, RetryConfig, RetryDecision, may_retry, parse_retry_after,
-    should_retry, wait_before_retry,
+    AttemptOutcome, MAX_RETRY_AFTER, RetryConfig, RetryDecision, may_retry, should_retry,
+    wait_before_retry,
 };
 use crate::config::OpenMetadataServerConfig;
 use crate::records::{
@@ -74,12 +74,6 @@ pub enum OmError {
     /// The run cannot go on (the dashboard service was refused, or the token mid-run).
     #[error("{0}")]
     Stopped(String),
-}
-
-/// One answer: status and whole body.
-struct Reply {
-    status: StatusCode,
-    body: Bytes,
 }
 
 /// The HTTP side: URLs under `hostPort`, the bearer token, retries.
@@ -139,7 +133,7 @@ impl OmClient {
         url: &Url,
         body: Option<&Value>,
         retry: &RetryConfig,
-    ) -> Result<Reply, OmError> {
+    ) -> Result<RawResponse, OmError> {
         let start = Instant::now();
         let mut backoff = Backoff::new(retry.backoff);
         let mut retries = 0;
@@ -155,13 +149,13 @@ impl OmClient {
                 request = request.json(body);
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let result = send(request).await;
+            let result = http::send(request).await;
             let outcome = match &result {
-                Ok((reply, _)) => AttemptOutcome::Status(reply.status),
+                Ok(reply) => AttemptOutcome::Status(reply.status),
                 Err(e) => http::outcome_of(e),
             };
             if should_retry(outcome, true) == RetryDecision::Retry {
-                let retry_after = result.as_ref().ok().and_then(|(_, after)| *after);
+                let retry_after = result.as_ref().ok().and_then(RawResponse::retry_after);
                 let wait = wait_before_retry(backoff.next_wait(), retry_after, MAX_RETRY_AFTER);
                 if may_retry(retry, retries, start.elapsed(), wait) {
                     retries += 1;
@@ -169,7 +163,7 @@ impl OmClient {
                     tracing::info!(
                         %method,
                         path = url.path(),
-                        status = result.as_ref().ok().map(|(r, _)| r.status.as_u16()),
+                        status = result.as_ref().ok().map(|r| r.status.as_u16()),
                         wait_ms = wait.as_millis() as u64,
                         "retrying OpenMetadata request"
                     );
@@ -178,7 +172,7 @@ impl OmClient {
                 }
             }
             return match result {
-                Ok((reply, _)) => Ok(reply),
+                Ok(reply) => Ok(reply),
                 Err(e) => Err(OmError::Unreachable {
                     url: url.to_string(),
                     reason: chain(&e),
@@ -215,23 +209,9 @@ impl OmClient {
     }
 }
 
-async fn send(
-    request: reqwest::RequestBuilder,
-) -> Result<(Reply, Option<Duration>), reqwest::Error> {
-    let response = request.send().await?;
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
-    let body = response.bytes().await?;
-    Ok((Reply { status, body }, retry_after))
-}
-
 /// The error for a non-2xx answer, with OpenMetadata's own message when it sent one
 /// (`{"code": 400, "message": "..."}`).
-fn status_error(method: &Method, url: &Url, reply: &Reply) -> OmError {
+fn status_error(method: &Method, url: &Url, reply: &RawResponse) -> OmError {
     let status = reply.status.as_u16();
     if matches!(status, 401 | 403) {
         return OmError::TokenRefused {
@@ -1017,14 +997,16 @@ mod tests {
     #[test]
     fn status_errors_keep_the_server_message_and_never_the_token() {
         let url = Url::parse("http://om:8585/api/v1/charts").unwrap();
-        let reply = Reply {
+        let reply = RawResponse {
             status: StatusCode::BAD_REQUEST,
+            headers: Default::default(),
             body: Bytes::from_static(br#"{"code":400,"message":"name must match pattern"}"#),
         };
         let e = status_error(&Method::PUT, &url, &reply).to_string();
         assert!(e.contains("HTTP 400: name must match pattern"), "{e}");
-        let reply = Reply {
+        let reply = RawResponse {
             status: StatusCode::UNAUTHORIZED,
+            headers: Default::default(),
             body: Bytes::new(),
         };
         let e = status_error(&Method::PUT, &url, &reply).to_string();
