@@ -1,8 +1,7 @@
 //! Token issuance (`/v2/auth/token` and a Keycloak-style realm endpoint) and bearer checks.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -12,73 +11,11 @@ use base64::Engine;
 use bytes::Bytes;
 use serde_json::json;
 
-use super::server::{ApiError, AppState, SharedState};
+use super::error::ApiError;
+use super::state::{AppState, SharedState};
 
 /// Lifetime Keycloak-style realms give their access tokens.
 const KEYCLOAK_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
-
-/// A clock tests can move forward, so expiry is tested without sleeping.
-#[derive(Debug, Default)]
-pub(crate) struct SandboxClock {
-    skew: Mutex<Duration>,
-}
-
-impl SandboxClock {
-    pub fn now(&self) -> Instant {
-        Instant::now() + *self.skew.lock().unwrap_or_else(|e| e.into_inner())
-    }
-    pub fn advance(&self, by: Duration) {
-        *self.skew.lock().unwrap_or_else(|e| e.into_inner()) += by;
-    }
-}
-
-/// Issued tokens. Refresh tokens are single-use: redeeming one removes it.
-#[derive(Debug, Default)]
-pub(crate) struct TokenStore {
-    access: Mutex<HashMap<String, Instant>>,
-    refresh: Mutex<HashSet<String>>,
-}
-
-impl TokenStore {
-    fn issue_access(&self, expires_at: Instant) -> String {
-        let token = random_token("sbx-at");
-        self.access
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(token.clone(), expires_at);
-        token
-    }
-    fn issue_refresh(&self) -> String {
-        let token = random_token("sbx-rt");
-        self.refresh
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(token.clone());
-        token
-    }
-    fn redeem_refresh(&self, token: &str) -> bool {
-        self.refresh
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(token)
-    }
-    /// Whether a bearer token is known and unexpired at `now`.
-    pub fn is_valid(&self, token: &str, now: Instant) -> bool {
-        self.access
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(token)
-            .is_some_and(|&expires_at| now < expires_at)
-    }
-}
-
-fn random_token(prefix: &str) -> String {
-    let bytes: [u8; 24] = rand::random();
-    format!(
-        "{prefix}-{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
-}
 
 /// The form fields and Basic credentials of a token request.
 struct TokenRequest {

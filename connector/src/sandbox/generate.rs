@@ -7,8 +7,8 @@
 use serde_json::json;
 
 use super::org::{
-    Connection, DataModel, DataModelColumn, DataModelElement, Dataset, Element, Folder, Member,
-    Org, Page, WarehouseTable, Workbook, Workspace,
+    Connection, DataModel, DataModelColumn, DataModelElement, Dataset, Element, Folder,
+    GeneratedContent, Member, Org, Page, WarehouseTable, Workbook, Workspace,
 };
 
 /// Sizes of a generated org.
@@ -48,7 +48,7 @@ impl Default for SyntheticConfig {
 
 /// What the org needs to generate a workbook's pages on request.
 #[derive(Debug, Clone)]
-pub struct SyntheticShape {
+struct SyntheticShape {
     seed: u64,
     pages_per_workbook: usize,
     elements_per_page: usize,
@@ -318,19 +318,18 @@ pub fn generate(config: &SyntheticConfig) -> Org {
         workbooks,
         datasets,
         data_models,
-        synthetic: Some(SyntheticShape {
+        synthetic: Some(std::sync::Arc::new(SyntheticShape {
             seed,
             pages_per_workbook: config.pages_per_workbook,
             elements_per_page: config.elements_per_page,
-        }),
+        })),
         ..Org::default()
     }
     .index()
 }
 
-impl SyntheticShape {
-    /// The pages of the `workbook_index`th workbook, with elements, SQL and lineage.
-    pub fn pages(&self, workbook_index: usize, workbook: &Workbook, org: &Org) -> Vec<Page> {
+impl GeneratedContent for SyntheticShape {
+    fn pages(&self, workbook_index: usize, workbook: &Workbook, org: &Org) -> Vec<Page> {
         let seed = self.seed;
         let w = workbook_index as u64;
         (0..self.pages_per_workbook)

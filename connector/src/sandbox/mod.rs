@@ -13,12 +13,15 @@
 //! See `docs/sandbox.md` for what is served and where it differs from Sigma.
 
 mod auth;
+mod error;
 pub mod fixtures;
 pub mod generate;
 pub mod knobs;
 pub mod org;
 mod server;
+mod state;
 mod stats;
+mod tokens;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -103,7 +106,7 @@ impl Sandbox {
         let local_addr = listener
             .local_addr()
             .map_err(|source| SandboxError::Bind { addr, source })?;
-        let state = Arc::new(server::AppState::new(
+        let state = Arc::new(state::AppState::new(
             Arc::new(org),
             config.client_id,
             config.client_secret,
@@ -125,7 +128,7 @@ impl Sandbox {
 /// aborted at shutdown instead of holding it up.
 async fn serve(
     listener: TcpListener,
-    state: Arc<server::AppState>,
+    state: Arc<state::AppState>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let router = server::router(state.clone());
@@ -158,7 +161,7 @@ async fn serve(
                             .unwrap_or_else(|never| match never {});
                         if response
                             .extensions()
-                            .get::<server::DropConnection>()
+                            .get::<error::DropConnection>()
                             .is_some()
                         {
                             // An error from the service makes hyper close the connection unanswered.
@@ -184,7 +187,7 @@ async fn serve(
 /// running until the runtime ends.
 pub struct SandboxHandle {
     addr: SocketAddr,
-    state: Arc<server::AppState>,
+    state: Arc<state::AppState>,
     shutdown_tx: watch::Sender<bool>,
     accept_loop: tokio::task::JoinHandle<()>,
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::generate::SyntheticShape;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -242,6 +242,13 @@ pub struct DataModelColumn {
     pub element_id: String,
 }
 
+/// What a generated org produces on request instead of storing: the org only knows this
+/// trait, so it does not depend on the generator that implements it.
+pub trait GeneratedContent: std::fmt::Debug + Send + Sync {
+    /// The pages of the `workbook_index`th workbook, with elements, SQL and lineage.
+    fn pages(&self, workbook_index: usize, workbook: &Workbook, org: &Org) -> Vec<Page>;
+}
+
 /// Where a `/v2/files/{id}` lookup lands.
 #[derive(Debug, Clone, Copy)]
 pub enum FileRef {
@@ -268,7 +275,7 @@ pub struct Org {
     pub datasets: Vec<Dataset>,
     pub data_models: Vec<DataModel>,
     /// Set for a generated org: pages and elements are produced on request from this.
-    pub synthetic: Option<SyntheticShape>,
+    pub synthetic: Option<Arc<dyn GeneratedContent>>,
     pub(super) workspace_index: HashMap<String, usize>,
     pub(super) member_index: HashMap<String, usize>,
     pub(super) connection_index: HashMap<String, usize>,
@@ -384,8 +391,8 @@ impl Org {
     pub fn pages(&self, workbook_index: usize) -> Cow<'_, [Page]> {
         let workbook = &self.workbooks[workbook_index];
         match &self.synthetic {
-            Some(shape) if workbook.pages.is_empty() => {
-                Cow::Owned(shape.pages(workbook_index, workbook, self))
+            Some(generator) if workbook.pages.is_empty() => {
+                Cow::Owned(generator.pages(workbook_index, workbook, self))
             }
             _ => Cow::Borrowed(&workbook.pages),
         }

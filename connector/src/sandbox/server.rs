@@ -1,9 +1,7 @@
 //! Routes, the request gate (auth, knobs, stats) and Sigma's paging and error shapes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
-use std::time::Instant;
+use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::Router;
@@ -17,110 +15,12 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::auth::{self, SandboxClock, TokenStore};
+use super::auth;
+use super::error::{ApiError, DropConnection};
 use super::generate::mix;
 use super::knobs::{Corruption, Fault, Knobs, ODD_UNICODE, PageTokenStyle};
 use super::org::{FILE_KINDS, FileRef, Org};
-use super::stats::StatsRecorder;
-
-pub(crate) type SharedState = Arc<AppState>;
-
-pub(crate) struct AppState {
-    pub org: Arc<Org>,
-    pub client_id: String,
-    pub client_secret: String,
-    pub knobs: RwLock<Knobs>,
-    pub tokens: TokenStore,
-    pub stats: StatsRecorder,
-    pub clock: SandboxClock,
-    /// Numbers API requests for fault injection.
-    pub api_sequence: AtomicU64,
-    request_sequence: AtomicU64,
-    request_id_salt: u64,
-    rate_bucket: Mutex<Option<(f64, Instant)>>,
-}
-
-impl AppState {
-    pub fn new(org: Arc<Org>, client_id: String, client_secret: String, knobs: Knobs) -> Self {
-        Self {
-            org,
-            client_id,
-            client_secret,
-            knobs: RwLock::new(knobs),
-            tokens: TokenStore::default(),
-            stats: StatsRecorder::default(),
-            clock: SandboxClock::default(),
-            api_sequence: AtomicU64::new(0),
-            request_sequence: AtomicU64::new(0),
-            request_id_salt: rand::random(),
-            rate_bucket: Mutex::new(None),
-        }
-    }
-
-    pub fn knobs(&self) -> RwLockReadGuard<'_, Knobs> {
-        self.knobs.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Token bucket of `per_second` tokens refilled continuously; false when empty.
-    fn take_rate_token(&self, per_second: u32) -> bool {
-        let mut bucket = self.rate_bucket.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let capacity = f64::from(per_second.max(1));
-        let (tokens, last) = bucket.get_or_insert((capacity, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * capacity).min(capacity);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-/// Sigma's error: rendered as `{message, code, requestId}` by [`request_id_layer`], which knows
-/// the request id.
-#[derive(Debug, Clone)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
-    }
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
-    }
-    pub fn not_found(what: &str, id: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found: {id}"),
-        )
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response = self.status.into_response();
-        response.extensions_mut().insert(self);
-        response
-    }
-}
-
-/// Set on a response to make the connection drop instead of answering.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DropConnection;
+use super::state::{AppState, SharedState};
 
 pub(crate) fn router(state: SharedState) -> Router {
     let api = Router::new()
