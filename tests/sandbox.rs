@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sigma_connector::sandbox::{
-    Fault, Knobs, OrgSource, PageTokenStyle, Sandbox, SandboxConfig, SandboxHandle, SyntheticConfig,
+    ApiSurface, Fault, Knobs, OrgSource, PageTokenStyle, Sandbox, SandboxConfig, SandboxHandle,
+    SyntheticConfig,
 };
 
 // Ids from fixtures/ (see fixtures/README.md).
@@ -380,8 +381,12 @@ async fn numeric_page_token_style() {
 }
 
 #[tokio::test]
-async fn members_and_workspaces_are_bare_arrays_without_limit() {
-    let h = fixture_sandbox().await;
+async fn members_and_workspaces_are_bare_arrays_without_limit_on_the_older_surface() {
+    let h = start(SandboxConfig {
+        api: ApiSurface::Legacy2023,
+        ..SandboxConfig::default()
+    })
+    .await;
     let bearer = token(&h).await;
     for path in ["/v2/members", "/v2/workspaces"] {
         let (status, body) = get_json(&h, &bearer, path).await;
@@ -396,7 +401,7 @@ async fn members_and_workspaces_are_bare_arrays_without_limit() {
     let (_, members) = get_json(&h, &bearer, "/v2/members").await;
     assert_eq!(
         members.as_array().unwrap().len(),
-        4,
+        58,
         "archived/inactive hidden"
     );
     let (_, all) = get_json(
@@ -405,7 +410,7 @@ async fn members_and_workspaces_are_bare_arrays_without_limit() {
         "/v2/members?includeArchived=true&includeInactive=true",
     )
     .await;
-    assert_eq!(all.as_array().unwrap().len(), 6);
+    assert_eq!(all.as_array().unwrap().len(), 60);
     assert!(
         all.as_array()
             .unwrap()
@@ -607,14 +612,14 @@ async fn other_details_and_not_found() {
         &format!("/v2/dataModels/{DATA_MODEL_SALES}/elements"),
     )
     .await;
-    assert_eq!(elements["entries"].as_array().unwrap().len(), 3);
+    assert_eq!(elements["entries"].as_array().unwrap().len(), 4);
     let (_, columns) = get_json(
         &h,
         &bearer,
         &format!("/v2/dataModels/{DATA_MODEL_SALES}/columns?limit=5"),
     )
     .await;
-    assert_eq!(columns["total"], 9);
+    assert_eq!(columns["total"], 12);
     assert!(columns["entries"][0]["elementId"].is_string());
     h.shutdown().await;
 }

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use sigma_connector::client::SigmaClient;
 use sigma_connector::config::{Workflow, load_workflow_str};
 use sigma_connector::sandbox::{
-    Knobs, OrgSource, PageTokenStyle, Sandbox, SandboxConfig, SandboxHandle, Stats, SyntheticConfig,
+    ApiSurface, Knobs, OrgSource, PageTokenStyle, Sandbox, SandboxConfig, SandboxHandle, Stats,
+    SyntheticConfig,
 };
 use sigma_connector::sigma::source::{SigmaSource, SourceError, SourceOptions, SourceStatus};
 use sigma_connector::sink::record_json;
@@ -91,21 +92,40 @@ async fn run(h: &SandboxHandle, wf: &Workflow) -> Run {
 }
 
 async fn fixture_run(source_config: &str) -> Run {
-    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    fixture_run_on(ApiSurface::default(), source_config).await
+}
+
+async fn fixture_run_on(api: ApiSurface, source_config: &str) -> Run {
+    let h = Sandbox::start(SandboxConfig {
+        api,
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
     let wf = workflow(&h, "", source_config);
     run(&h, &wf).await
 }
 
 #[tokio::test]
 async fn fixture_org_yields_exactly_the_expected_records() {
-    let r = fixture_run(&format!(r#""includeOwners": true, {LINEAGE}"#)).await;
+    assert_golden(ApiSurface::Current, "tests/data/fixture-org.jsonl").await;
+}
+
+/// The older surface (no workbook-level calls, no reports, data model elements naming their
+/// `sourceTable`) keeps its own golden, so what the source does there stays pinned.
+#[tokio::test]
+async fn fixture_org_on_the_older_surface_yields_exactly_the_expected_records() {
+    assert_golden(ApiSurface::Legacy2023, "tests/data/fixture-org-2023.jsonl").await;
+}
+
+async fn assert_golden(api: ApiSurface, golden: &str) {
+    let r = fixture_run_on(api, &format!(r#""includeOwners": true, {LINEAGE}"#)).await;
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     // The sandbox's port changes from run to run.
     let mut records = r.records.clone();
     records[0]["entity"]["connection"]["config"]["hostPort"] = json!("<sandbox>");
     let actual: String = records.iter().map(|v| format!("{v}\n")).collect();
-    let golden =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture-org.jsonl");
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(golden);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
         std::fs::write(&golden, &actual).unwrap();
@@ -176,7 +196,10 @@ async fn charts_are_qualified_deep_linked_and_typed() {
 
 #[tokio::test]
 async fn lineage_at_table_and_column_level() {
-    let r = fixture_run(LINEAGE).await;
+    // The older surface: its data model elements name their `sourceTable`, which the source
+    // reads today. On today's surface that lineage is in `/dataModels/{id}/lineage` and
+    // `/sources`, which the source does not read yet (issue 14, item 3).
+    let r = fixture_run_on(ApiSurface::Legacy2023, LINEAGE).await;
     let dashboard = format!("sigma_sandbox.{REVENUE}");
     assert!(
         r.lineage("snowflake_prod.ANALYTICS.SALES.ORDERS", &dashboard)

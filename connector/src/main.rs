@@ -122,6 +122,8 @@ struct SandboxArgs {
     datasets: usize,
     #[arg(long, default_value_t = 10)]
     data_models: usize,
+    #[arg(long, default_value_t = 10)]
+    reports: usize,
     #[arg(long, default_value_t = 25)]
     members: usize,
     #[arg(long, default_value_t = 5)]
@@ -134,6 +136,11 @@ struct SandboxArgs {
     /// Seed of the generator and of fault injection.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Which of Sigma's API surfaces to serve: 2026 (today's, with reports, workbook- and
+    /// data-model-level lineage; members page only) or 2023 (those routes answer 404,
+    /// members answer a bare array without `limit`).
+    #[arg(long, default_value = "2026", value_parser = parse_api_surface)]
+    api: sigma_connector::sandbox::ApiSurface,
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -332,6 +339,10 @@ fn demo(output_dir: &std::path::Path) -> Result<ExitCode> {
     })
 }
 
+fn parse_api_surface(raw: &str) -> Result<sigma_connector::sandbox::ApiSurface, String> {
+    raw.parse()
+}
+
 fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {
     use sigma_connector::sandbox::{
         Knobs, OrgSource, PageTokenStyle, Sandbox, SandboxConfig, SyntheticConfig,
@@ -346,6 +357,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {
             elements_per_page: args.elements,
             datasets: args.datasets,
             data_models: args.data_models,
+            reports: args.reports,
             members: args.members,
             connections: 2,
             tables: args.tables,
@@ -376,12 +388,14 @@ fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {
         client_id: args.client_id,
         client_secret: args.client_secret,
         knobs,
+        api: args.api,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let handle = Sandbox::start(config).await?;
         // The sandbox's credentials are test credentials, printed so a developer can use them.
         println!("url: {}", handle.base_url());
+        println!("api: {}", args.api);
         println!("client_id: {}", handle.client_id());
         println!("client_secret: {}", handle.client_secret());
         tokio::signal::ctrl_c().await?;

@@ -8,7 +8,7 @@ use super::SandboxError;
 use super::org::Org;
 
 /// File names under `fixtures/`, in load order.
-pub const FIXTURE_FILES: [&str; 8] = [
+pub const FIXTURE_FILES: [&str; 10] = [
     "workspaces.json",
     "folders.json",
     "members.json",
@@ -17,6 +17,8 @@ pub const FIXTURE_FILES: [&str; 8] = [
     "workbooks.json",
     "datasets.json",
     "dataModels.json",
+    "reports.json",
+    "teams.json",
 ];
 
 fn embedded(name: &str) -> &'static str {
@@ -28,6 +30,8 @@ fn embedded(name: &str) -> &'static str {
         "tables.json" => include_str!("../../../fixtures/tables.json"),
         "workbooks.json" => include_str!("../../../fixtures/workbooks.json"),
         "datasets.json" => include_str!("../../../fixtures/datasets.json"),
+        "reports.json" => include_str!("../../../fixtures/reports.json"),
+        "teams.json" => include_str!("../../../fixtures/teams.json"),
         _ => include_str!("../../../fixtures/dataModels.json"),
     }
 }
@@ -55,6 +59,8 @@ fn build(read: impl Fn(&str) -> Result<String, SandboxError>) -> Result<Org, San
         workbooks: parse("workbooks.json", &read("workbooks.json")?)?,
         datasets: parse("datasets.json", &read("datasets.json")?)?,
         data_models: parse("dataModels.json", &read("dataModels.json")?)?,
+        reports: parse("reports.json", &read("reports.json")?)?,
+        teams: parse("teams.json", &read("teams.json")?)?,
         ..Org::default()
     }
     .index())

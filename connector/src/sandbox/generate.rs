@@ -7,8 +7,9 @@
 use serde_json::json;
 
 use super::org::{
-    Connection, DataModel, DataModelColumn, DataModelElement, Dataset, Element, Folder,
-    GeneratedContent, Member, Org, Page, WarehouseTable, Workbook, Workspace,
+    Connection, DataModel, DataModelColumn, DataModelElement, DataModelInput, Dataset,
+    DatasetMigration, DatasetSource, Element, Folder, GeneratedContent, Member, Org, Page, Report,
+    VersionTag, WarehouseTable, Workbook, Workspace,
 };
 
 /// Sizes of a generated org.
@@ -20,7 +21,10 @@ pub struct SyntheticConfig {
     pub pages_per_workbook: usize,
     pub elements_per_page: usize,
     pub datasets: usize,
+    /// Data models chain: each after the first also reads an element of the one before.
     pub data_models: usize,
+    /// Reports, laid out like workbooks; every `archive_every`-th is archived too.
+    pub reports: usize,
     pub members: usize,
     pub connections: usize,
     pub tables: usize,
@@ -38,6 +42,7 @@ impl Default for SyntheticConfig {
             elements_per_page: 5,
             datasets: 20,
             data_models: 10,
+            reports: 10,
             members: 25,
             connections: 2,
             tables: 50,
@@ -112,6 +117,11 @@ const KIND_DATASET: u64 = 7;
 const KIND_DATA_MODEL: u64 = 8;
 const KIND_ELEMENT: u64 = 9;
 const KIND_PAGE: u64 = 10;
+const KIND_REPORT: u64 = 11;
+const KIND_TAG: u64 = 12;
+
+/// Dataset migration states, cycled through.
+const MIGRATION_STATES: [&str; 3] = ["migrated", "not-migrated", "not-required"];
 
 /// Element kinds cycled through on every page, with their visualization types.
 const ELEMENT_KINDS: [(&str, Option<&str>); 12] = [
@@ -227,6 +237,7 @@ pub fn generate(config: &SyntheticConfig) -> Org {
                 format!("TABLE_{n}"),
             ],
             parent_id: connections[n % connections.len()].connection_id.clone(),
+            archived: false,
         })
         .collect();
     let workbooks: Vec<Workbook> = (0..config.workbooks)
@@ -252,9 +263,30 @@ pub fn generate(config: &SyntheticConfig) -> Org {
             }
         })
         .collect();
+    let data_model_ids: Vec<(String, String)> = (0..config.data_models)
+        .map(|n| {
+            let url = url_id(seed, KIND_DATA_MODEL, n as u64);
+            (uuid(seed, KIND_DATA_MODEL, n as u64), url)
+        })
+        .collect();
     let datasets = (0..config.datasets)
         .map(|n| {
             let url = url_id(seed, KIND_DATASET, n as u64);
+            let folder = &folders[n % folders.len()];
+            let table = &tables[n % tables.len()];
+            let status = MIGRATION_STATES[n % MIGRATION_STATES.len()];
+            // A migrated dataset names the data model that replaced it (when there is one).
+            let migration = (status == "migrated")
+                .then(|| data_model_ids.get(n % data_model_ids.len().max(1)))
+                .flatten()
+                .map(|(id, url)| DatasetMigration {
+                    data_model_id: id.clone(),
+                    data_model_url: format!(
+                        "https://app.sigmacomputing.com/{ORG_SLUG}/data-model/{url}"
+                    ),
+                    migrated_at: at(KIND_DATASET + 50, n),
+                    migrated_by: member_id(0),
+                });
             Dataset {
                 dataset_id: uuid(seed, KIND_DATASET, n as u64),
                 created_by: member_id(n as u64),
@@ -264,20 +296,104 @@ pub fn generate(config: &SyntheticConfig) -> Org {
                 name: format!("Dataset {n}"),
                 description: String::new(),
                 url: format!("https://app.sigmacomputing.com/{ORG_SLUG}/dataset/{url}"),
+                owner: member_id(n as u64),
+                reference_count: if status == "not-required" { 0 } else { 1 },
+                path: format!("{}/{}", folder.path, folder.name),
+                migration_status: if migration.is_none() && status == "migrated" {
+                    "not-migrated".to_owned()
+                } else {
+                    status.to_owned()
+                },
+                migration_to_data_model: migration,
                 is_archived: None,
                 url_id: url,
-                folder_id: folders[n % folders.len()].id.clone(),
+                folder_id: folder.id.clone(),
+                sources: vec![DatasetSource {
+                    kind: "table".to_owned(),
+                    inode_id: format!("inode-{}", table.url_id),
+                }],
+                sources_status: None,
             }
         })
         .collect();
     let data_models = (0..config.data_models)
         .map(|n| {
-            let url = url_id(seed, KIND_DATA_MODEL, n as u64);
+            let (id, url) = data_model_ids[n].clone();
             let folder = &folders[n % folders.len()];
             let table = &tables[n % tables.len()];
-            let element_id = url_id(seed, KIND_DATA_MODEL + 500, n as u64)[..10].to_owned();
+            let joined = &tables[(n + 1) % tables.len()];
+            let element_id =
+                |e: u64| url_id(seed, KIND_DATA_MODEL + 500 + e, n as u64)[..10].to_owned();
+            let columns = |element: &str, source: &str, names: &[&str]| -> Vec<DataModelColumn> {
+                names
+                    .iter()
+                    .map(|c| DataModelColumn {
+                        column_id: format!("{element}-{c}"),
+                        name: (*c).to_owned(),
+                        label: None,
+                        formula: Some(format!("[{source}/{c}]")),
+                        element_id: String::new(),
+                        column_type: None,
+                    })
+                    .collect()
+            };
+            let (base, sql, summary) = (element_id(0), element_id(1), element_id(2));
+            let mut elements = vec![
+                DataModelElement {
+                    element_id: base.clone(),
+                    name: table.path[2].clone(),
+                    kind: "table".to_owned(),
+                    source_table: Some(format!("inode-{}", table.url_id)),
+                    columns: columns(&base, &table.path[2], &["ID", "NAME", "AMOUNT"]),
+                    inputs: Vec::new(),
+                },
+                DataModelElement {
+                    element_id: sql.clone(),
+                    name: format!("Custom SQL {n}"),
+                    kind: "table".to_owned(),
+                    source_table: None,
+                    columns: columns(&sql, &format!("Custom SQL {n}"), &["ID", "TOTAL"]),
+                    inputs: vec![DataModelInput::CustomSql {
+                        name: format!("Custom SQL {n}"),
+                        connection_id: table.connection_id.clone(),
+                        definition: format!(
+                            "with recent as (select * from {}) select r.ID, sum(j.AMOUNT) as TOTAL \
+                             from recent r join {} j on j.ID = r.ID group by r.ID",
+                            table.path.join("."),
+                            joined.path.join(".")
+                        ),
+                    }],
+                },
+                DataModelElement {
+                    element_id: summary.clone(),
+                    name: format!("Summary {n}"),
+                    kind: "visualization".to_owned(),
+                    source_table: None,
+                    columns: columns(&summary, &table.path[2], &["NAME", "AMOUNT"]),
+                    inputs: vec![DataModelInput::Sibling {
+                        element_id: base.clone(),
+                    }],
+                },
+            ];
+            if n > 0 {
+                // The chain: this model reads the previous model's base element.
+                let (previous, _) = &data_model_ids[n - 1];
+                let read = element_id(3);
+                elements.push(DataModelElement {
+                    element_id: read.clone(),
+                    name: format!("From data model {}", n - 1),
+                    kind: "table".to_owned(),
+                    source_table: None,
+                    columns: columns(&read, &format!("Data model {}", n - 1), &["ID"]),
+                    inputs: vec![DataModelInput::DataModel {
+                        data_model_id: previous.clone(),
+                        element_id: url_id(seed, KIND_DATA_MODEL + 500, (n - 1) as u64)[..10]
+                            .to_owned(),
+                    }],
+                });
+            }
             DataModel {
-                data_model_id: uuid(seed, KIND_DATA_MODEL, n as u64),
+                data_model_id: id,
                 data_model_url_id: url.clone(),
                 name: format!("Data model {n}"),
                 url: format!("https://app.sigmacomputing.com/{ORG_SLUG}/data-model/{url}"),
@@ -289,22 +405,50 @@ pub fn generate(config: &SyntheticConfig) -> Org {
                 created_at: at(KIND_DATA_MODEL, n),
                 updated_at: at(KIND_DATA_MODEL, n),
                 is_archived: None,
-                elements: vec![DataModelElement {
-                    element_id: element_id.clone(),
-                    name: table.path[2].clone(),
-                    kind: "table".to_owned(),
-                    source_table: Some(format!("inode-{}", table.url_id)),
-                    columns: ["ID", "NAME", "AMOUNT"]
-                        .iter()
-                        .map(|c| DataModelColumn {
-                            column_id: format!("{element_id}-{c}"),
-                            name: (*c).to_owned(),
-                            label: None,
-                            formula: Some(format!("[{}/{c}]", table.path[2])),
-                            element_id: String::new(),
-                        })
-                        .collect(),
-                }],
+                tags: (n % 2 == 0)
+                    .then(|| VersionTag {
+                        version_tag_id: uuid(seed, KIND_TAG, n as u64),
+                        tag_name: "Production".to_owned(),
+                        source_version: 1,
+                        tagged_at: at(KIND_TAG, n),
+                        tagged_report_id: None,
+                    })
+                    .into_iter()
+                    .collect(),
+                elements,
+            }
+        })
+        .collect();
+    let reports = (0..config.reports)
+        .map(|n| {
+            let folder = &folders[n % folders.len()];
+            let url = url_id(seed, KIND_REPORT, n as u64);
+            let report_id = uuid(seed, KIND_REPORT, n as u64);
+            Report {
+                tags: (n % 3 == 0)
+                    .then(|| VersionTag {
+                        version_tag_id: uuid(seed, KIND_TAG + 1, n as u64),
+                        tag_name: "Production".to_owned(),
+                        source_version: 1,
+                        tagged_at: at(KIND_TAG + 1, n),
+                        tagged_report_id: Some(report_id.clone()),
+                    })
+                    .into_iter()
+                    .collect(),
+                report_id,
+                url: format!("https://app.sigmacomputing.com/{ORG_SLUG}/report/{url}"),
+                report_url_id: url,
+                name: format!("Report {n}"),
+                path: format!("{}/{}", folder.path, folder.name),
+                latest_version: 1 + mix(seed, KIND_REPORT, n as u64) % 10,
+                owner_id: member_id(n as u64 + 3),
+                created_by: member_id(n as u64 + 3),
+                updated_by: member_id(n as u64 + 4),
+                created_at: at(KIND_REPORT, n),
+                updated_at: at(KIND_REPORT + 50, n),
+                is_archived: config.archive_every > 0 && n % config.archive_every == 0,
+                description: None,
+                pages: Vec::new(),
             }
         })
         .collect();
@@ -318,6 +462,7 @@ pub fn generate(config: &SyntheticConfig) -> Org {
         workbooks,
         datasets,
         data_models,
+        reports,
         synthetic: Some(std::sync::Arc::new(SyntheticShape {
             seed,
             pages_per_workbook: config.pages_per_workbook,
@@ -330,8 +475,20 @@ pub fn generate(config: &SyntheticConfig) -> Org {
 
 impl GeneratedContent for SyntheticShape {
     fn pages(&self, workbook_index: usize, workbook: &Workbook, org: &Org) -> Vec<Page> {
+        self.document_pages(workbook_index as u64, &workbook.name, org)
+    }
+
+    fn report_pages(&self, report_index: usize, report: &Report, org: &Org) -> Vec<Page> {
+        // Offset so a report's pages differ from the workbook at the same position.
+        self.document_pages(1 << 40 | report_index as u64, &report.name, org)
+    }
+}
+
+impl SyntheticShape {
+    /// Pages of elements for the document at position `w`, each non-UI element reading one
+    /// table (with its SQL and lineage graph).
+    fn document_pages(&self, w: u64, first_page_name: &str, org: &Org) -> Vec<Page> {
         let seed = self.seed;
-        let w = workbook_index as u64;
         (0..self.pages_per_workbook)
             .map(|p| {
                 let elements = (0..self.elements_per_page)
@@ -373,7 +530,7 @@ impl GeneratedContent for SyntheticShape {
                         &url_id(seed, KIND_PAGE, w)[..6]
                     ),
                     name: if p == 0 {
-                        workbook.name.clone()
+                        first_page_name.to_owned()
                     } else {
                         format!("Page {}", p + 1)
                     },

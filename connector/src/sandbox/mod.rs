@@ -13,14 +13,18 @@
 //! See `docs/sandbox.md` for what is served and where it differs from Sigma.
 
 mod auth;
+mod data_models;
+mod documents;
 mod error;
 pub mod fixtures;
 pub mod generate;
 pub mod knobs;
 pub mod org;
+mod paging;
 mod server;
 mod state;
 mod stats;
+pub mod surface;
 mod tokens;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -37,8 +41,9 @@ use tower_service::Service;
 pub use generate::SyntheticConfig;
 pub use knobs::{Corruption, Fault, Knobs, ODD_UNICODE, PageTokenStyle};
 pub use org::Org;
-pub use server::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+pub use paging::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
 pub use stats::Stats;
+pub use surface::ApiSurface;
 
 /// Credentials the sandbox accepts unless told otherwise.
 pub const DEFAULT_CLIENT_ID: &str = "sandbox-client-id";
@@ -75,6 +80,8 @@ pub struct SandboxConfig {
     pub client_id: String,
     pub client_secret: String,
     pub knobs: Knobs,
+    /// Today's Sigma (default) or the older surface.
+    pub api: ApiSurface,
 }
 
 impl Default for SandboxConfig {
@@ -85,6 +92,7 @@ impl Default for SandboxConfig {
             client_id: DEFAULT_CLIENT_ID.to_owned(),
             client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
             knobs: Knobs::default(),
+            api: ApiSurface::default(),
         }
     }
 }
@@ -108,6 +116,7 @@ impl Sandbox {
             .map_err(|source| SandboxError::Bind { addr, source })?;
         let state = Arc::new(state::AppState::new(
             Arc::new(org),
+            config.api,
             config.client_id,
             config.client_secret,
             config.knobs,

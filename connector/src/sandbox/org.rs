@@ -96,6 +96,9 @@ pub struct WarehouseTable {
     /// `[database, schema, table]`.
     pub path: Vec<String>,
     pub parent_id: String,
+    /// An archived inode: `/v2/connections/paths/{inodeId}` answers 409 `inode_archived`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -186,12 +189,53 @@ pub struct Dataset {
     pub name: String,
     pub description: String,
     pub url: String,
+    /// Today's fields (the 2026 spec requires them; the older surface sends them too, which
+    /// the 2.0.0 schema allows).
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub reference_count: u64,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub migration_to_data_model: Option<DatasetMigration>,
+    #[serde(default = "not_migrated")]
+    pub migration_status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_archived: Option<bool>,
     #[serde(default, skip_serializing)]
     pub url_id: String,
     #[serde(default, skip_serializing)]
     pub folder_id: String,
+    /// What `/v2/datasets/{id}/sources` answers: `[{type, inodeId}]`.
+    #[serde(default, skip_serializing)]
+    pub sources: Vec<DatasetSource>,
+    /// An error status `/sources` answers instead (410: the endpoint is gone for it; 409:
+    /// `inode_archived`), as DataHub met them.
+    #[serde(default, skip_serializing)]
+    pub sources_status: Option<u16>,
+}
+
+fn not_migrated() -> String {
+    "not-migrated".to_owned()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetMigration {
+    pub data_model_id: String,
+    pub data_model_url: String,
+    pub migrated_at: String,
+    pub migrated_by: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetSource {
+    /// `table` or `dataset`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub inode_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -210,8 +254,52 @@ pub struct DataModel {
     pub updated_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_archived: Option<bool>,
+    /// Listed with the data model unless `excludeTags=true`, and at `/tags`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<VersionTag>,
     #[serde(default, skip_serializing)]
     pub elements: Vec<DataModelElement>,
+}
+
+/// A version tag on a data model (`/v2/dataModels/{id}/tags`) or, with `taggedReportId`,
+/// on a report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionTag {
+    pub version_tag_id: String,
+    pub tag_name: String,
+    pub source_version: u64,
+    pub tagged_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagged_report_id: Option<String>,
+}
+
+/// What a data model element reads, as the fixtures say it; `/lineage` and `/sources` are
+/// derived from it (see `data_models.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
+pub enum DataModelInput {
+    /// A warehouse table, by `inode-<urlId>`.
+    Table { inode_id: String },
+    /// Custom SQL written in the element.
+    CustomSql {
+        name: String,
+        connection_id: String,
+        definition: String,
+    },
+    /// Another element of the same data model.
+    Sibling { element_id: String },
+    /// An element of another data model (by that model's id).
+    DataModel {
+        data_model_id: String,
+        element_id: String,
+    },
+    /// A legacy dataset, by dataset id.
+    Dataset { dataset_id: String },
 }
 
 /// `/v2/dataModels/{id}/elements` is not in the 2.0.0 spec; this follows Sigma's docs.
@@ -222,10 +310,30 @@ pub struct DataModelElement {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// The older surface's shape (a sandbox invention kept for it): the table an element
+    /// reads directly. Today's surface says it through `/lineage` and `/sources` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_table: Option<String>,
     #[serde(default, skip_serializing)]
     pub columns: Vec<DataModelColumn>,
+    /// What the element reads; `sourceTable`, when set, counts as a table input.
+    #[serde(default, skip_serializing)]
+    pub inputs: Vec<DataModelInput>,
+}
+
+impl DataModelElement {
+    /// Every input, `sourceTable` included.
+    pub fn all_inputs(&self) -> Vec<DataModelInput> {
+        let mut inputs: Vec<DataModelInput> = self
+            .source_table
+            .iter()
+            .map(|inode| DataModelInput::Table {
+                inode_id: inode.clone(),
+            })
+            .collect();
+        inputs.extend(self.inputs.iter().cloned());
+        inputs
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -240,6 +348,55 @@ pub struct DataModelColumn {
     /// Filled in by the org on load so `/columns` can say which element a column is in.
     #[serde(default)]
     pub element_id: String,
+    /// Sigma's "recursive type object" (served on today's surface only); `{"type": "text"}`
+    /// when the fixture says nothing.
+    #[serde(default, rename = "type", skip_serializing)]
+    pub column_type: Option<Value>,
+}
+
+/// A report: laid out like a workbook (pages of elements), listed at `/v2/reports`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub report_id: String,
+    pub report_url_id: String,
+    pub name: String,
+    pub url: String,
+    pub path: String,
+    pub latest_version: u64,
+    pub owner_id: String,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub is_archived: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<VersionTag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub pages: Vec<Page>,
+}
+
+/// A team as `/v2/teams` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Team {
+    pub team_id: String,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub visibility: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_archived: Option<bool>,
+}
+
+/// Column `type` when a fixture gives none.
+pub fn default_column_type() -> Value {
+    serde_json::json!({"type": "text"})
 }
 
 /// What a generated org produces on request instead of storing: the org only knows this
@@ -247,6 +404,8 @@ pub struct DataModelColumn {
 pub trait GeneratedContent: std::fmt::Debug + Send + Sync {
     /// The pages of the `workbook_index`th workbook, with elements, SQL and lineage.
     fn pages(&self, workbook_index: usize, workbook: &Workbook, org: &Org) -> Vec<Page>;
+    /// The pages of the `report_index`th report.
+    fn report_pages(&self, report_index: usize, report: &Report, org: &Org) -> Vec<Page>;
 }
 
 /// Where a `/v2/files/{id}` lookup lands.
@@ -274,6 +433,8 @@ pub struct Org {
     pub workbooks: Vec<Workbook>,
     pub datasets: Vec<Dataset>,
     pub data_models: Vec<DataModel>,
+    pub reports: Vec<Report>,
+    pub teams: Vec<Team>,
     /// Set for a generated org: pages and elements are produced on request from this.
     pub synthetic: Option<Arc<dyn GeneratedContent>>,
     pub(super) workspace_index: HashMap<String, usize>,
@@ -282,6 +443,8 @@ pub struct Org {
     pub(super) workbook_index: HashMap<String, usize>,
     pub(super) dataset_index: HashMap<String, usize>,
     pub(super) data_model_index: HashMap<String, usize>,
+    /// By report id and urlId.
+    pub(super) report_index: HashMap<String, usize>,
     /// By id and by urlId.
     pub(super) file_index: HashMap<String, FileRef>,
     /// Indexes of the unarchived workbooks, so the default listing pages by offset.
@@ -312,6 +475,10 @@ impl Org {
         self.workbook_index = by(&self.workbooks, |w| &w.workbook_id);
         for (i, w) in self.workbooks.iter().enumerate() {
             self.workbook_index.insert(w.workbook_url_id.clone(), i);
+        }
+        self.report_index = by(&self.reports, |r| &r.report_id);
+        for (i, r) in self.reports.iter().enumerate() {
+            self.report_index.insert(r.report_url_id.clone(), i);
         }
         self.dataset_index = by(&self.datasets, |d| &d.dataset_id);
         self.data_model_index = by(&self.data_models, |d| &d.data_model_id);
@@ -369,6 +536,22 @@ impl Org {
     pub fn data_model(&self, id: &str) -> Option<&DataModel> {
         self.data_model_index.get(id).map(|&i| &self.data_models[i])
     }
+    /// By report id or urlId.
+    pub fn report(&self, id: &str) -> Option<&Report> {
+        self.report_index.get(id).map(|&i| &self.reports[i])
+    }
+    /// A data model by the urlId its lineage node ids carry (`inode-<urlId>`), or by id.
+    pub fn data_model_by_node(&self, node_id: &str) -> Option<&DataModel> {
+        self.data_model(node_id.strip_prefix("inode-").unwrap_or(node_id))
+    }
+    /// A dataset by `inode-<urlId>`, urlId or id.
+    pub fn dataset_by_node(&self, node_id: &str) -> Option<&Dataset> {
+        let key = node_id.strip_prefix("inode-").unwrap_or(node_id);
+        match self.file(key)? {
+            FileRef::Dataset(i) => Some(&self.datasets[i]),
+            _ => None,
+        }
+    }
     pub fn file(&self, id: &str) -> Option<FileRef> {
         self.file_index.get(id).copied()
     }
@@ -395,6 +578,21 @@ impl Org {
                 Cow::Owned(generator.pages(workbook_index, workbook, self))
             }
             _ => Cow::Borrowed(&workbook.pages),
+        }
+    }
+
+    /// A report's pages: stored for fixtures, generated for a synthetic org.
+    pub fn report_pages<'a>(&'a self, report: &'a Report) -> Cow<'a, [Page]> {
+        match &self.synthetic {
+            Some(generator) if report.pages.is_empty() => {
+                let index = self
+                    .report_index
+                    .get(&report.report_id)
+                    .copied()
+                    .unwrap_or(0);
+                Cow::Owned(generator.report_pages(index, report, self))
+            }
+            _ => Cow::Borrowed(&report.pages),
         }
     }
 

@@ -11,16 +11,18 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine;
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::auth;
+use super::data_models;
+use super::documents;
 use super::error::{ApiError, DropConnection};
 use super::generate::mix;
-use super::knobs::{Corruption, Fault, Knobs, ODD_UNICODE, PageTokenStyle};
+use super::knobs::{Corruption, Fault, Knobs, ODD_UNICODE};
 use super::org::{FILE_KINDS, FileRef, Org};
-use super::state::{AppState, SharedState};
+use super::paging::{Params, page_slice};
+use super::state::SharedState;
+use super::surface::ApiSurface;
 
 pub(crate) fn router(state: SharedState) -> Router {
     let api = Router::new()
@@ -46,24 +48,96 @@ pub(crate) fn router(state: SharedState) -> Router {
             get(element_lineage),
         )
         .route("/v2/workbooks/{workbookId}/tags", get(workbook_tags))
+        .route(
+            "/v2/workbooks/{workbookId}/elements",
+            get(documents::workbook_elements),
+        )
+        .route(
+            "/v2/workbooks/{workbookId}/elements/{elementId}/columns",
+            get(documents::workbook_element_columns),
+        )
+        .route(
+            "/v2/workbooks/{workbookId}/lineage",
+            get(documents::workbook_lineage),
+        )
+        .route(
+            "/v2/workbooks/{workbookId}/columns",
+            get(documents::workbook_columns),
+        )
+        .route(
+            "/v2/workbooks/{workbookId}/sources",
+            get(documents::workbook_sources),
+        )
+        .route("/v2/reports", get(documents::list_reports))
+        .route("/v2/reports/{reportId}", get(documents::report))
+        .route(
+            "/v2/reports/{reportId}/pages",
+            get(documents::report_page_list),
+        )
+        .route(
+            "/v2/reports/{reportId}/pages/{pageId}/elements",
+            get(documents::report_page_elements),
+        )
+        .route(
+            "/v2/reports/{reportId}/elements",
+            get(documents::report_elements),
+        )
+        .route(
+            "/v2/reports/{reportId}/elements/{elementId}/columns",
+            get(documents::report_element_columns),
+        )
+        .route(
+            "/v2/reports/{reportId}/elements/{elementId}/query",
+            get(documents::report_element_query),
+        )
+        .route(
+            "/v2/reports/{reportId}/lineage",
+            get(documents::report_lineage),
+        )
+        .route(
+            "/v2/reports/{reportId}/lineage/elements/{elementId}",
+            get(documents::report_element_lineage),
+        )
+        .route(
+            "/v2/reports/{reportId}/queries",
+            get(documents::report_queries),
+        )
+        .route(
+            "/v2/reports/{reportId}/columns",
+            get(documents::report_columns),
+        )
         .route("/v2/datasets", get(list_datasets))
         .route("/v2/datasets/{datasetId}", get(dataset))
-        .route("/v2/dataModels", get(list_data_models))
-        .route("/v2/dataModels/{dataModelId}", get(data_model))
+        .route("/v2/datasets/{datasetId}/sources", get(dataset_sources))
+        .route("/v2/dataModels", get(data_models::list_data_models))
+        .route("/v2/dataModels/{dataModelId}", get(data_models::data_model))
         .route(
             "/v2/dataModels/{dataModelId}/elements",
-            get(data_model_elements),
+            get(data_models::data_model_elements),
         )
         .route(
             "/v2/dataModels/{dataModelId}/columns",
-            get(data_model_columns),
+            get(data_models::data_model_columns),
+        )
+        .route(
+            "/v2/dataModels/{dataModelId}/lineage",
+            get(data_models::data_model_lineage),
+        )
+        .route(
+            "/v2/dataModels/{dataModelId}/sources",
+            get(data_models::data_model_sources),
+        )
+        .route(
+            "/v2/dataModels/{dataModelId}/tags",
+            get(data_models::data_model_tags),
         )
         .route("/v2/files", get(list_files))
         .route("/v2/files/{inodeId}", get(file))
         .route("/v2/connections", get(list_connections))
         .route("/v2/connections/{connectionId}", get(connection))
         .route("/v2/connections/paths/{inodeId}", get(connection_path))
-        .route("/v2/members", get(list_members_legacy))
+        .route("/v2/members", get(list_members))
+        .route("/v2/teams", get(list_teams))
         .route("/v2/members/{memberId}", get(member))
         .route("/v2.1/members", get(list_members_paged))
         .route("/v2/workspaces", get(list_workspaces_legacy))
@@ -175,6 +249,10 @@ async fn gate(
     if !is_token_route && !auth::bearer_is_valid(&state, request.headers()) {
         return ApiError::unauthorized("Unauthorized").into_response();
     }
+    if !state.surface.serves(&template) {
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "Route not found")
+            .into_response();
+    }
     if Knobs::selects(&knobs.forbidden, &template, &path) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
@@ -202,8 +280,9 @@ async fn gate(
 
 /// Keys that carry an object's own id, most specific first: a data model column also names
 /// its element, a lineage node its element, so the first key present is the object's.
-const OWN_ID_KEYS: [&str; 11] = [
+const OWN_ID_KEYS: [&str; 13] = [
     "workbookId",
+    "reportId",
     "dataModelId",
     "datasetId",
     "pageId",
@@ -214,6 +293,7 @@ const OWN_ID_KEYS: [&str; 11] = [
     "workspaceId",
     "connectionId",
     "versionTagId",
+    "teamId",
 ];
 
 /// Stands in for a lone surrogate escape until the body is text: no `Value` can hold one.
@@ -311,138 +391,6 @@ async fn stats(State(state): State<SharedState>) -> Json<super::Stats> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Query parameters and paging
-
-/// Query parameters, parsed by hand so every bad value becomes a 400 in Sigma's shape.
-struct Params(Vec<(String, String)>);
-
-impl Params {
-    fn parse(raw: Option<String>) -> Self {
-        Self(
-            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
-    }
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
-        self.0
-            .iter()
-            .filter(move |(k, _)| k == name || k == &format!("{name}[]"))
-            .map(|(_, v)| v.as_str())
-    }
-    fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some("true") => Ok(Some(true)),
-            Some("false") => Ok(Some(false)),
-            Some(_) => Err(ApiError::bad_request(format!(
-                "{name} must be true or false"
-            ))),
-        }
-    }
-    fn has_paging(&self) -> bool {
-        self.get("limit").is_some() || self.get("page").is_some()
-    }
-}
-
-pub const DEFAULT_PAGE_LIMIT: usize = 50;
-pub const MAX_PAGE_LIMIT: usize = 1000;
-const OPAQUE_TOKEN_PREFIX: &str = "sbx1:";
-
-struct PageRequest {
-    offset: usize,
-    limit: usize,
-}
-
-fn page_request(params: &Params) -> Result<PageRequest, ApiError> {
-    let limit = match params.get("limit") {
-        None => DEFAULT_PAGE_LIMIT,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if (1..=MAX_PAGE_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "limit must be an integer between 1 and {MAX_PAGE_LIMIT}"
-                )));
-            }
-        },
-    };
-    let offset = match params.get("page") {
-        None | Some("") => 0,
-        Some(token) => {
-            decode_page_token(token).ok_or_else(|| ApiError::bad_request("Invalid page token"))?
-        }
-    };
-    Ok(PageRequest { offset, limit })
-}
-
-fn decode_page_token(token: &str) -> Option<usize> {
-    if let Ok(offset) = token.parse::<usize>() {
-        return Some(offset);
-    }
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()?;
-    String::from_utf8(raw)
-        .ok()?
-        .strip_prefix(OPAQUE_TOKEN_PREFIX)?
-        .parse()
-        .ok()
-}
-
-fn encode_page_token(offset: usize, style: PageTokenStyle) -> String {
-    match style {
-        PageTokenStyle::Numeric => offset.to_string(),
-        PageTokenStyle::Opaque => base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(format!("{OPAQUE_TOKEN_PREFIX}{offset}")),
-    }
-}
-
-impl AppState {
-    /// `{entries, nextPage, total}` for positions `offset..offset+limit` of `total` items.
-    fn page<T: Serialize>(
-        &self,
-        params: &Params,
-        total: usize,
-        item: impl Fn(usize) -> Option<T>,
-    ) -> Result<Response, ApiError> {
-        let request = page_request(params)?;
-        if self
-            .knobs()
-            .fail_listings_from_offset
-            .is_some_and(|from| request.offset >= from && request.offset > 0)
-        {
-            return Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "listing page unavailable (sandbox knob fail_listings_from_offset)",
-            ));
-        }
-        let end = request.offset.saturating_add(request.limit).min(total);
-        let entries: Vec<T> = (request.offset.min(end)..end).filter_map(item).collect();
-        let next_page =
-            (end < total).then(|| encode_page_token(end, self.knobs().page_token_style));
-        Ok(
-            Json(json!({"entries": entries, "nextPage": next_page, "total": total}))
-                .into_response(),
-        )
-    }
-}
-
-fn page_slice<T: Serialize>(
-    state: &AppState,
-    params: &Params,
-    items: &[T],
-) -> Result<Response, ApiError> {
-    state.page(params, items.len(), |i| items.get(i))
-}
-
-// ---------------------------------------------------------------------------------------------
 // Workbooks
 
 type Handler = Result<Response, ApiError>;
@@ -499,15 +447,7 @@ async fn workbook_queries(
     let params = Params::parse(q);
     let index = workbook_index(&state.org, &id)?;
     let pages = state.org.pages(index);
-    let queries: Vec<Value> = pages
-        .iter()
-        .flat_map(|p| &p.elements)
-        .filter_map(|e| {
-            let sql = e.sql.as_ref()?;
-            Some(json!({"elementId": e.element_id, "name": e.name.clone().unwrap_or_default(), "sql": sql}))
-        })
-        .collect();
-    page_slice(&state, &params, &queries)
+    page_slice(&state, &params, &documents::queries(&pages, state.surface))
 }
 
 async fn element_query(
@@ -516,20 +456,7 @@ async fn element_query(
 ) -> Handler {
     let index = workbook_index(&state.org, &id)?;
     let pages = state.org.pages(index);
-    let element = pages
-        .iter()
-        .flat_map(|p| &p.elements)
-        .find(|e| e.element_id == element_id)
-        .ok_or_else(|| ApiError::not_found("Element", &element_id))?;
-    let sql = element
-        .sql
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("Query for element", &element_id))?;
-    let mut body = json!({"elementId": element.element_id, "sql": sql});
-    if let Some(name) = &element.name {
-        body["name"] = Value::String(name.clone());
-    }
-    Ok(Json(body).into_response())
+    documents::element_query(documents::find_element(&pages, &element_id)?, state.surface)
 }
 
 async fn element_lineage(
@@ -538,27 +465,7 @@ async fn element_lineage(
 ) -> Handler {
     let index = workbook_index(&state.org, &id)?;
     let pages = state.org.pages(index);
-    let element = pages
-        .iter()
-        .flat_map(|p| &p.elements)
-        .find(|e| e.element_id == element_id)
-        .ok_or_else(|| ApiError::not_found("Element", &element_id))?;
-    if element.is_ui_only() {
-        return Err(ApiError::bad_request(format!(
-            "Lineage is not supported for {} elements",
-            element.kind
-        )));
-    }
-    let lineage = element.lineage.clone().unwrap_or_else(|| {
-        // An element with no upstream: only its own sheet node.
-        let mut node =
-            json!({"nodeId": element.element_id, "type": "sheet", "elementId": element.element_id});
-        if let Some(name) = &element.name {
-            node["name"] = Value::String(name.clone());
-        }
-        json!({"dependencies": {element.element_id.clone(): node}, "edges": []})
-    });
-    Ok(Json(lineage).into_response())
+    documents::element_lineage(documents::find_element(&pages, &element_id)?)
 }
 
 async fn workbook_tags(
@@ -586,38 +493,26 @@ async fn dataset(State(state): State<SharedState>, Path(id): Path<String>) -> Ha
     Ok(Json(dataset).into_response())
 }
 
-async fn list_data_models(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
-    let params = Params::parse(q);
-    params.bool("excludeTags")?;
-    page_slice(&state, &params, &state.org.data_models)
-}
-
-fn find_data_model<'a>(org: &'a Org, id: &str) -> Result<&'a super::org::DataModel, ApiError> {
-    org.data_model(id)
-        .ok_or_else(|| ApiError::not_found("Data model", id))
-}
-
-async fn data_model(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
-    Ok(Json(find_data_model(&state.org, &id)?).into_response())
-}
-
-async fn data_model_elements(
-    State(state): State<SharedState>,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Handler {
-    let model = find_data_model(&state.org, &id)?;
-    page_slice(&state, &Params::parse(q), &model.elements)
-}
-
-async fn data_model_columns(
-    State(state): State<SharedState>,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Handler {
-    let model = find_data_model(&state.org, &id)?;
-    let columns: Vec<_> = model.elements.iter().flat_map(|e| &e.columns).collect();
-    page_slice(&state, &Params::parse(q), &columns)
+/// `/v2/datasets/{id}/sources`: a bare array; 410 or 409 `inode_archived` where the fixture
+/// says so (what DataHub met on retired datasets).
+async fn dataset_sources(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
+    let dataset = state
+        .org
+        .dataset(&id)
+        .ok_or_else(|| ApiError::not_found("Dataset", &id))?;
+    match dataset.sources_status {
+        Some(410) => Err(ApiError::new(
+            StatusCode::GONE,
+            "gone",
+            format!("Dataset sources are no longer available: {id}"),
+        )),
+        Some(409) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "inode_archived",
+            format!("Dataset is archived: {id}"),
+        )),
+        _ => Ok(Json(&dataset.sources).into_response()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -730,6 +625,13 @@ async fn connection_path(State(state): State<SharedState>, Path(id): Path<String
         .org
         .table_by_inode(&id)
         .ok_or_else(|| ApiError::not_found("Connection path", &id))?;
+    if table.archived {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "inode_archived",
+            format!("Inode is archived: {id}"),
+        ));
+    }
     Ok(Json(json!({"connectionId": table.connection_id, "path": table.path})).into_response())
 }
 
@@ -743,11 +645,17 @@ fn listed_members<'a>(
     let include_archived = params.bool("includeArchived")?.unwrap_or(false);
     let include_inactive = params.bool("includeInactive")?.unwrap_or(false);
     let search = params.get("search").map(str::to_lowercase);
+    let email = params.get("email");
     Ok(org
         .members
         .iter()
         .filter(|m| include_archived || !m.is_archived.unwrap_or(false))
         .filter(|m| include_inactive || !m.is_inactive.unwrap_or(false))
+        .filter(|m| {
+            email
+                .as_ref()
+                .is_none_or(|e| m.email.eq_ignore_ascii_case(e))
+        })
         .filter(|m| {
             search.as_ref().is_none_or(|s| {
                 m.email.to_lowercase().contains(s.as_str())
@@ -759,11 +667,12 @@ fn listed_members<'a>(
         .collect())
 }
 
-/// `/v2/members`: a bare array unless paging parameters are given.
-async fn list_members_legacy(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
+/// `/v2/members`: on the older surface a bare array unless paging parameters are given;
+/// today it always pages (Sigma, since 2026-06-02).
+async fn list_members(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
     let params = Params::parse(q);
     let members = listed_members(&state.org, &params)?;
-    if params.has_paging() {
+    if params.has_paging() || state.surface == ApiSurface::Current {
         page_slice(&state, &params, &members)
     } else {
         Ok(Json(members).into_response())
@@ -774,6 +683,28 @@ async fn list_members_paged(State(state): State<SharedState>, RawQuery(q): RawQu
     let params = Params::parse(q);
     let members = listed_members(&state.org, &params)?;
     page_slice(&state, &params, &members)
+}
+
+/// `/v2/teams`: like members, a bare array on the older surface without `limit`.
+async fn list_teams(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
+    let params = Params::parse(q);
+    let name = params.get("name").map(str::to_lowercase);
+    let visibility = params.get("visibility");
+    let teams: Vec<_> = state
+        .org
+        .teams
+        .iter()
+        .filter(|t| {
+            name.as_ref()
+                .is_none_or(|n| t.name.to_lowercase().contains(n.as_str()))
+        })
+        .filter(|t| visibility.is_none_or(|v| t.visibility.as_deref() == Some(v)))
+        .collect();
+    if params.has_paging() || state.surface == ApiSurface::Current {
+        page_slice(&state, &params, &teams)
+    } else {
+        Ok(Json(teams).into_response())
+    }
 }
 
 async fn member(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {

@@ -8,12 +8,15 @@ use std::time::Instant;
 use super::knobs::Knobs;
 use super::org::Org;
 use super::stats::StatsRecorder;
+use super::surface::ApiSurface;
 use super::tokens::{SandboxClock, TokenStore};
 
 pub(crate) type SharedState = Arc<AppState>;
 
 pub(crate) struct AppState {
     pub org: Arc<Org>,
+    /// Which of Sigma's API surfaces is served.
+    pub surface: ApiSurface,
     pub client_id: String,
     pub client_secret: String,
     pub knobs: RwLock<Knobs>,
@@ -28,9 +31,16 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    pub fn new(org: Arc<Org>, client_id: String, client_secret: String, knobs: Knobs) -> Self {
+    pub fn new(
+        org: Arc<Org>,
+        surface: ApiSurface,
+        client_id: String,
+        client_secret: String,
+        knobs: Knobs,
+    ) -> Self {
         Self {
             org,
+            surface,
             client_id,
             client_secret,
             knobs: RwLock::new(knobs),

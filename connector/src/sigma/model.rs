@@ -184,7 +184,9 @@ pub struct DataModelColumn {
     /// Sigma formula, e.g. `[ORDERS/AMOUNT]` (a column of a source) or `Sum([Orders/AMOUNT])`.
     #[serde(default)]
     pub formula: Option<String>,
-    #[serde(default, alias = "dataType")]
+    /// Today's Sigma sends a "recursive type object" here, older deployments a string: both
+    /// decode, keeping the object's own `type` name.
+    #[serde(default, alias = "dataType", deserialize_with = "lenient_type_name")]
     pub r#type: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
@@ -290,4 +292,20 @@ mod tests {
         assert_eq!(l.dependencies.len(), 3);
         assert_eq!(l.dependencies["wb/el2"].element_id.as_deref(), Some("el2"));
     }
+}
+
+/// A column `type` as a string, or as Sigma's type object (`{"type": "number", ...}`), read as
+/// its `type` name; any other shape is no type rather than a decoding failure.
+fn lenient_type_name<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
+    Ok(match value {
+        Some(serde_json::Value::String(name)) => Some(name),
+        Some(serde_json::Value::Object(object)) => object
+            .get("type")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    })
 }
