@@ -174,6 +174,10 @@ async fn request_id_layer(
     };
     let is_stats = request.uri().path() == "/__stats";
     let mut response = next.run(request).await;
+    let route = response
+        .extensions()
+        .get::<RouteLabel>()
+        .map(|r| r.0.clone());
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
         let mut rendered = (
             error.status,
@@ -191,7 +195,9 @@ async fn request_id_layer(
         response.headers_mut().insert("x-request-id", value);
     }
     if !is_stats && response.extensions().get::<DropConnection>().is_none() {
-        state.stats.status(response.status().as_str());
+        state
+            .stats
+            .status(route.as_deref(), response.status().as_str());
     }
     response
 }
@@ -205,10 +211,27 @@ async fn gate(
     next: Next,
 ) -> Response {
     let template = matched.as_str().to_owned();
+    let route = format!("{} {template}", request.method());
+    state.stats.route(&route);
+    let mut response = gated(&state, &template, &route, request, next).await;
+    response.extensions_mut().insert(RouteLabel(route));
+    response
+}
+
+/// The templated route a response answered, so the outer layer counts statuses per route.
+#[derive(Debug, Clone)]
+struct RouteLabel(String);
+
+async fn gated(
+    state: &SharedState,
+    template: &str,
+    route: &str,
+    request: Request,
+    next: Next,
+) -> Response {
+    let template = template.to_owned();
+    let route = route.to_owned();
     let path = request.uri().path().to_owned();
-    state
-        .stats
-        .route(&format!("{} {template}", request.method()));
     let knobs = state.knobs().clone();
     if !knobs.latency.is_zero() {
         tokio::time::sleep(knobs.latency).await;
@@ -239,14 +262,14 @@ async fn gate(
             .into_response();
         }
         Fault::DropConnection => {
-            state.stats.status("dropped");
+            state.stats.status(Some(&route), "dropped");
             let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
             response.extensions_mut().insert(DropConnection);
             return response;
         }
     }
     let is_token_route = template == "/v2/auth/token" || template.starts_with("/auth/");
-    if !is_token_route && !auth::bearer_is_valid(&state, request.headers()) {
+    if !is_token_route && !auth::bearer_is_valid(state, request.headers()) {
         return ApiError::unauthorized("Unauthorized").into_response();
     }
     if !state.surface.serves(&template) {

@@ -263,9 +263,39 @@ pub struct Connection {
     pub is_archived: bool,
 }
 
+/// A column `type` as a string, or as Sigma's type object (`{"type": "number", ...}`), read as
+/// its `type` name; any other shape is no type rather than a decoding failure.
+fn lenient_type_name<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
+    Ok(match value {
+        Some(serde_json::Value::String(name)) => Some(name),
+        Some(serde_json::Value::Object(object)) => object
+            .get("type")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn column_type_decodes_as_object_string_or_anything_else() {
+        let column = |t: serde_json::Value| -> DataModelColumn {
+            serde_json::from_value(serde_json::json!({"name": "AMOUNT", "type": t})).unwrap()
+        };
+        let object = column(serde_json::json!({"type": "number", "format": {"kind": "auto"}}));
+        assert_eq!(object.r#type.as_deref(), Some("number"));
+        assert_eq!(
+            column(serde_json::json!("text")).r#type.as_deref(),
+            Some("text")
+        );
+        assert_eq!(column(serde_json::json!([1])).r#type, None);
+    }
 
     #[test]
     fn decodes_spec_shaped_element_with_sigma_spelling() {
@@ -292,20 +322,4 @@ mod tests {
         assert_eq!(l.dependencies.len(), 3);
         assert_eq!(l.dependencies["wb/el2"].element_id.as_deref(), Some("el2"));
     }
-}
-
-/// A column `type` as a string, or as Sigma's type object (`{"type": "number", ...}`), read as
-/// its `type` name; any other shape is no type rather than a decoding failure.
-fn lenient_type_name<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<String>, D::Error> {
-    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
-    Ok(match value {
-        Some(serde_json::Value::String(name)) => Some(name),
-        Some(serde_json::Value::Object(object)) => object
-            .get("type")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned),
-        _ => None,
-    })
 }
