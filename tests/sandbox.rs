@@ -1691,3 +1691,91 @@ async fn knobs_and_counts_cover_todays_routes() {
     assert!(slow.is_err(), "hangs on today's routes too");
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn generated_orgs_have_reports_and_chained_data_models_with_lineage() {
+    let config = SyntheticConfig {
+        workbooks: 5,
+        data_models: 4,
+        reports: 3,
+        datasets: 6,
+        seed: 11,
+        ..SyntheticConfig::default()
+    };
+    let a = sigma_connector::sandbox::generate::generate(&config);
+    let b = sigma_connector::sandbox::generate::generate(&config);
+    for (x, y) in [
+        (
+            serde_json::to_value(&a.reports).unwrap(),
+            serde_json::to_value(&b.reports).unwrap(),
+        ),
+        (
+            serde_json::to_value(&a.datasets).unwrap(),
+            serde_json::to_value(&b.datasets).unwrap(),
+        ),
+        (
+            serde_json::to_value(&*a.report_pages(&a.reports[2])).unwrap(),
+            serde_json::to_value(&*b.report_pages(&b.reports[2])).unwrap(),
+        ),
+    ] {
+        assert_eq!(x, y);
+    }
+    let h = start(SandboxConfig {
+        org: OrgSource::Synthetic(config),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let bearer = token(&h).await;
+    let models = h.org().data_models.clone();
+    assert_eq!(models.len(), 4);
+    // Each model after the first reads the one before it: a chain of four.
+    for pair in models.windows(2) {
+        let (_, sources) = get_json(
+            &h,
+            &bearer,
+            &format!("/v2/dataModels/{}/sources", pair[1].data_model_id),
+        )
+        .await;
+        let entries = sources["entries"].as_array().unwrap();
+        assert!(entries.iter().any(
+            |s| s["type"] == "data-model" && s["dataModelId"] == pair[0].data_model_id.as_str()
+        ));
+        assert!(
+            entries.iter().any(|s| s["type"] == "custom-sql"
+                && s["definition"].as_str().unwrap().contains(" join "))
+        );
+    }
+    let (_, lineage) = get_json(
+        &h,
+        &bearer,
+        &format!("/v2/dataModels/{}/lineage", models[0].data_model_id),
+    )
+    .await;
+    assert!(
+        lineage["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "table")
+    );
+    let report = &h.org().reports[0].report_id.clone();
+    let (status, pages) = get_json(&h, &bearer, &format!("/v2/reports/{report}/pages")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(pages["entries"].as_array().unwrap().len(), 3);
+    let (_, lineage) = get_json(&h, &bearer, &format!("/v2/reports/{report}/lineage")).await;
+    assert!(
+        lineage["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "table")
+    );
+    let (_, datasets) = get_json(&h, &bearer, "/v2/datasets").await;
+    let migrated = &datasets["entries"][0];
+    assert_eq!(migrated["migrationStatus"], "migrated");
+    assert_eq!(
+        migrated["migrationToDataModel"]["dataModelId"],
+        models[0].data_model_id.as_str()
+    );
+    h.shutdown().await;
+}
