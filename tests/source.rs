@@ -478,3 +478,28 @@ async fn output_is_the_same_for_the_same_org_whatever_the_timing() {
     });
     assert_eq!(kinds["dashboard"], 60);
 }
+
+/// The current source reads only routes both surfaces serve, so it makes the same requests on
+/// each, none answered 404 for want of a route, and none twice for the same object.
+#[tokio::test]
+async fn the_current_source_asks_both_surfaces_the_same_questions() {
+    let config = format!(r#""includeOwners": true, {LINEAGE}"#);
+    let today = fixture_run_on(ApiSurface::Current, &config).await;
+    let older = fixture_run_on(ApiSurface::Legacy2023, &config).await;
+    assert_eq!(today.stats.requests_by_route, older.stats.requests_by_route);
+    for surface in [&today, &older] {
+        for (route, statuses) in &surface.stats.statuses_by_route {
+            let not_found = statuses.get("404").copied().unwrap_or(0);
+            // Elements without a query answer 404 on their query route; nothing else may.
+            if !route.ends_with("/query") {
+                assert_eq!(not_found, 0, "{route}: {statuses:?}");
+            }
+        }
+        assert_eq!(
+            surface.stats.requests("/v2/members"),
+            1,
+            "60 members in one page"
+        );
+        assert_eq!(surface.stats.requests_under("GET /v2/reports"), 0);
+    }
+}
