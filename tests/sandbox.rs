@@ -961,7 +961,12 @@ async fn every_served_spec_route_conforms_to_the_spec() {
         );
     }
     let spec: Value = serde_json::from_str(&text).expect("spec is JSON");
-    let h = fixture_sandbox().await;
+    // Spec 2.0.0 describes the older surface.
+    let h = start(SandboxConfig {
+        api: ApiSurface::Legacy2023,
+        ..SandboxConfig::default()
+    })
+    .await;
     let bearer = token(&h).await;
     let wb = WB_REVENUE;
     // (spec path, served URL). Several URLs per route where shapes differ.
@@ -1009,7 +1014,23 @@ async fn every_served_spec_route_conforms_to_the_spec() {
             "/v2/workbooks/{workbookId}/tags",
             format!("/v2/workbooks/{wb}/tags"),
         ),
-        ("/v2/datasets", "/v2/datasets".into()),
+        (
+            "/v2/workbooks/{workbookId}/sources",
+            format!("/v2/workbooks/{wb}/sources"),
+        ),
+        (
+            "/v2/workbooks/{workbookId}/elements/{elementId}/columns",
+            format!("/v2/workbooks/{wb}/elements/{EL_JOIN_BAR}/columns"),
+        ),
+        (
+            "/v2/dataModels/{dataModelId}/sources",
+            format!("/v2/dataModels/{DATA_MODEL_SALES}/sources"),
+        ),
+        (
+            "/v2/datasets/{datasetId}/sources",
+            format!("/v2/datasets/{DATASET_ORDERS}/sources"),
+        ),
+        ("/v2/teams", "/v2/teams".into()),
         (
             "/v2/datasets/{datasetId}",
             format!("/v2/datasets/{DATASET_ORDERS}"),
@@ -1322,7 +1343,7 @@ async fn the_older_surface_answers_404_on_todays_routes_and_keeps_dataset_sql() 
         "/v2/reports".to_owned(),
         format!("/v2/reports/{REPORT_EXEC}/pages"),
         format!("/v2/dataModels/{DATA_MODEL_SALES}/lineage"),
-        format!("/v2/dataModels/{DATA_MODEL_SALES}/sources"),
+        format!("/v2/dataModels/{DATA_MODEL_SALES}/tags"),
     ];
     let bearer = token(&legacy).await;
     for path in &new_routes {
@@ -1353,6 +1374,27 @@ async fn the_older_surface_answers_404_on_todays_routes_and_keeps_dataset_sql() 
         model_elements["entries"][0]["sourceTable"],
         TABLE_ORDERS_INODE
     );
+    let (_, sources) = get_json(
+        &legacy,
+        &bearer,
+        &format!("/v2/dataModels/{DATA_MODEL_SALES}/sources"),
+    )
+    .await;
+    assert!(
+        sources["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["type"] != "custom-sql"),
+        "2.0.0 had no custom-sql source"
+    );
+    let (_, columns) = get_json(
+        &legacy,
+        &bearer,
+        &format!("/v2/workbooks/{WB_REVENUE}/elements/{EL_JOIN_BAR}/columns"),
+    )
+    .await;
+    assert!(columns["entries"][0].get("type").is_none());
 
     let bearer = token(&today).await;
     for path in &new_routes {

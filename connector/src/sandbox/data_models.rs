@@ -247,12 +247,12 @@ pub async fn data_model_sources(
     RawQuery(q): RawQuery,
 ) -> Handler {
     let model = find_data_model(&state.org, &id)?;
-    token_page_slice(
-        &state,
-        &Params::parse(q),
-        MAX_SOURCES_PAGE_SIZE,
-        &sources(model),
-    )
+    let mut entries = sources(model);
+    if state.surface == ApiSurface::Legacy2023 {
+        // Spec 2.0.0 knows only data-model, dataset and table sources.
+        entries.retain(|s| s["type"] != "custom-sql");
+    }
+    token_page_slice(&state, &Params::parse(q), MAX_SOURCES_PAGE_SIZE, &entries)
 }
 
 pub async fn data_model_tags(

@@ -214,12 +214,17 @@ pub fn document_columns(pages: &[Page]) -> Vec<Value> {
         .collect()
 }
 
-/// `/elements/{elementId}/columns`: says `label` where the document listing says `name`.
-fn labelled_columns(element: &Element) -> Vec<Value> {
+/// `/elements/{elementId}/columns`: says `label` where the document listing says `name`;
+/// the `type` object is today's (spec 2.0.0 has none).
+fn labelled_columns(element: &Element, surface: ApiSurface) -> Vec<Value> {
     element_columns(element)
         .into_iter()
         .map(|(id, label, formula)| {
-            json!({"columnId": id, "label": label, "formula": formula, "type": default_column_type()})
+            let mut column = json!({"columnId": id, "label": label, "formula": formula});
+            if surface == ApiSurface::Current {
+                column["type"] = default_column_type();
+            }
+            column
         })
         .collect()
 }
@@ -345,7 +350,11 @@ pub async fn workbook_element_columns(
 ) -> Handler {
     let pages = workbook_pages(&state, &id)?;
     let element = find_element(&pages, &element_id)?;
-    page_slice(&state, &Params::parse(q), &labelled_columns(element))
+    page_slice(
+        &state,
+        &Params::parse(q),
+        &labelled_columns(element, state.surface),
+    )
 }
 
 /// Not paged: a bare array, as the spec says.
@@ -441,7 +450,7 @@ pub async fn report_element_columns(
         &state,
         &Params::parse(q),
         MAX_PAGE_LIMIT,
-        &labelled_columns(element),
+        &labelled_columns(element, state.surface),
     )
 }
 

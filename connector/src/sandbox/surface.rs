@@ -15,17 +15,18 @@ pub enum ApiSurface {
     #[default]
     Current,
     /// Sigma as of 2023 (spec 2.0.0): the routes above answer 404, `/v2/members` and
-    /// `/v2/teams` answer a bare array without `limit`, dataset-backed elements keep their SQL.
+    /// `/v2/teams` answer a bare array without `limit`, dataset-backed elements keep their SQL,
+    /// element columns have no `type`, data model sources no `custom-sql` variant.
     Legacy2023,
 }
 
-/// Route templates only today's surface serves (the older one answers 404 there).
+/// Route templates only today's surface serves (the older one answers 404 there): the 2026
+/// subset's paths that spec 2.0.0 does not have. Data model `/elements` and `/columns` are
+/// not in 2.0.0 either but the sandbox served them before, so both surfaces keep them.
 pub const CURRENT_ONLY_ROUTES: &[&str] = &[
     "/v2/workbooks/{workbookId}/elements",
-    "/v2/workbooks/{workbookId}/elements/{elementId}/columns",
     "/v2/workbooks/{workbookId}/lineage",
     "/v2/workbooks/{workbookId}/columns",
-    "/v2/workbooks/{workbookId}/sources",
     "/v2/reports",
     "/v2/reports/{reportId}",
     "/v2/reports/{reportId}/pages",
@@ -38,7 +39,6 @@ pub const CURRENT_ONLY_ROUTES: &[&str] = &[
     "/v2/reports/{reportId}/queries",
     "/v2/reports/{reportId}/columns",
     "/v2/dataModels/{dataModelId}/lineage",
-    "/v2/dataModels/{dataModelId}/sources",
     "/v2/dataModels/{dataModelId}/tags",
 ];
 
