@@ -13,9 +13,12 @@
 //! See `docs/sandbox.md` for what is served and where it differs from Sigma.
 
 mod auth;
+mod corruption;
 mod data_models;
 mod documents;
+mod entities;
 mod error;
+mod files;
 pub mod fixtures;
 pub mod generate;
 pub mod knobs;

@@ -1,6 +1,5 @@
 //! Routes, the request gate (auth, knobs, stats) and Sigma's paging and error shapes.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 
 use axum::Json;
@@ -11,15 +10,17 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::auth;
+use super::corruption::{corrupt_objects, malformed};
 use super::data_models;
 use super::documents;
 use super::error::{ApiError, DropConnection};
+use super::files;
 use super::generate::mix;
-use super::knobs::{Corruption, Fault, Knobs, ODD_UNICODE};
-use super::org::{FILE_KINDS, FileRef, Org};
+use super::knobs::{Fault, Knobs};
+use super::org::Org;
 use super::paging::{Params, page_slice};
 use super::state::SharedState;
 use super::surface::ApiSurface;
@@ -131,11 +132,14 @@ pub(crate) fn router(state: SharedState) -> Router {
             "/v2/dataModels/{dataModelId}/tags",
             get(data_models::data_model_tags),
         )
-        .route("/v2/files", get(list_files))
-        .route("/v2/files/{inodeId}", get(file))
-        .route("/v2/connections", get(list_connections))
-        .route("/v2/connections/{connectionId}", get(connection))
-        .route("/v2/connections/paths/{inodeId}", get(connection_path))
+        .route("/v2/files", get(files::list_files))
+        .route("/v2/files/{inodeId}", get(files::file))
+        .route("/v2/connections", get(files::list_connections))
+        .route("/v2/connections/{connectionId}", get(files::connection))
+        .route(
+            "/v2/connections/paths/{inodeId}",
+            get(files::connection_path),
+        )
         .route("/v2/members", get(list_members))
         .route("/v2/teams", get(list_teams))
         .route("/v2/members/{memberId}", get(member))
@@ -301,109 +305,6 @@ async fn gated(
     response
 }
 
-/// Keys that carry an object's own id, most specific first: a data model column also names
-/// its element, a lineage node its element, so the first key present is the object's.
-const OWN_ID_KEYS: [&str; 13] = [
-    "workbookId",
-    "reportId",
-    "dataModelId",
-    "datasetId",
-    "pageId",
-    "columnId",
-    "nodeId",
-    "elementId",
-    "memberId",
-    "workspaceId",
-    "connectionId",
-    "versionTagId",
-    "teamId",
-];
-
-/// Stands in for a lone surrogate escape until the body is text: no `Value` can hold one.
-const LONE_SURROGATE_MARK: &str = "\u{E000}sandbox-lone-surrogate\u{E000}";
-
-/// Rewrites every object of the body whose own id is in `corrupt`, as its knob says.
-async fn corrupt_objects(response: Response, corrupt: &BTreeMap<String, Corruption>) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "sandbox could not buffer a body to corrupt",
-        )
-        .into_response();
-    };
-    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
-        return Response::from_parts(parts, Body::from(bytes));
-    };
-    corrupt_value(&mut value, corrupt);
-    let text = value.to_string().replace(LONE_SURROGATE_MARK, "\\ud800");
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(text))
-}
-
-fn corrupt_value(value: &mut Value, corrupt: &BTreeMap<String, Corruption>) {
-    match value {
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|item| corrupt_value(item, corrupt)),
-        Value::Object(object) => {
-            let own_id = OWN_ID_KEYS
-                .iter()
-                .find_map(|key| object.get(*key))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            object
-                .values_mut()
-                .for_each(|child| corrupt_value(child, corrupt));
-            if let Some(how) = own_id.and_then(|id| corrupt.get(&id)) {
-                apply_corruption(object, how);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn apply_corruption(object: &mut serde_json::Map<String, Value>, how: &Corruption) {
-    let field = how.field().to_owned();
-    let current = object.get(&field).cloned().unwrap_or(Value::Null);
-    let text = current.as_str().unwrap_or_default().to_owned();
-    match how {
-        Corruption::MissingField(_) => {
-            object.remove(&field);
-        }
-        Corruption::WrongType(_) => {
-            let wrong = if current.is_string() {
-                json!(42)
-            } else {
-                json!("wrong type")
-            };
-            object.insert(field, wrong);
-        }
-        Corruption::HugeString(_, len) => {
-            // Multi-byte on purpose: a cut in the wrong place would split a character.
-            let unit = "Ωmega-ünïcode-";
-            let mut huge = unit.repeat(len / unit.len() + 1);
-            let mut cut = (*len).min(huge.len());
-            while !huge.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            huge.truncate(cut);
-            object.insert(field, Value::String(huge));
-        }
-        Corruption::OddUnicode(_) => {
-            object.insert(field, Value::String(format!("{text}{ODD_UNICODE}")));
-        }
-        Corruption::LoneSurrogate(_) => {
-            object.insert(field, Value::String(format!("{text}{LONE_SURROGATE_MARK}")));
-        }
-    }
-}
-
-fn malformed(ids: &BTreeSet<String>, path: &str) -> bool {
-    !ids.is_empty() && path.split('/').any(|segment| ids.contains(segment))
-}
-
 async fn unmatched(State(state): State<SharedState>, method: Method) -> ApiError {
     state.stats.route(&format!("{method} (unmatched)"));
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "Route not found")
@@ -536,126 +437,6 @@ async fn dataset_sources(State(state): State<SharedState>, Path(id): Path<String
         )),
         _ => Ok(Json(&dataset.sources).into_response()),
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Files and connections
-
-const SPEC_FILE_TYPES: [&str; 10] = [
-    "workspace",
-    "folder",
-    "workbook",
-    "dataset",
-    "sql",
-    "worksheet",
-    "dashboard",
-    "template",
-    "table",
-    "symlink",
-];
-
-async fn list_files(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
-    let params = Params::parse(q);
-    let mut kinds: Vec<&str> = Vec::new();
-    for filter in params.all("typeFilters").flat_map(|v| v.split(',')) {
-        let filter = filter.trim();
-        if !SPEC_FILE_TYPES.contains(&filter) {
-            return Err(ApiError::bad_request(format!(
-                "Unknown typeFilters value: {filter}"
-            )));
-        }
-        if !kinds.contains(&filter) {
-            kinds.push(filter);
-        }
-    }
-    if kinds.is_empty() {
-        kinds = FILE_KINDS.to_vec();
-    }
-    // Keep the listing order stable whatever order the filters came in.
-    kinds.retain(|k| FILE_KINDS.contains(k));
-    kinds.sort_by_key(|k| FILE_KINDS.iter().position(|f| f == k));
-    params.bool("directChildFilter")?;
-    let org = &state.org;
-    let parent = params.get("parentId");
-    let name = params.get("name").map(str::to_lowercase);
-    if parent.is_some() || name.is_some() {
-        // Filtered listings scan; unfiltered ones below page by offset arithmetic.
-        let matching: Vec<FileRef> = kinds
-            .iter()
-            .flat_map(|kind| (0..org.file_count(kind)).filter_map(move |n| org.file_at(kind, n)))
-            .filter(|&f| parent.is_none_or(|p| org.file_parent(f) == p))
-            .filter(|&f| {
-                name.as_ref().is_none_or(|n| {
-                    org.file_entry(f)["name"]
-                        .as_str()
-                        .is_some_and(|s| s.to_lowercase().contains(n.as_str()))
-                })
-            })
-            .collect();
-        return state.page(&params, matching.len(), |i| {
-            matching.get(i).map(|&f| org.file_json(f))
-        });
-    }
-    let total: usize = kinds.iter().map(|k| org.file_count(k)).sum();
-    state.page(&params, total, |mut i| {
-        for kind in &kinds {
-            let count = org.file_count(kind);
-            if i < count {
-                return org.file_at(kind, i).map(|f| org.file_json(f));
-            }
-            i -= count;
-        }
-        None
-    })
-}
-
-async fn file(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
-    let found = state
-        .org
-        .file(&id)
-        .ok_or_else(|| ApiError::not_found("File", &id))?;
-    Ok(Json(state.org.file_json(found)).into_response())
-}
-
-async fn list_connections(State(state): State<SharedState>, RawQuery(q): RawQuery) -> Handler {
-    let params = Params::parse(q);
-    let include_archived = params.bool("includeArchived")?.unwrap_or(false);
-    let search = params.get("search").map(str::to_lowercase);
-    let listed: Vec<_> = state
-        .org
-        .connections
-        .iter()
-        .filter(|c| include_archived || !c.is_archived.unwrap_or(false))
-        .filter(|c| {
-            search
-                .as_ref()
-                .is_none_or(|s| c.name.to_lowercase().contains(s.as_str()))
-        })
-        .collect();
-    page_slice(&state, &params, &listed)
-}
-
-async fn connection(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
-    let connection = state
-        .org
-        .connection(&id)
-        .ok_or_else(|| ApiError::not_found("Connection", &id))?;
-    Ok(Json(connection).into_response())
-}
-
-async fn connection_path(State(state): State<SharedState>, Path(id): Path<String>) -> Handler {
-    let table = state
-        .org
-        .table_by_inode(&id)
-        .ok_or_else(|| ApiError::not_found("Connection path", &id))?;
-    if table.archived {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "inode_archived",
-            format!("Inode is archived: {id}"),
-        ));
-    }
-    Ok(Json(json!({"connectionId": table.connection_id, "path": table.path})).into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
