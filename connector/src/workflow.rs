@@ -11,16 +11,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::client::SigmaClient;
 use crate::config::{SinkType, Workflow};
-use crate::records::{DeleteRef, EntityType};
-use crate::sigma::mapping::RecordDraft;
-use crate::sigma::source::{SigmaSource, SourceOptions};
+use crate::records::{DeleteRef, Entity, EntityType, Record, RecordKind};
+use crate::sigma::source::{SigmaSource, SourceItem, SourceOptions};
 use crate::sink::{
-    AnySink, ConsoleSink, JsonlSink, MetadataRestSink, Sink, SinkError, SinkSummary, record_json,
+    AnySink, ConsoleSink, JsonlSink, MetadataRestSink, Sink, SinkError, SinkSummary,
 };
 use crate::state::{EntityState, RunState, StateError, WorkbookState};
 use crate::status::{RequestStatus, RunStatus, StepStatus, success_percentage};
@@ -156,7 +154,7 @@ struct PendingWorkbook {
     workbook_id: String,
     dashboard_fqn: Option<String>,
     updated_at: Option<String>,
-    records: Vec<Value>,
+    records: Vec<Record>,
 }
 
 /// Runs the workflow to the end, or until `shutdown` resolves.
@@ -239,11 +237,11 @@ pub async fn run(
         };
         let Some(item) = item else { break };
         let result = match item {
-            Ok(draft) if draft.kind == "unchanged" => {
+            Ok(SourceItem::UnchangedWorkbook { dashboard_fqn, .. }) => {
                 unchanged += 1;
                 flush(&mut pending, &mut state);
                 replay(
-                    &draft,
+                    &dashboard_fqn,
                     previous.as_ref(),
                     &mut sink,
                     &mut state,
@@ -251,13 +249,15 @@ pub async fn run(
                 )
                 .await
             }
-            Ok(draft) => {
-                let record = record_json(&draft);
+            Ok(SourceItem::Record {
+                record,
+                workbook_id,
+            }) => {
                 let written = sink.write(&record).await;
                 if written.is_ok() {
-                    count(&mut sink_status, draft.kind);
+                    count(&mut sink_status, record.kind());
                     if keep_state {
-                        track(&draft, record, &mut pending, &mut state);
+                        track(record, workbook_id, &mut pending, &mut state);
                     }
                 }
                 written
@@ -342,7 +342,7 @@ pub async fn run(
             }
             for record in deletes {
                 sink.write(&record).await?;
-                count(&mut sink_status, "delete");
+                count(&mut sink_status, RecordKind::Delete);
                 deleted += 1;
             }
         } else if previous.is_some() && !source_snapshot.is_complete() {
@@ -421,52 +421,53 @@ pub async fn run(
     Ok(status)
 }
 
-fn count(step: &mut StepStatus, kind: &str) {
+fn count(step: &mut StepStatus, kind: RecordKind) {
     step.processed += 1;
-    *step.processed_by_kind.entry(kind.to_owned()).or_default() += 1;
+    *step
+        .processed_by_kind
+        .entry(kind.as_str().to_owned())
+        .or_default() += 1;
 }
 
 /// A soft delete (the metadata-rest sink never hard-deletes what a run merely did not see).
-fn delete_record(entity_type: EntityType, fqn: &str) -> Value {
-    let entity = serde_json::to_value(DeleteRef {
+fn delete_record(entity_type: EntityType, fqn: &str) -> Record {
+    Record::new(Entity::Delete(DeleteRef {
         entity_type,
         fqn: fqn.to_owned(),
-    })
-    .unwrap_or_default();
-    json!({"kind": "delete", "fqn": fqn, "entity": entity})
+    }))
 }
 
 /// Files a record under its workbook (or as a data model) for the next run's state.
 fn track(
-    draft: &RecordDraft,
-    record: Value,
+    record: Record,
+    workbook_id: Option<String>,
     pending: &mut Option<PendingWorkbook>,
     state: &mut RunState,
 ) {
-    match &draft.workbook_id {
+    match workbook_id {
         Some(id) => {
-            if pending.as_ref().is_some_and(|p| &p.workbook_id != id) {
+            if pending.as_ref().is_some_and(|p| p.workbook_id != id) {
                 flush(pending, state);
             }
             let p = pending.get_or_insert_with(|| PendingWorkbook {
-                workbook_id: id.clone(),
+                workbook_id: id,
                 dashboard_fqn: None,
                 updated_at: None,
                 records: Vec::new(),
             });
-            if draft.kind == "dashboard" {
-                p.dashboard_fqn = Some(draft.fqn.clone());
-                p.updated_at = draft.refs["updatedAt"].as_str().map(str::to_owned);
+            if let Entity::Dashboard(dashboard) = &record.entity {
+                p.dashboard_fqn = Some(dashboard.fqn());
+                p.updated_at = record.refs.updated_at.clone();
             }
             p.records.push(record);
         }
         None => {
             flush(pending, state);
-            if draft.kind == "dataModel" {
+            if let Entity::DataModel(model) = &record.entity {
                 state.data_models.insert(
-                    draft.fqn.clone(),
+                    model.fqn(),
                     EntityState {
-                        updated_at: draft.refs["updatedAt"].as_str().map(str::to_owned),
+                        updated_at: record.refs.updated_at,
                     },
                 );
             }
@@ -491,20 +492,22 @@ fn flush(pending: &mut Option<PendingWorkbook>, state: &mut RunState) {
 
 /// Writes an unchanged workbook's records as the last run emitted them.
 async fn replay(
-    marker: &RecordDraft,
+    dashboard_fqn: &str,
     previous: Option<&RunState>,
     sink: &mut AnySink,
     state: &mut RunState,
     sink_status: &mut StepStatus,
 ) -> Result<(), SinkError> {
-    let Some(entry) = previous.and_then(|p| p.dashboards.get(&marker.fqn)) else {
+    let Some(entry) = previous.and_then(|p| p.dashboards.get(dashboard_fqn)) else {
         return Ok(());
     };
     for record in &entry.records {
         sink.write(record).await?;
-        count(sink_status, record["kind"].as_str().unwrap_or("record"));
+        count(sink_status, record.kind());
     }
-    state.dashboards.insert(marker.fqn.clone(), entry.clone());
+    state
+        .dashboards
+        .insert(dashboard_fqn.to_owned(), entry.clone());
     Ok(())
 }
 

@@ -17,78 +17,20 @@ use std::sync::{Arc, Mutex};
 
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::Serialize;
-use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::client::{ClientError, SigmaClient};
-use crate::config::{FilterPattern, Workflow};
-use crate::records::{ColumnLineage, EntityType};
+use crate::records::{ColumnLineage, EntityType, Record, RecordKind};
 
 use super::api::{DecodeError, Listed, SigmaApi};
-use super::filter::NameFilter;
 use super::lineage::{ServiceMapping, upstream_sources};
-use super::mapping::{self, RecordDraft};
+use super::mapping;
 use super::model::{
     ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset, ElementLineage,
     Workbook, WorkbookElement, WorkbookPage,
 };
+pub use super::options::SourceOptions;
 use super::sql;
-
-/// Everything the source needs from the workflow, checked once.
-#[derive(Debug, Clone)]
-pub struct SourceOptions {
-    pub service_name: String,
-    /// The connection as OpenMetadata stores it on the service (no secret).
-    pub connection_json: Value,
-    pub dashboard_filter: NameFilter,
-    pub chart_filter: NameFilter,
-    pub data_model_filter: NameFilter,
-    pub project_filter: NameFilter,
-    pub include_owners: bool,
-    pub include_tags: bool,
-    pub include_data_models: bool,
-    pub connection_service_map: BTreeMap<String, String>,
-    pub db_service_prefixes: Vec<String>,
-    /// Workbooks expanded at once (their requests share the client's limits).
-    pub workbook_concurrency: usize,
-    /// Incremental runs: workbook id -> `updatedAt` of the last run. A workbook still at
-    /// that `updatedAt` is not expanded; an `unchanged` marker stands in for its records.
-    pub unchanged_workbooks: HashMap<String, String>,
-}
-
-impl SourceOptions {
-    pub fn from_workflow(workflow: &Workflow) -> Result<Self, regex::Error> {
-        let conn = &workflow.source.service_connection.config;
-        let sc = &workflow.source.source_config.config;
-        let filter = |a: &Option<FilterPattern>, b: &Option<FilterPattern>| {
-            NameFilter::new(a.iter().chain(b.iter()))
-        };
-        let mut prefixes: Vec<String> = sc
-            .lineage_information
-            .as_ref()
-            .map(|l| l.db_service_prefixes.clone())
-            .unwrap_or_default();
-        prefixes.extend(sc.db_service_names.iter().cloned());
-        Ok(Self {
-            service_name: workflow.source.service_name.clone(),
-            connection_json: conn.to_public_json(),
-            dashboard_filter: filter(&conn.dashboard_filter_pattern, &sc.dashboard_filter_pattern)?,
-            chart_filter: filter(&conn.chart_filter_pattern, &sc.chart_filter_pattern)?,
-            data_model_filter: filter(
-                &conn.data_model_filter_pattern,
-                &sc.data_model_filter_pattern,
-            )?,
-            project_filter: filter(&conn.project_filter_pattern, &sc.project_filter_pattern)?,
-            include_owners: sc.include_owners,
-            include_tags: sc.include_tags,
-            include_data_models: sc.include_data_models,
-            connection_service_map: conn.connection_service_map.clone(),
-            db_service_prefixes: prefixes,
-            workbook_concurrency: (conn.max_concurrency as usize).clamp(1, 64),
-            unchanged_workbooks: HashMap::new(),
-        })
-    }
-}
 
 /// A per-object failure, or a listing that ended early.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -171,8 +113,12 @@ impl StatusHandle {
         // A panic elsewhere must not hide the counts: take the data even if poisoned.
         self.status.lock().unwrap_or_else(|p| p.into_inner())
     }
-    fn emitted(&self, kind: &str) {
-        *self.lock().emitted.entry(kind.to_owned()).or_default() += 1;
+    fn emitted(&self, kind: RecordKind) {
+        *self
+            .lock()
+            .emitted
+            .entry(kind.as_str().to_owned())
+            .or_default() += 1;
     }
     fn filtered(&self, kind: &str) {
         *self.lock().filtered.entry(kind.to_owned()).or_default() += 1;
@@ -201,7 +147,37 @@ impl StatusHandle {
     }
 }
 
-pub type SourceItem = Result<RecordDraft, SourceError>;
+/// What the source hands the runner: a record, or a stand-in for records it did not make.
+// The large variant is the common one: boxing it would allocate per record to shrink a
+// variant that appears once per unchanged workbook.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceItem {
+    /// A record. `workbook_id` names the workbook it belongs to (its charts, dashboard and
+    /// their lineage): the runner keeps a workbook's records together in the state.
+    Record {
+        record: Record,
+        workbook_id: Option<String>,
+    },
+    /// An incremental run's workbook whose `updatedAt` has not changed: the runner replays
+    /// its records from the state. Never written to a sink itself.
+    UnchangedWorkbook {
+        workbook_id: String,
+        dashboard_fqn: String,
+    },
+}
+
+impl From<Record> for SourceItem {
+    fn from(record: Record) -> Self {
+        SourceItem::Record {
+            record,
+            workbook_id: None,
+        }
+    }
+}
+
+/// One step of the stream: an item, or a failure the stream goes on after.
+pub type SourceResult = Result<SourceItem, SourceError>;
 
 pub struct SigmaSource {
     api: SigmaApi,
@@ -223,7 +199,7 @@ impl SigmaSource {
     }
 
     /// The record stream. Every `Err` is also counted in the status.
-    pub fn records(self) -> BoxStream<'static, SourceItem> {
+    pub fn records(self) -> BoxStream<'static, SourceResult> {
         let status = self.status.clone();
         let ctx = Ctx {
             api: self.api,
@@ -233,8 +209,8 @@ impl SigmaSource {
         };
         async_stream::stream! {
             let service = mapping::dashboard_service(&ctx.options);
-            ctx.status.emitted(service.kind);
-            yield Ok(service);
+            ctx.status.emitted(service.kind());
+            yield Ok(service.into());
 
             let (owners, connections) = tokio::join!(ctx.member_emails(), ctx.connection_names());
             let mapping = Arc::new(ServiceMapping::new(
@@ -328,12 +304,12 @@ impl SigmaSource {
 }
 
 enum WorkbookOutcome {
-    Expanded(Vec<SourceItem>),
+    Expanded(Vec<SourceResult>),
     Error(SourceError),
     ListingFailed(ClientError),
 }
 
-type ExpandedModel = Option<(String, Vec<String>, Vec<SourceItem>)>;
+type ExpandedModel = Option<(String, Vec<String>, Vec<SourceResult>)>;
 
 enum DataModelOutcome {
     Expanded(ExpandedModel),
@@ -458,7 +434,7 @@ impl WorkbookCtx {
         &self.ctx.options
     }
 
-    fn dataset(&self, ds: Dataset, index: &mut DataModelIndex) -> Option<SourceItem> {
+    fn dataset(&self, ds: Dataset, index: &mut DataModelIndex) -> Option<SourceResult> {
         if ds.is_archived {
             self.ctx.status.skipped("archived dataset");
             return None;
@@ -467,12 +443,12 @@ impl WorkbookCtx {
             self.ctx.status.filtered("dataModel");
             return None;
         }
-        let draft = mapping::dataset(self.options(), &ds);
+        let record = mapping::dataset(self.options(), &ds);
         if let Some(url_id) = ds.url.rsplit('/').next().filter(|s| !s.is_empty()) {
-            index.datasets.insert(url_id.to_owned(), draft.fqn.clone());
+            index.datasets.insert(url_id.to_owned(), record.fqn());
         }
-        self.ctx.status.emitted(draft.kind);
-        Some(Ok(draft))
+        self.ctx.status.emitted(record.kind());
+        Some(Ok(record.into()))
     }
 
     /// A data model's elements as data models, and the lineage from the tables they read.
@@ -534,14 +510,15 @@ impl WorkbookCtx {
                 .iter()
                 .filter(|c| c.element_id.as_deref() == Some(element.element_id.as_str()))
                 .collect();
-            let draft = mapping::data_model_element(self.options(), &dm, element, &cols);
+            let record = mapping::data_model_element(self.options(), &dm, element, &cols);
+            let fqn = record.fqn();
             by_name.insert(
                 element.name.clone().unwrap_or_default().to_lowercase(),
-                (draft.fqn.clone(), element),
+                (fqn.clone(), element),
             );
-            fqns.push(draft.fqn.clone());
-            self.ctx.status.emitted(draft.kind);
-            items.push(Ok(draft));
+            fqns.push(fqn);
+            self.ctx.status.emitted(record.kind());
+            items.push(Ok(record.into()));
         }
         // Lineage into each element: from its warehouse table, and from sibling elements
         // its formulas read (`[Sibling/Column]`).
@@ -602,10 +579,10 @@ impl WorkbookCtx {
         to_fqn: &str,
         columns: Vec<ColumnLineage>,
         candidates: Vec<String>,
-    ) -> RecordDraft {
-        let draft = mapping::lineage(from_type, from_fqn, to_type, to_fqn, columns, candidates);
-        self.ctx.status.emitted(draft.kind);
-        draft
+    ) -> SourceItem {
+        let record = mapping::lineage(from_type, from_fqn, to_type, to_fqn, columns, candidates);
+        self.ctx.status.emitted(record.kind());
+        record.into()
     }
 
     /// Table FQN candidates for a warehouse `inode-`; problems become warnings.
@@ -644,7 +621,7 @@ impl WorkbookCtx {
         }
     }
 
-    async fn expand_workbook(&self, wb: Workbook) -> Vec<SourceItem> {
+    async fn expand_workbook(&self, wb: Workbook) -> Vec<SourceResult> {
         let status = &self.ctx.status;
         if wb.is_archived {
             status.skipped("archived workbook");
@@ -661,16 +638,21 @@ impl WorkbookCtx {
         }
         if self.options().unchanged_workbooks.get(&wb.workbook_id) == Some(&wb.updated_at) {
             status.skipped("unchanged workbook");
-            return vec![Ok(mapping::unchanged(self.options(), &wb))];
+            return vec![Ok(SourceItem::UnchangedWorkbook {
+                dashboard_fqn: mapping::dashboard_fqn(self.options(), &wb.workbook_id),
+                workbook_id: wb.workbook_id,
+            })];
         }
         let mut items = self.expand_changed_workbook(&wb).await;
         for item in items.iter_mut().flatten() {
-            item.workbook_id = Some(wb.workbook_id.clone());
+            if let SourceItem::Record { workbook_id, .. } = item {
+                *workbook_id = Some(wb.workbook_id.clone());
+            }
         }
         items
     }
 
-    async fn expand_changed_workbook(&self, wb: &Workbook) -> Vec<SourceItem> {
+    async fn expand_changed_workbook(&self, wb: &Workbook) -> Vec<SourceResult> {
         let status = &self.ctx.status;
         let fail = |step: &'static str, e: &dyn std::fmt::Display| {
             vec![Err(self.ctx.failed(SourceError::Object {
@@ -723,7 +705,7 @@ impl WorkbookCtx {
 
         // Charts, in page and element order.
         let mut items = Vec::new();
-        let mut charts: Vec<(&WorkbookPage, &WorkbookElement, RecordDraft)> = Vec::new();
+        let mut charts: Vec<(&WorkbookPage, &WorkbookElement, Record)> = Vec::new();
         for (index, (page, element)) in elements.iter().enumerate() {
             if !mapping::is_chart(element) {
                 status.skipped("non-chart element");
@@ -734,8 +716,8 @@ impl WorkbookCtx {
                 status.filtered("chart");
                 continue;
             }
-            let draft = mapping::chart(self.options(), wb, page, element, &name);
-            charts.push((page, element, draft));
+            let record = mapping::chart(self.options(), wb, page, element, &name);
+            charts.push((page, element, record));
         }
 
         // Lineage of every chart element, concurrently; UI elements are never asked.
@@ -776,10 +758,10 @@ impl WorkbookCtx {
             .workbook_sources(&charts, &lineages, &sql_by_element)
             .await;
 
-        let chart_fqns: Vec<String> = charts.iter().map(|(_, _, d)| d.fqn.clone()).collect();
-        for (_, _, draft) in charts {
-            status.emitted(draft.kind);
-            items.push(Ok(draft));
+        let chart_fqns: Vec<String> = charts.iter().map(|(_, _, d)| d.fqn()).collect();
+        for (_, _, record) in charts {
+            status.emitted(record.kind());
+            items.push(Ok(record.into()));
         }
         let owner = if self.options().include_owners {
             match self.owners.get(&wb.owner_id) {
@@ -809,9 +791,9 @@ impl WorkbookCtx {
             owner,
             tags,
         );
-        let dashboard_fqn = dashboard.fqn.clone();
-        status.emitted(dashboard.kind);
-        items.push(Ok(dashboard));
+        let dashboard_fqn = dashboard.fqn();
+        status.emitted(dashboard.kind());
+        items.push(Ok(dashboard.into()));
         for dm in data_model_fqns {
             items.push(Ok(self.lineage(
                 EntityType::DashboardDataModel,
@@ -840,7 +822,7 @@ impl WorkbookCtx {
     /// element's SQL.
     async fn workbook_sources(
         &self,
-        charts: &[(&WorkbookPage, &WorkbookElement, RecordDraft)],
+        charts: &[(&WorkbookPage, &WorkbookElement, Record)],
         lineages: &[Option<ElementLineage>],
         sql_by_element: &HashMap<String, String>,
     ) -> WorkbookEnds {

@@ -14,9 +14,7 @@ pub use console::ConsoleSink;
 pub use jsonl::JsonlSink;
 pub use openmetadata::{MAX_IN_FLIGHT, MetadataRestSink, OmError};
 
-use serde_json::Value;
-
-use crate::sigma::mapping::RecordDraft;
+use crate::records::Record;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -31,16 +29,6 @@ pub enum SinkError {
     Stdout(#[source] std::io::Error),
     #[error(transparent)]
     OpenMetadata(#[from] OmError),
-}
-
-/// A record as written: `{"kind", "fqn", "entity", "refs"}` (refs omitted when empty).
-pub fn record_json(record: &RecordDraft) -> Value {
-    let mut line =
-        serde_json::json!({"kind": record.kind, "fqn": record.fqn, "entity": record.entity});
-    if record.refs.as_object().is_some_and(|m| !m.is_empty()) {
-        line["refs"] = record.refs.clone();
-    }
-    line
 }
 
 /// What a sink learnt while writing, reported by `commit`. The file and console sinks either
@@ -65,10 +53,10 @@ pub trait Sink: Send + Sized {
     /// Checks the sink can take records, before any Sigma request is made.
     fn healthcheck(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send;
 
-    /// Takes one record in its JSON form (see [`record_json`]); records replayed from the
-    /// state of an earlier run arrive in this form already. An error here stops the run;
-    /// a refusal of this one record by the destination is reported by `commit` instead.
-    fn write(&mut self, record: &Value) -> impl Future<Output = Result<(), SinkError>> + Send;
+    /// Takes one record (new, or replayed from the state of an earlier run). An error here
+    /// stops the run; a refusal of this one record by the destination is reported by
+    /// `commit` instead.
+    fn write(&mut self, record: &Record) -> impl Future<Output = Result<(), SinkError>> + Send;
 
     /// Finishes the run's output (renames the file into place, waits for the last requests).
     fn commit(self) -> impl Future<Output = Result<SinkSummary, SinkError>> + Send;
@@ -95,7 +83,7 @@ impl Sink for AnySink {
         }
     }
 
-    async fn write(&mut self, record: &Value) -> Result<(), SinkError> {
+    async fn write(&mut self, record: &Record) -> Result<(), SinkError> {
         match self {
             AnySink::File(s) => s.write(record).await,
             AnySink::Console(s) => s.write(record).await,

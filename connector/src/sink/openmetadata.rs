@@ -40,7 +40,8 @@ use crate::client::retry::{
 };
 use crate::config::OpenMetadataServerConfig;
 use crate::records::{
-    DeleteRef, EntityType, LineageEdge, TAG_CLASSIFICATION, TagLabel, fqn as om_fqn, tag_name,
+    DeleteRef, Entity, EntityType, LineageEdge, Record, TAG_CLASSIFICATION, TagLabel,
+    fqn as om_fqn, tag_name,
 };
 
 /// Requests to OpenMetadata in flight at once.
@@ -285,16 +286,6 @@ fn add_tags(body: &mut Value, labels: Vec<Value>) {
     }
 }
 
-fn entity_type_of(kind: &str) -> Option<EntityType> {
-    Some(match kind {
-        "dashboardService" => EntityType::DashboardService,
-        "chart" => EntityType::Chart,
-        "dataModel" => EntityType::DashboardDataModel,
-        "dashboard" => EntityType::Dashboard,
-        _ => return None,
-    })
-}
-
 type Cell = Arc<OnceCell<Option<String>>>;
 
 /// Whether a classification or tag exists in OpenMetadata (else why not), settled once.
@@ -473,8 +464,9 @@ pub struct MetadataRestSink {
     resolver: Arc<Resolver>,
     permits: Arc<Semaphore>,
     in_flight: JoinSet<Outcome>,
-    /// Lineage waits for commit: its ends may be written after it arrives.
-    lineage: Vec<LineageEdge>,
+    /// Lineage waits for commit: its ends may be written after it arrives. Each edge comes
+    /// with further FQNs for its `from` end (`refs.fromCandidates`), tried in order.
+    lineage: Vec<(LineageEdge, Vec<String>)>,
     /// Charts and data models OpenMetadata refused in this run: dashboards leave them out
     /// rather than fail as a whole.
     refused: HashSet<String>,
@@ -600,63 +592,57 @@ impl MetadataRestSink {
         *self.counts.entry(what).or_default() += 1;
     }
 
-    async fn put_entity(
-        &mut self,
-        kind: &str,
-        fqn: String,
-        record: &Value,
-    ) -> Result<(), SinkError> {
-        let Some(entity_type) = entity_type_of(kind) else {
-            return Ok(());
-        };
-        let mut body = record.get("entity").cloned().unwrap_or(Value::Null);
-        if !body.is_object() {
-            self.summary
-                .failures
-                .push(format!("{kind} {fqn}: the record has no entity object"));
-            return Ok(());
-        }
-        if entity_type == EntityType::Dashboard {
-            // Everything written before this dashboard (its charts and data models) must be
-            // acknowledged first: OpenMetadata resolves them by FQN when it stores it.
-            self.drain().await;
-            for field in ["charts", "dataModels"] {
-                if let Some(Value::Array(list)) = body.get_mut(field) {
+    async fn put_entity(&mut self, record: &Record) -> Result<(), SinkError> {
+        let kind = record.kind();
+        let fqn = record.fqn();
+        let body = match &record.entity {
+            Entity::DashboardService(s) => {
+                serde_json::to_value(s).map(|b| (EntityType::DashboardService, b))
+            }
+            Entity::Chart(c) => serde_json::to_value(c).map(|b| (EntityType::Chart, b)),
+            Entity::DataModel(m) => {
+                serde_json::to_value(m).map(|b| (EntityType::DashboardDataModel, b))
+            }
+            Entity::Dashboard(d) => {
+                // Everything written before this dashboard (its charts and data models) must
+                // be acknowledged first: OpenMetadata resolves them by FQN when it stores it.
+                self.drain().await;
+                let mut d = d.clone();
+                for (field, list) in [
+                    ("charts", &mut d.charts),
+                    ("dataModels", &mut d.data_models),
+                ] {
                     list.retain(|r| {
-                        let keep = r.as_str().is_none_or(|r| !self.refused.contains(r));
+                        let keep = !self.refused.contains(r);
                         if !keep {
                             self.summary.warnings.push(format!(
-                                "dashboard {fqn}: {} was refused by OpenMetadata and is left out of its {field}",
-                                r.as_str().unwrap_or_default()
+                                "dashboard {fqn}: {r} was refused by OpenMetadata and is left out of its {field}"
                             ));
                         }
                         keep
                     });
                 }
+                serde_json::to_value(&d).map(|b| (EntityType::Dashboard, b))
             }
-        }
-        let mut owners: Vec<String> = record
-            .pointer("/refs/owners")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect();
+            Entity::Lineage(_) | Entity::Delete(_) => return Ok(()),
+        };
+        let (entity_type, mut body) = match body {
+            Ok(body) => body,
+            Err(e) => {
+                self.summary
+                    .failures
+                    .push(format!("{kind} {fqn}: cannot be written as JSON: {e}"));
+                return Ok(());
+            }
+        };
+        let mut owners = record.refs.owners.clone();
         let mut seen = HashSet::new();
         owners.retain(|e| seen.insert(e.to_lowercase()));
         let is_service = entity_type == EntityType::DashboardService;
-        let mut tags: Vec<String> = if is_service {
+        let mut tags = if is_service {
             Vec::new()
         } else {
-            record
-                .pointer("/refs/tags")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
+            record.refs.tags.clone()
         };
         let mut seen = HashSet::new();
         tags.retain(|t| seen.insert(tag_name(t)));
@@ -665,7 +651,6 @@ impl MetadataRestSink {
         }
         let failures_before = self.summary.failures.len();
         let resolver = self.resolver.clone();
-        let kind = kind.to_owned();
         let task = async move {
             let mut outcome = Outcome::ok();
             let mut refs = Vec::new();
@@ -730,22 +715,15 @@ impl MetadataRestSink {
         Ok(())
     }
 
-    async fn delete(&mut self, fqn: String, record: &Value) -> Result<(), SinkError> {
-        let target: DeleteRef = match record.get("entity").cloned().map(serde_json::from_value) {
-            Some(Ok(target)) => target,
-            _ => {
-                self.summary.failures.push(format!(
-                    "delete {fqn}: the record has no valid {{type, fqn}} entity"
-                ));
-                return Ok(());
-            }
-        };
+    async fn delete(&mut self, target: &DeleteRef) -> Result<(), SinkError> {
+        let target = target.clone();
         if !matches!(
             target.entity_type,
             EntityType::Dashboard | EntityType::Chart | EntityType::DashboardDataModel
         ) {
             self.summary.failures.push(format!(
-                "delete {fqn}: this sink deletes dashboards, charts and data models only, not a {}",
+                "delete {}: this sink deletes dashboards, charts and data models only, not a {}",
+                target.fqn,
                 target.entity_type.as_str()
             ));
             return Ok(());
@@ -787,28 +765,48 @@ impl MetadataRestSink {
         .await
     }
 
-    async fn lineage_task(resolver: Arc<Resolver>, edge: LineageEdge) -> Outcome {
+    async fn lineage_task(
+        resolver: Arc<Resolver>,
+        edge: LineageEdge,
+        from_candidates: Vec<String>,
+    ) -> Outcome {
         let what = format!("lineage {} -> {}", edge.from.fqn, edge.to.fqn);
         let mut ids = Vec::with_capacity(2);
-        for end in [&edge.from, &edge.to] {
-            match resolver.entity(end.entity_type, &end.fqn).await {
-                Ok(Some(id)) => ids.push(id),
-                Ok(None) => {
+        let ends: [(&_, &[String]); 2] = [(&edge.from, &from_candidates), (&edge.to, &[])];
+        for (end, alternatives) in ends {
+            let mut found = None;
+            for fqn in std::iter::once(&end.fqn).chain(alternatives) {
+                match resolver.entity(end.entity_type, fqn).await {
+                    Ok(Some(id)) => {
+                        found = Some(id);
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Outcome::failed(what, &e),
+                }
+            }
+            match found {
+                Some(id) => ids.push(id),
+                None => {
                     let hint = if end.entity_type == EntityType::Table {
                         " (ingest its database service first, or check lineageInformation.dbServicePrefixes)"
                     } else {
                         ""
                     };
+                    let tried = if alternatives.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (nor {})", alternatives.join(", "))
+                    };
                     return Outcome {
                         warnings: vec![format!(
-                            "{what} skipped: {} {} is not in OpenMetadata{hint}",
+                            "{what} skipped: {} {}{tried} is not in OpenMetadata{hint}",
                             end.entity_type.as_str(),
                             end.fqn
                         )],
                         ..Outcome::ok()
                     };
                 }
-                Err(e) => return Outcome::failed(what, &e),
             }
         }
         let (Some(from), Some(to)) = (ids.first(), ids.get(1)) else {
@@ -866,45 +864,24 @@ impl Sink for MetadataRestSink {
         Ok(())
     }
 
-    async fn write(&mut self, record: &Value) -> Result<(), SinkError> {
+    async fn write(&mut self, record: &Record) -> Result<(), SinkError> {
         self.check_fatal()?;
-        let kind = record
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let fqn = record
-            .get("fqn")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        match kind {
-            "dashboardService" | "chart" | "dataModel" | "dashboard" => {
+        match &record.entity {
+            Entity::DashboardService(_)
+            | Entity::Chart(_)
+            | Entity::DataModel(_)
+            | Entity::Dashboard(_) => {
                 self.count("entities");
-                self.put_entity(kind, fqn, record).await
+                self.put_entity(record).await
             }
-            "lineage" => {
-                match record
-                    .get("entity")
-                    .cloned()
-                    .map(serde_json::from_value::<LineageEdge>)
-                {
-                    Some(Ok(edge)) => self.lineage.push(edge),
-                    _ => self
-                        .summary
-                        .failures
-                        .push(format!("lineage {fqn}: the record has no valid edge")),
-                }
+            Entity::Lineage(edge) => {
+                self.lineage
+                    .push((edge.clone(), record.refs.from_candidates.clone()));
                 Ok(())
             }
-            "delete" => {
+            Entity::Delete(target) => {
                 self.count("deletes");
-                self.delete(fqn, record).await
-            }
-            other => {
-                self.summary
-                    .warnings
-                    .push(format!("a record of kind `{other}` ({fqn}) was ignored"));
-                Ok(())
+                self.delete(target).await
             }
         }
     }
@@ -913,9 +890,9 @@ impl Sink for MetadataRestSink {
     async fn commit(mut self) -> Result<SinkSummary, SinkError> {
         self.drain().await;
         self.check_fatal()?;
-        for edge in std::mem::take(&mut self.lineage) {
+        for (edge, from_candidates) in std::mem::take(&mut self.lineage) {
             self.count("lineage");
-            let task = Self::lineage_task(self.resolver.clone(), edge);
+            let task = Self::lineage_task(self.resolver.clone(), edge, from_candidates);
             self.spawn(task).await?;
         }
         self.drain().await;
