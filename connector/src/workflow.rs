@@ -13,14 +13,16 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
+use crate::Error;
 use crate::client::SigmaClient;
 use crate::config::{SinkType, Workflow};
+use crate::outcome::{Outcome, RunFacts};
 use crate::records::{DeleteRef, Entity, EntityType, Record, RecordKind};
 use crate::sigma::source::{SigmaSource, SourceItem, SourceOptions};
 use crate::sink::{
     AnySink, ConsoleSink, JsonlSink, MetadataRestSink, Sink, SinkError, SinkSummary,
 };
-use crate::state::{EntityState, RunState, StateError, WorkbookState};
+use crate::state::{EntityState, RunState, WorkbookState};
 use crate::status::{RequestStatus, RunStatus, StepStatus, success_percentage};
 
 /// How a run is asked to behave beyond the workflow file.
@@ -59,16 +61,11 @@ impl Default for RunOptions {
     }
 }
 
-/// Why a run could not start or finish (failures of single objects are in the status).
+/// What only the runner can find wrong; converted into [`crate::Error`], which also
+/// carries the sink's, the state's and the Sigma client's errors.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
-    #[error("the sink failed: {0}")]
-    Sink(#[from] SinkError),
-    #[error(transparent)]
-    State(#[from] StateError),
-    #[error("cannot build the Sigma client: {0}")]
-    Client(#[from] crate::client::ClientError),
     #[error(
         "the `metadata-rest` sink needs workflowConfig.openMetadataServerConfig (hostPort and securityConfig.jwtToken); add it, or use the `file` sink (or --output)"
     )]
@@ -82,18 +79,7 @@ pub enum RunError {
     },
 }
 
-impl RunError {
-    /// 2 for what the user must fix in the config or command line, else 1.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            RunError::MissingServerConfig | RunError::Filter(_) => 2,
-            RunError::Sink(SinkError::OpenMetadata(crate::sink::OmError::Config(_))) => 2,
-            _ => 1,
-        }
-    }
-}
-
-fn build_sink(workflow: &Workflow, options: &RunOptions) -> Result<AnySink, RunError> {
+fn build_sink(workflow: &Workflow, options: &RunOptions) -> Result<AnySink, Error> {
     if let Some(out) = &options.output {
         return Ok(AnySink::File(JsonlSink::new(out)));
     }
@@ -162,7 +148,7 @@ pub async fn run(
     workflow: &Workflow,
     options: &RunOptions,
     shutdown: impl Future<Output = ()>,
-) -> Result<RunStatus, RunError> {
+) -> Result<RunStatus, Error> {
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let sc = &workflow.source.source_config.config;
@@ -175,7 +161,7 @@ pub async fn run(
         Some(path) => Some(RunState::load(path, &service)?),
         None => None,
     };
-    let mut source_options = SourceOptions::from_workflow(workflow)?;
+    let mut source_options = SourceOptions::from_workflow(workflow).map_err(RunError::from)?;
     if options.incremental {
         if let Some(prev) = &previous {
             source_options.unchanged_workbooks = prev
@@ -386,23 +372,20 @@ pub async fn run(
         .or(workflow.workflow_config.success_threshold)
         .unwrap_or(90.0);
     let percentage = success_percentage(processed, failures);
-    let outcome = if interrupted {
-        "interrupted"
-    } else if sink_failed {
-        "failed"
-    } else if failures == 0 && complete {
-        "success"
-    } else if percentage >= threshold {
-        "partialSuccess"
-    } else {
-        "failed"
-    };
+    let outcome = Outcome::of_run(&RunFacts {
+        interrupted,
+        sink_failed,
+        failures,
+        listings_complete: source_snapshot.is_complete(),
+        success_percentage: percentage,
+        success_threshold: threshold,
+    });
     let status = RunStatus {
         service_name: service,
         started_at: started_at.to_string(),
         finished_at: jiff::Timestamp::now().to_string(),
         elapsed_seconds: (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        outcome: outcome.into(),
+        outcome,
         success_percentage: percentage,
         success_threshold: threshold,
         listings_complete: source_snapshot.is_complete(),
@@ -511,9 +494,12 @@ async fn replay(
     Ok(())
 }
 
-fn write_status(path: &Path, status: &RunStatus) -> Result<(), RunError> {
-    crate::atomic::write_json(path, status, true).map_err(|source| RunError::StatusFile {
-        path: path.to_owned(),
-        source,
+fn write_status(path: &Path, status: &RunStatus) -> Result<(), Error> {
+    crate::atomic::write_json(path, status, true).map_err(|source| {
+        RunError::StatusFile {
+            path: path.to_owned(),
+            source,
+        }
+        .into()
     })
 }
