@@ -28,15 +28,14 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::{OnceCell, Semaphore};
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 use url::Url;
 
 use super::{Sink, SinkError, SinkSummary};
-use crate::client::backoff::{Backoff, BackoffConfig};
+use crate::client::backoff::BackoffConfig;
 use crate::client::http::{self, RawResponse};
 use crate::client::retry::{
-    AttemptOutcome, MAX_RETRY_AFTER, RetryConfig, RetryDecision, may_retry, should_retry,
-    wait_before_retry,
+    AttemptOutcome, MAX_RETRY_AFTER, RetryConfig, RetryDecision, Spent, Step, should_retry,
+    with_retries,
 };
 use crate::config::OpenMetadataServerConfig;
 use crate::records::{
@@ -56,9 +55,14 @@ const MESSAGE_MAX: usize = 500;
 #[non_exhaustive]
 pub enum OmError {
     #[error(
-        "cannot reach OpenMetadata at {url}: {reason}. Check workflowConfig.openMetadataServerConfig.hostPort: it must be OpenMetadata's API, for example http://localhost:8585/api, reachable from here"
+        "cannot reach OpenMetadata at {url}: {reason}{spent}. Check workflowConfig.openMetadataServerConfig.hostPort: it must be OpenMetadata's API, for example http://localhost:8585/api, reachable from here"
     )]
-    Unreachable { url: String, reason: String },
+    Unreachable {
+        url: String,
+        reason: String,
+        /// What the request spent (see `retry::Spent::note`), empty for one attempt.
+        spent: String,
+    },
     #[error(
         "OpenMetadata at {url} refused the JWT in workflowConfig.openMetadataServerConfig.securityConfig.jwtToken (HTTP {status}). Check the token (not expired, copied whole) and that the ingestion bot it belongs to exists and may create dashboards"
     )]
@@ -135,10 +139,8 @@ impl OmClient {
         body: Option<&Value>,
         retry: &RetryConfig,
     ) -> Result<RawResponse, OmError> {
-        let start = Instant::now();
-        let mut backoff = Backoff::new(retry.backoff);
-        let mut retries = 0;
-        loop {
+        let path = url.path();
+        let (result, spent) = with_retries(retry, "OpenMetadata", &method, path, |_| async {
             let mut request = self
                 .http
                 .request(method.clone(), url.clone())
@@ -155,31 +157,38 @@ impl OmClient {
                 Ok(reply) => AttemptOutcome::Status(reply.status),
                 Err(e) => http::outcome_of(e),
             };
-            if should_retry(outcome, true) == RetryDecision::Retry {
-                let retry_after = result.as_ref().ok().and_then(RawResponse::retry_after);
-                let wait = wait_before_retry(backoff.next_wait(), retry_after, MAX_RETRY_AFTER);
-                if may_retry(retry, retries, start.elapsed(), wait) {
-                    retries += 1;
-                    self.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(
-                        %method,
-                        path = url.path(),
-                        status = result.as_ref().ok().map(|r| r.status.as_u16()),
-                        wait_ms = wait.as_millis() as u64,
-                        "retrying OpenMetadata request"
-                    );
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-            }
-            return match result {
-                Ok(reply) => Ok(reply),
-                Err(e) => Err(OmError::Unreachable {
-                    url: url.to_string(),
-                    reason: chain(&e),
-                }),
+            let unreachable = |e: &reqwest::Error| OmError::Unreachable {
+                url: url.to_string(),
+                reason: chain(e),
+                spent: String::new(),
             };
-        }
+            if should_retry(outcome, true) != RetryDecision::Retry {
+                return Step::Done(result.map_err(|e| unreachable(&e)));
+            }
+            let (retry_after, status) = match &result {
+                Ok(reply) => (reply.retry_after(), Some(reply.status.as_u16())),
+                Err(_) => (None, None),
+            };
+            let error = result.as_ref().err().map(|e| chain(e));
+            Step::Retry {
+                retry_after,
+                status,
+                request_id: None,
+                error,
+                // A retryable HTTP status that outlasts the budget is still an answer,
+                // for the caller to interpret.
+                give_up: result.map_err(|e| unreachable(&e)),
+            }
+        })
+        .await;
+        self.retries
+            .fetch_add(u64::from(spent.retries), Ordering::Relaxed);
+        result.map_err(|mut e| {
+            if let OmError::Unreachable { spent: note, .. } = &mut e {
+                *note = Spent::note(spent.attempts, spent.elapsed);
+            }
+            e
+        })
     }
 
     /// Sends and insists on a 2xx answer.
