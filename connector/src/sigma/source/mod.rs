@@ -23,6 +23,7 @@ use crate::client::{ClientError, SigmaClient};
 use crate::records::{ColumnLineage, EntityType, Record, RecordKind};
 
 use super::api::{DecodeError, Listed, SigmaApi};
+use super::filter::NameFilter;
 use super::lineage::{ServiceMapping, upstream_sources};
 use super::mapping;
 use super::model::{
@@ -31,6 +32,10 @@ use super::model::{
 };
 pub use super::options::SourceOptions;
 use super::sql;
+
+mod data_models;
+mod datasets;
+mod workbooks;
 
 /// A per-object failure, or a listing that ended early.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -429,146 +434,41 @@ async fn collect<T>(
     Ok(out)
 }
 
+/// What the selection checks need of a Sigma object.
+struct Candidate<'a> {
+    /// The status key for an object a filter drops (`dashboard`, `dataModel`).
+    kind: &'static str,
+    /// The status reason when Sigma says it is archived (`archived workbook`), else `None`.
+    archived: Option<&'static str>,
+    /// The Sigma path, for the project filter; `None` for objects without one (datasets).
+    path: Option<&'a str>,
+    name: &'a str,
+    name_filter: &'a NameFilter,
+}
+
 impl WorkbookCtx {
     fn options(&self) -> &SourceOptions {
         &self.ctx.options
     }
 
-    fn dataset(&self, ds: Dataset, index: &mut DataModelIndex) -> Option<SourceResult> {
-        if ds.is_archived {
-            self.ctx.status.skipped("archived dataset");
-            return None;
+    /// The selection every Sigma object goes through, written once: archived objects are
+    /// skipped, then the project filter and the object's name filter apply. Counted in
+    /// the status either way.
+    fn selected(&self, c: Candidate<'_>) -> bool {
+        if let Some(reason) = c.archived {
+            self.ctx.status.skipped(reason);
+            return false;
         }
-        if !self.options().data_model_filter.allows(&ds.name) {
-            self.ctx.status.filtered("dataModel");
-            return None;
+        let project_allowed = c.path.is_none_or(|path| {
+            self.options()
+                .project_filter
+                .allows(mapping::project_of(path))
+        });
+        if !project_allowed || !c.name_filter.allows(c.name) {
+            self.ctx.status.filtered(c.kind);
+            return false;
         }
-        let record = mapping::dataset(self.options(), &ds);
-        if let Some(url_id) = ds.url.rsplit('/').next().filter(|s| !s.is_empty()) {
-            index.datasets.insert(url_id.to_owned(), record.fqn());
-        }
-        self.ctx.status.emitted(record.kind());
-        Some(Ok(record.into()))
-    }
-
-    /// A data model's elements as data models, and the lineage from the tables they read.
-    async fn expand_data_model(&self, dm: DataModel) -> ExpandedModel {
-        if dm.is_archived {
-            self.ctx.status.skipped("archived data model");
-            return None;
-        }
-        if !self.options().data_model_filter.allows(&dm.name) {
-            self.ctx.status.filtered("dataModel");
-            return None;
-        }
-        if !self
-            .options()
-            .project_filter
-            .allows(mapping::project_of(&dm.path))
-        {
-            self.ctx.status.filtered("dataModel");
-            return None;
-        }
-        let status = &self.ctx.status;
-        let (elements, columns) = tokio::join!(
-            collect(
-                self.ctx.api.data_model_elements(&dm.data_model_id),
-                status.clone()
-            ),
-            collect(
-                self.ctx.api.data_model_columns(&dm.data_model_id),
-                status.clone()
-            ),
-        );
-        let fail = |step, e: ClientError| {
-            let err = SourceError::Object {
-                kind: "dataModel",
-                id: dm.data_model_id.clone(),
-                name: dm.name.clone(),
-                step,
-                message: e.to_string(),
-            };
-            Some((
-                dm.data_model_url_id.clone(),
-                Vec::new(),
-                vec![Err(self.ctx.failed(err))],
-            ))
-        };
-        let elements = match elements {
-            Ok(v) => v,
-            Err(e) => return fail("elements", e),
-        };
-        let columns = match columns {
-            Ok(v) => v,
-            Err(e) => return fail("columns", e),
-        };
-        let mut items = Vec::new();
-        let mut fqns = Vec::new();
-        let mut by_name: HashMap<String, (String, &DataModelElement)> = HashMap::new();
-        for element in &elements {
-            let cols: Vec<&DataModelColumn> = columns
-                .iter()
-                .filter(|c| c.element_id.as_deref() == Some(element.element_id.as_str()))
-                .collect();
-            let record = mapping::data_model_element(self.options(), &dm, element, &cols);
-            let fqn = record.fqn();
-            by_name.insert(
-                element.name.clone().unwrap_or_default().to_lowercase(),
-                (fqn.clone(), element),
-            );
-            fqns.push(fqn);
-            self.ctx.status.emitted(record.kind());
-            items.push(Ok(record.into()));
-        }
-        // Lineage into each element: from its warehouse table, and from sibling elements
-        // its formulas read (`[Sibling/Column]`).
-        for (element, fqn) in elements.iter().zip(&fqns) {
-            let cols: Vec<&DataModelColumn> = columns
-                .iter()
-                .filter(|c| c.element_id.as_deref() == Some(element.element_id.as_str()))
-                .collect();
-            if let Some(inode) = &element.source_table {
-                for table in self.table_fqns_for_inode(inode).await {
-                    let pairs = mapping::column_pairs(&cols, &table.fqn, &table.name, fqn);
-                    items.push(Ok(self.lineage(
-                        EntityType::Table,
-                        &table.fqn,
-                        EntityType::DashboardDataModel,
-                        fqn,
-                        pairs,
-                        table.candidates,
-                    )));
-                }
-            }
-            let mut siblings: BTreeMap<String, Vec<&DataModelColumn>> = BTreeMap::new();
-            for col in &cols {
-                for (source, _) in mapping::formula_refs(col.formula.as_deref().unwrap_or_default())
-                {
-                    if let Some((sib_fqn, sib)) = by_name.get(&source.to_lowercase()) {
-                        if sib.element_id != element.element_id {
-                            siblings.entry(sib_fqn.clone()).or_default().push(col);
-                        }
-                    }
-                }
-            }
-            for (sib_fqn, _) in siblings {
-                let source_name = by_name
-                    .values()
-                    .find(|(f, _)| *f == sib_fqn)
-                    .and_then(|(_, e)| e.name.clone())
-                    .unwrap_or_default();
-                let pairs = mapping::column_pairs(&cols, &sib_fqn, &source_name, fqn);
-                items.push(Ok(self.lineage(
-                    EntityType::DashboardDataModel,
-                    &sib_fqn,
-                    EntityType::DashboardDataModel,
-                    fqn,
-                    pairs,
-                    Vec::new(),
-                )));
-            }
-        }
-        Some((dm.data_model_url_id.clone(), fqns, items))
+        true
     }
 
     fn lineage(
@@ -619,276 +519,6 @@ impl WorkbookCtx {
                 Vec::new()
             }
         }
-    }
-
-    async fn expand_workbook(&self, wb: Workbook) -> Vec<SourceResult> {
-        let status = &self.ctx.status;
-        if wb.is_archived {
-            status.skipped("archived workbook");
-            return Vec::new();
-        }
-        let project = mapping::project_of(&wb.path);
-        if !self.options().project_filter.allows(project) {
-            status.filtered("dashboard");
-            return Vec::new();
-        }
-        if !self.options().dashboard_filter.allows(&wb.name) {
-            status.filtered("dashboard");
-            return Vec::new();
-        }
-        if self.options().unchanged_workbooks.get(&wb.workbook_id) == Some(&wb.updated_at) {
-            status.skipped("unchanged workbook");
-            return vec![Ok(SourceItem::UnchangedWorkbook {
-                dashboard_fqn: mapping::dashboard_fqn(self.options(), &wb.workbook_id),
-                workbook_id: wb.workbook_id,
-            })];
-        }
-        let mut items = self.expand_changed_workbook(&wb).await;
-        for item in items.iter_mut().flatten() {
-            if let SourceItem::Record { workbook_id, .. } = item {
-                *workbook_id = Some(wb.workbook_id.clone());
-            }
-        }
-        items
-    }
-
-    async fn expand_changed_workbook(&self, wb: &Workbook) -> Vec<SourceResult> {
-        let status = &self.ctx.status;
-        let fail = |step: &'static str, e: &dyn std::fmt::Display| {
-            vec![Err(self.ctx.failed(SourceError::Object {
-                kind: "dashboard",
-                id: wb.workbook_id.clone(),
-                name: wb.name.clone(),
-                step,
-                message: e.to_string(),
-            }))]
-        };
-        let (pages, queries) = tokio::join!(
-            collect(self.ctx.api.pages(&wb.workbook_id), status.clone()),
-            collect(self.ctx.api.queries(&wb.workbook_id), status.clone()),
-        );
-        let pages: Vec<WorkbookPage> = match pages {
-            Ok(p) => p,
-            Err(e) => return fail("pages", &e),
-        };
-        // Queries feed lineage only: without them the workbook still ingests.
-        let sql_by_element: HashMap<String, String> = match queries {
-            Ok(q) => q
-                .into_iter()
-                .filter_map(|q| q.sql.map(|sql| (q.element_id, sql)))
-                .collect(),
-            Err(e) => {
-                status.warn(format!(
-                    "workbook `{}` ({}): element SQL unavailable ({e}); lineage comes from the lineage graph only",
-                    wb.name, wb.workbook_id
-                ));
-                HashMap::new()
-            }
-        };
-        let listings: Vec<_> = pages
-            .iter()
-            .map(|p| {
-                collect(
-                    self.ctx.api.elements(&wb.workbook_id, &p.page_id),
-                    status.clone(),
-                )
-            })
-            .collect();
-        let element_lists = futures::future::join_all(listings).await;
-        let mut elements: Vec<(&WorkbookPage, WorkbookElement)> = Vec::new();
-        for (page, list) in pages.iter().zip(element_lists) {
-            match list {
-                Ok(list) => elements.extend(list.into_iter().map(|e| (page, e))),
-                Err(e) => return fail("elements", &e),
-            }
-        }
-
-        // Charts, in page and element order.
-        let mut items = Vec::new();
-        let mut charts: Vec<(&WorkbookPage, &WorkbookElement, Record)> = Vec::new();
-        for (index, (page, element)) in elements.iter().enumerate() {
-            if !mapping::is_chart(element) {
-                status.skipped("non-chart element");
-                continue;
-            }
-            let name = mapping::element_display_name(element, page, index);
-            if !self.options().chart_filter.allows(&name) {
-                status.filtered("chart");
-                continue;
-            }
-            let record = mapping::chart(self.options(), wb, page, element, &name);
-            charts.push((page, element, record));
-        }
-
-        // Lineage of every chart element, concurrently; UI elements are never asked.
-        let element_ids: Vec<String> = charts
-            .iter()
-            .map(|(_, e, _)| e.element_id.clone())
-            .collect();
-        let api = self.ctx.api.clone();
-        let workbook_id = wb.workbook_id.clone();
-        let results: Vec<(String, Result<Option<ElementLineage>, ClientError>)> =
-            stream::iter(element_ids)
-                .map(move |element_id| {
-                    let api = api.clone();
-                    let workbook_id = workbook_id.clone();
-                    async move {
-                        let lineage = api.element_lineage(&workbook_id, &element_id).await;
-                        (element_id, lineage)
-                    }
-                })
-                .buffered(8)
-                .collect()
-                .await;
-        let lineages: Vec<Option<ElementLineage>> = results
-            .into_iter()
-            .map(|(element_id, result)| match result {
-                Ok(l) => l,
-                Err(e) => {
-                    status.warn(format!(
-                        "workbook `{}` element {element_id}: lineage unavailable: {e}",
-                        wb.name
-                    ));
-                    None
-                }
-            })
-            .collect();
-
-        let ends = self
-            .workbook_sources(&charts, &lineages, &sql_by_element)
-            .await;
-
-        let chart_fqns: Vec<String> = charts.iter().map(|(_, _, d)| d.fqn()).collect();
-        for (_, _, record) in charts {
-            status.emitted(record.kind());
-            items.push(Ok(record.into()));
-        }
-        let owner = if self.options().include_owners {
-            match self.owners.get(&wb.owner_id) {
-                Some(email) => Some(email.clone()),
-                None => {
-                    status.warn(format!(
-                        "workbook `{}`: owner {} is not a listed member; no owner set",
-                        wb.name, wb.owner_id
-                    ));
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        let tags: Vec<String> = if self.options().include_tags {
-            wb.tags.iter().map(|t| t.name.clone()).collect()
-        } else {
-            Vec::new()
-        };
-        let data_model_fqns: Vec<String> = ends.data_models.iter().cloned().collect();
-        let dashboard = mapping::dashboard(
-            self.options(),
-            wb,
-            chart_fqns,
-            data_model_fqns.clone(),
-            owner,
-            tags,
-        );
-        let dashboard_fqn = dashboard.fqn();
-        status.emitted(dashboard.kind());
-        items.push(Ok(dashboard.into()));
-        for dm in data_model_fqns {
-            items.push(Ok(self.lineage(
-                EntityType::DashboardDataModel,
-                &dm,
-                EntityType::Dashboard,
-                &dashboard_fqn,
-                Vec::new(),
-                Vec::new(),
-            )));
-        }
-        for table in ends.tables.into_values() {
-            items.push(Ok(self.lineage(
-                EntityType::Table,
-                &table.fqn,
-                EntityType::Dashboard,
-                &dashboard_fqn,
-                Vec::new(),
-                table.candidates,
-            )));
-        }
-        items
-    }
-
-    /// What the workbook's charts read: data models (by FQN) and warehouse tables, from
-    /// the lineage graphs (`inode-` nodes, following sheet-to-sheet edges) and each
-    /// element's SQL.
-    async fn workbook_sources(
-        &self,
-        charts: &[(&WorkbookPage, &WorkbookElement, Record)],
-        lineages: &[Option<ElementLineage>],
-        sql_by_element: &HashMap<String, String>,
-    ) -> WorkbookEnds {
-        let mut ends = WorkbookEnds::default();
-        let models = self.models.get();
-        let mut inodes = BTreeSet::new();
-        let mut connections_seen = BTreeSet::new();
-        for lineage in lineages.iter().flatten() {
-            for node in upstream_sources(lineage) {
-                match node.node_type.as_str() {
-                    "table" => {
-                        inodes.insert(node.node_id.clone());
-                    }
-                    "data-model" => {
-                        let url_id = node.node_id.trim_start_matches("inode-");
-                        if let Some(fqns) = models.and_then(|m| m.data_models.get(url_id)) {
-                            ends.data_models.extend(fqns.iter().cloned());
-                        }
-                    }
-                    "dataset" => {
-                        let url_id = node.node_id.trim_start_matches("inode-");
-                        if let Some(fqn) = models.and_then(|m| m.datasets.get(url_id)) {
-                            ends.data_models.insert(fqn.clone());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        if self.mapping.is_empty() {
-            return ends;
-        }
-        for inode in &inodes {
-            if let Ok(Some(path)) = self.ctx.connection_path(inode).await {
-                connections_seen.insert(path.connection_id.clone());
-            }
-            for table in self.table_fqns_for_inode(inode).await {
-                ends.tables.entry(table.fqn.clone()).or_insert(table);
-            }
-        }
-        // SQL names tables without a connection: when every inode table of this workbook
-        // is on one connection, that is the connection; otherwise the prefixes decide.
-        let connection = (connections_seen.len() == 1)
-            .then(|| connections_seen.iter().next().cloned())
-            .flatten();
-        for (_, element, _) in charts {
-            let Some(sql_text) = sql_by_element.get(&element.element_id) else {
-                continue;
-            };
-            match sql::tables_in(sql_text) {
-                Ok(tables) => {
-                    for t in tables {
-                        let candidates = self.mapping.table_fqns(connection.as_deref(), &t.parts);
-                        if let Some(first) = candidates.first() {
-                            ends.tables.entry(first.clone()).or_insert(TableEnd {
-                                fqn: first.clone(),
-                                name: t.table().to_owned(),
-                                candidates: candidates[1..].to_vec(),
-                            });
-                        }
-                    }
-                }
-                Err(e) => tracing::debug!(element = %element.element_id, "SQL not parsed: {e}"),
-            }
-        }
-        ends
     }
 }
 
