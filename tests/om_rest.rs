@@ -6,7 +6,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use sigma_connector::sandbox::{Knobs, OrgSource, Sandbox, SandboxConfig, SandboxHandle};
+use sigma_connector::sandbox::{Knobs, OrgSource, SandboxHandle};
 use support::cli::{assert_exit, ingest, read_json};
 use support::om_standin::{OmStandin, TOKEN};
 
@@ -15,13 +15,7 @@ const MARKETING: &str = "sigma_sandbox.a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
 const ADA: &str = "ada.lovelace@example.com";
 
 async fn sandbox() -> SandboxHandle {
-    Sandbox::start(SandboxConfig {
-        org: OrgSource::Fixtures,
-        knobs: Knobs::default(),
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap()
+    support::source::sandbox(OrgSource::Fixtures, Knobs::default()).await
 }
 
 /// A workflow with the metadata-rest sink; `server` is `openMetadataServerConfig` (or null).
