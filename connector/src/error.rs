@@ -35,9 +35,8 @@ impl Error {
         match self {
             Error::Config(_)
             | Error::Sink(SinkError::OpenMetadata(OmError::Config(_)))
-            | Error::Run(RunError::MissingServerConfig | RunError::Filter(_)) => {
-                Outcome::InvalidConfig
-            }
+            | Error::Sink(SinkError::MissingServerConfig)
+            | Error::Run(RunError::Filter(_)) => Outcome::InvalidConfig,
             Error::Sigma(_) | Error::Sink(_) | Error::State(_) | Error::Run(_) => {
                 Outcome::CouldNotRun
             }

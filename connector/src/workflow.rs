@@ -15,13 +15,11 @@ use tokio::sync::mpsc;
 
 use crate::Error;
 use crate::client::SigmaClient;
-use crate::config::{SinkType, Workflow};
+use crate::config::Workflow;
 use crate::outcome::{Outcome, RunFacts};
 use crate::records::{DeleteRef, Entity, EntityType, Record, RecordKind};
 use crate::sigma::source::{SigmaSource, SourceItem, SourceOptions};
-use crate::sink::{
-    AnySink, ConsoleSink, JsonlSink, MetadataRestSink, Sink, SinkError, SinkSummary,
-};
+use crate::sink::{AnySink, Sink, SinkError, SinkSummary};
 use crate::state::{EntityState, RunState, WorkbookState};
 use crate::status::{RequestStatus, RunStatus, StepStatus, success_percentage};
 
@@ -66,10 +64,6 @@ impl Default for RunOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
-    #[error(
-        "the `metadata-rest` sink needs workflowConfig.openMetadataServerConfig (hostPort and securityConfig.jwtToken); add it, or use the `file` sink (or --output)"
-    )]
-    MissingServerConfig,
     #[error("invalid filter pattern: {0}")]
     Filter(#[from] regex::Error),
     #[error("cannot write the status file {}: {source}", path.display())]
@@ -77,40 +71,6 @@ pub enum RunError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-fn build_sink(workflow: &Workflow, options: &RunOptions) -> Result<AnySink, Error> {
-    if let Some(out) = &options.output {
-        return Ok(AnySink::File(JsonlSink::new(out)));
-    }
-    match workflow.sink.sink_type {
-        SinkType::File => {
-            let path = workflow
-                .sink
-                .config
-                .filename
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("-"));
-            Ok(AnySink::File(JsonlSink::new(&path)))
-        }
-        SinkType::Console => Ok(AnySink::Console(ConsoleSink::new())),
-        SinkType::MetadataRest => {
-            let server = workflow
-                .workflow_config
-                .open_metadata_server_config
-                .as_ref()
-                .ok_or(RunError::MissingServerConfig)?;
-            let sc = &workflow.source.source_config.config;
-            if sc.override_metadata || sc.override_lineage {
-                tracing::warn!(
-                    "overrideMetadata/overrideLineage are not applied by this version: entities are written with PUT, \
-                     where OpenMetadata keeps descriptions and owners people edited, and lineage edges are added, never replaced"
-                );
-            }
-            let sink = MetadataRestSink::new(server).map_err(SinkError::from)?;
-            Ok(AnySink::MetadataRest(Box::new(sink)))
-        }
-    }
 }
 
 /// Most examples of sink warnings and failures kept in the status (all are counted).
@@ -154,7 +114,7 @@ pub async fn run(
     let sc = &workflow.source.source_config.config;
     let service = workflow.source.service_name.clone();
 
-    let mut sink = build_sink(workflow, options)?;
+    let mut sink = AnySink::from_workflow(workflow, options.output.as_deref())?;
     sink.healthcheck().await?;
 
     let previous = match &options.state_file {

@@ -8,12 +8,13 @@ mod openmetadata;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use console::ConsoleSink;
 pub use jsonl::JsonlSink;
 pub use openmetadata::{MAX_IN_FLIGHT, MetadataRestSink, OmError};
 
+use crate::config::{SinkType, Workflow};
 use crate::records::Record;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,10 @@ pub enum SinkError {
     Stdout(#[source] std::io::Error),
     #[error(transparent)]
     OpenMetadata(#[from] OmError),
+    #[error(
+        "the `metadata-rest` sink needs workflowConfig.openMetadataServerConfig (hostPort and securityConfig.jwtToken); add it, or use the `file` sink (or --output)"
+    )]
+    MissingServerConfig,
 }
 
 /// What a sink learnt while writing, reported by `commit`. The file and console sinks either
@@ -72,6 +77,44 @@ pub enum AnySink {
     File(JsonlSink),
     Console(ConsoleSink),
     MetadataRest(Box<MetadataRestSink>),
+}
+
+impl AnySink {
+    /// The sink the workflow names (`--output`, when given, overrides it with a file sink).
+    /// Each sink builds itself from the workflow here, so the runner only drives a `Sink`.
+    pub fn from_workflow(workflow: &Workflow, output: Option<&Path>) -> Result<Self, SinkError> {
+        if let Some(out) = output {
+            return Ok(AnySink::File(JsonlSink::new(out)));
+        }
+        match workflow.sink.sink_type {
+            SinkType::File => {
+                let path = workflow
+                    .sink
+                    .config
+                    .filename
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("-"));
+                Ok(AnySink::File(JsonlSink::new(&path)))
+            }
+            SinkType::Console => Ok(AnySink::Console(ConsoleSink::new())),
+            SinkType::MetadataRest => {
+                let server = workflow
+                    .workflow_config
+                    .open_metadata_server_config
+                    .as_ref()
+                    .ok_or(SinkError::MissingServerConfig)?;
+                let sc = &workflow.source.source_config.config;
+                if sc.override_metadata || sc.override_lineage {
+                    tracing::warn!(
+                        "overrideMetadata/overrideLineage are not applied by this version: entities are written with PUT, \
+                         where OpenMetadata keeps descriptions and owners people edited, and lineage edges are added, never replaced"
+                    );
+                }
+                let sink = MetadataRestSink::new(server)?;
+                Ok(AnySink::MetadataRest(Box::new(sink)))
+            }
+        }
+    }
 }
 
 impl Sink for AnySink {
