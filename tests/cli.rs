@@ -110,3 +110,29 @@ fn schema_subcommand_prints_the_committed_schemas() {
             .stdout(expected);
     }
 }
+
+/// The README's exit-code table lists every outcome once, with the code the binary uses.
+#[test]
+fn the_readme_exit_code_table_is_the_outcomes() {
+    use sigma_connector::Outcome;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("## Exit codes")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("an Exit codes section");
+    let rows: Vec<(String, u8)> = section
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((name.to_owned(), cells.get(2)?.parse().ok()?))
+        })
+        .collect();
+    let expected: Vec<(String, u8)> = Outcome::ALL
+        .iter()
+        .map(|o| (o.as_str().to_owned(), o.exit_code()))
+        .collect();
+    assert_eq!(rows, expected);
+}

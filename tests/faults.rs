@@ -3,15 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use serde_json::{Value, json};
 use sigma_connector::client::SigmaClient;
 use sigma_connector::config::{Workflow, load_workflow_str};
-use sigma_connector::sandbox::{
-    Knobs, OrgSource, Sandbox, SandboxConfig, SandboxHandle, SyntheticConfig,
-};
-use sigma_connector::sigma::source::{SigmaSource, SourceError, SourceOptions, SourceStatus};
-use sigma_connector::sink::record_json;
+use sigma_connector::sandbox::{Knobs, OrgSource, SandboxHandle, SyntheticConfig};
+use sigma_connector::sigma::source::{SourceError, SourceStatus};
+
+mod support;
+use support::source::{run_source, sandbox};
 
 fn org(workbooks: usize) -> OrgSource {
     OrgSource::Synthetic(SyntheticConfig {
@@ -22,16 +21,6 @@ fn org(workbooks: usize) -> OrgSource {
         data_models: 3,
         ..SyntheticConfig::default()
     })
-}
-
-async fn sandbox(org: OrgSource, knobs: Knobs) -> SandboxHandle {
-    Sandbox::start(SandboxConfig {
-        org,
-        knobs,
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap()
 }
 
 fn workflow(h: &SandboxHandle, extra: Value) -> Workflow {
@@ -59,29 +48,18 @@ struct Run {
 }
 
 async fn run(wf: &Workflow) -> Run {
-    let client = SigmaClient::new(&wf.source.service_connection.config).unwrap();
-    let source = SigmaSource::new(client.clone(), SourceOptions::from_workflow(wf).unwrap());
-    let status = source.status();
-    let mut records = Vec::new();
-    let mut errors = Vec::new();
-    let mut stream = source.records();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(d) => {
-                let mut r = record_json(&d);
-                if r["kind"] == "dashboardService" {
-                    r["entity"]["connection"]["config"] = json!("<redacted for comparison>");
-                }
-                records.push(r);
-            }
-            Err(e) => errors.push(e),
+    let run = run_source(wf).await;
+    let mut records = run.records;
+    for r in &mut records {
+        if r["kind"] == "dashboardService" {
+            r["entity"]["connection"]["config"] = json!("<redacted for comparison>");
         }
     }
     Run {
         records,
-        errors,
-        status: status.snapshot(),
-        client,
+        errors: run.errors,
+        status: run.status,
+        client: run.client,
     }
 }
 

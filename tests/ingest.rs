@@ -3,70 +3,19 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sigma_connector::sandbox::{
-    Knobs, OrgSource, Sandbox, SandboxConfig, SandboxHandle, SyntheticConfig,
+use sigma_connector::sandbox::{Knobs, OrgSource, SandboxHandle, SyntheticConfig};
+use support::cli::{
+    BIN, assert_exit, file_sink, ingest, lines, read_json, redact_host, workflow_file,
 };
-use support::cli::{BIN, assert_exit, ingest, read_json};
+use support::source::sandbox;
 use tokio::process::Command;
 
 const MARKETING: &str = "a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
-
-async fn sandbox(org: OrgSource, knobs: Knobs) -> SandboxHandle {
-    Sandbox::start(SandboxConfig {
-        org,
-        knobs,
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-/// Writes a workflow file for the sandbox; `source_config` and `sink` are JSON fragments.
-fn workflow_file(dir: &Path, h: &SandboxHandle, source_config: Value, sink: Value) -> PathBuf {
-    let doc = json!({
-        "source": {
-            "type": "sigma",
-            "serviceName": "sigma_sandbox",
-            "serviceConnection": {"config": {
-                "type": "Sigma", "hostPort": h.base_url().to_string(),
-                "clientId": h.client_id(), "clientSecret": h.client_secret(),
-                "maxRetries": 1, "retryTimeout": 5
-            }},
-            "sourceConfig": {"config": source_config}
-        },
-        "sink": sink,
-        "workflowConfig": {"loggerLevel": "INFO"}
-    });
-    let path = dir.join("workflow.json");
-    std::fs::write(&path, doc.to_string()).unwrap();
-    path
-}
-
-fn file_sink(dir: &Path) -> Value {
-    json!({"type": "file", "config": {"filename": dir.join("out.jsonl")}})
-}
-
-fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn redact_host(mut records: Vec<Value>) -> Vec<Value> {
-    for r in &mut records {
-        if r["kind"] == "dashboardService" {
-            r["entity"]["connection"]["config"]["hostPort"] = json!("<sandbox>");
-        }
-    }
-    records
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn file_sink_output_equals_the_expected_records() {
@@ -146,10 +95,73 @@ async fn success_threshold_decides_the_exit_code() {
             .unwrap()
             .contains(MARKETING)
     );
-    let out = ingest(&wf, &["--success-threshold", "99.5"]).await;
-    assert_eq!(out.status.code(), Some(1));
+    let out = ingest(
+        &wf,
+        &[
+            "--success-threshold",
+            "99.5",
+            "--status-file",
+            status_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_exit(&out, 1);
+    assert_eq!(read_json(&status_file)["outcome"], "failed");
     let out = ingest(&wf, &["--success-threshold", "250"]).await;
     assert_eq!(out.status.code(), Some(2), "a bad flag is a usage error");
+}
+
+/// `--output -` into a full disk: the write fails, so the run fails (exit 1), whatever its
+/// success percentage.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sink_that_cannot_write_fails_the_run() {
+    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wf = workflow_file(dir.path(), &h, json!({}), file_sink(dir.path()));
+    let status_file = dir.path().join("status.json");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(BIN)
+        .args(["ingest", "--output", "-", "--status-file"])
+        .arg(&status_file)
+        .arg("-c")
+        .arg(&wf)
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        // Not `output()`: it would replace stdout with a pipe.
+        .spawn()
+        .unwrap()
+        .wait_with_output()
+        .await
+        .unwrap();
+    assert_exit(&out, 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("standard output"), "{stderr}");
+    // The fixture org's output is larger than the sink's buffer: a write fails mid-run.
+    assert_eq!(read_json(&status_file)["outcome"], "failed");
+}
+
+/// A sink that cannot even be opened: the run cannot start, says so, and exits 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_cannot_start_is_could_not_run() {
+    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    let sink = json!({"type": "file", "config": {"filename": blocker.join("out.jsonl")}});
+    let wf = workflow_file(dir.path(), &h, json!({}), sink);
+    let out = ingest(&wf, &[]).await;
+    assert_exit(&out, 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("outcome: couldNotRun"), "{stderr}");
+    assert_eq!(
+        h.stats().requests_by_route.values().sum::<u64>(),
+        0,
+        "no Sigma request"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -158,7 +170,7 @@ async fn config_errors_exit_2_and_name_the_field() {
     let path = dir.path().join("bad.yaml");
     std::fs::write(&path, "source: {type: sigma}\nsink: {type: file}\n").unwrap();
     let out = ingest(&path, &[]).await;
-    assert_eq!(out.status.code(), Some(2));
+    assert_exit(&out, 2);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/source/serviceName"), "{stderr}");
 }

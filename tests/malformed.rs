@@ -5,16 +5,14 @@
 
 use std::collections::BTreeSet;
 
-use futures::StreamExt;
 use serde_json::{Value, json};
-use sigma_connector::client::SigmaClient;
 use sigma_connector::config::{Workflow, load_workflow_str};
 use sigma_connector::records::{ENTITY_NAME_MAX, om_len};
-use sigma_connector::sandbox::{
-    Corruption, Knobs, ODD_UNICODE, OrgSource, Sandbox, SandboxConfig, SandboxHandle,
-};
-use sigma_connector::sigma::source::{SigmaSource, SourceError, SourceOptions, SourceStatus};
-use sigma_connector::sink::record_json;
+use sigma_connector::sandbox::{Corruption, Knobs, ODD_UNICODE, OrgSource, SandboxHandle};
+use sigma_connector::sigma::source::{SourceError, SourceStatus};
+
+mod support;
+use support::source::{run_source, sandbox};
 
 const REVENUE: &str = "a3c1e5f7-0001-4a2b-8c3d-5e6f7a8b9c01";
 const MARKETING: &str = "a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
@@ -61,13 +59,7 @@ async fn run_with(corrupt: Vec<(&str, Corruption)>) -> Run {
             .collect(),
         ..Knobs::default()
     };
-    let h = Sandbox::start(SandboxConfig {
-        org: OrgSource::Fixtures,
-        knobs,
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap();
+    let h = sandbox(OrgSource::Fixtures, knobs).await;
     let run = run(&workflow(&h)).await;
     h.shutdown().await;
     run
@@ -87,28 +79,17 @@ fn workflow(h: &SandboxHandle) -> Workflow {
 }
 
 async fn run(wf: &Workflow) -> Run {
-    let client = SigmaClient::new(&wf.source.service_connection.config).unwrap();
-    let source = SigmaSource::new(client, SourceOptions::from_workflow(wf).unwrap());
-    let status = source.status();
-    let mut records = Vec::new();
-    let mut errors = Vec::new();
-    let mut stream = source.records();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(draft) => {
-                let mut r = record_json(&draft);
-                if r["kind"] == "dashboardService" {
-                    r["entity"]["connection"]["config"]["hostPort"] = json!("<sandbox>");
-                }
-                records.push(r);
-            }
-            Err(e) => errors.push(e),
+    let run = run_source(wf).await;
+    let mut records = run.records;
+    for r in &mut records {
+        if r["kind"] == "dashboardService" {
+            r["entity"]["connection"]["config"]["hostPort"] = json!("<sandbox>");
         }
     }
     Run {
         records,
-        errors,
-        status: status.snapshot(),
+        errors: run.errors,
+        status: run.status,
     }
 }
 

@@ -17,13 +17,7 @@ const MARKETING: &str = "sigma_sandbox.a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
 const ADA: &str = "ada.lovelace@example.com";
 
 async fn sandbox() -> SandboxHandle {
-    Sandbox::start(SandboxConfig {
-        org: OrgSource::Fixtures,
-        knobs: Knobs::default(),
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap()
+    support::source::sandbox(OrgSource::Fixtures, Knobs::default()).await
 }
 
 /// A workflow with the metadata-rest sink; `server` is `openMetadataServerConfig` (or null).
@@ -598,4 +592,27 @@ async fn the_stand_in_refuses_a_dashboard_naming_an_unknown_tag() {
         .await
         .unwrap();
     assert_eq!(reply.status().as_u16(), 400);
+}
+
+/// With two database service prefixes, a table's first FQN is the lineage end and the second
+/// travels in `refs.fromCandidates`: the sink tries it when the first is not in OpenMetadata.
+#[tokio::test(flavor = "multi_thread")]
+async fn lineage_falls_back_to_the_next_table_candidate() {
+    let h = sandbox().await;
+    let om = OmStandin::start().await;
+    let orders = om.seed_table("snowflake_prod.ANALYTICS.SALES.ORDERS");
+    let dir = tempfile::tempdir().unwrap();
+    let sc =
+        json!({"lineageInformation": {"dbServicePrefixes": ["snowflake_dev", "snowflake_prod"]}});
+    let wf = sandbox_workflow(dir.path(), &h, &om, sc);
+    let out = ingest(&wf, &[]).await;
+    assert_exit(&out, 0);
+    let store = om.store();
+    assert!(
+        store
+            .lineage
+            .iter()
+            .any(|l| l["edge"]["fromEntity"] == json!({"id": orders, "type": "table"})),
+        "an edge from snowflake_prod's ORDERS, the second candidate"
+    );
 }

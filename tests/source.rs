@@ -3,31 +3,21 @@
 
 use std::collections::BTreeMap;
 
-use futures::StreamExt;
 use serde_json::{Value, json};
-use sigma_connector::client::SigmaClient;
 use sigma_connector::config::{Workflow, load_workflow_str};
 use sigma_connector::sandbox::{
     ApiSurface, Knobs, OrgSource, PageTokenStyle, Sandbox, SandboxConfig, SandboxHandle, Stats,
     SyntheticConfig,
 };
-use sigma_connector::sigma::source::{SigmaSource, SourceError, SourceOptions, SourceStatus};
-use sigma_connector::sink::record_json;
+use sigma_connector::sigma::source::{SourceError, SourceStatus};
+
+mod support;
+use support::source::{run_source, sandbox};
 
 const REVENUE: &str = "a3c1e5f7-0001-4a2b-8c3d-5e6f7a8b9c01";
 const MARKETING: &str = "a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
 const ARCHIVED: &str = "a3c1e5f7-0005-4a2b-8c3d-5e6f7a8b9c05";
 const LINEAGE: &str = r#""lineageInformation": {"dbServicePrefixes": ["snowflake_prod"]}"#;
-
-async fn sandbox(org: OrgSource, knobs: Knobs) -> SandboxHandle {
-    Sandbox::start(SandboxConfig {
-        org,
-        knobs,
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap()
-}
 
 fn workflow(h: &SandboxHandle, connection_extra: &str, source_config: &str) -> Workflow {
     let text = format!(
@@ -71,22 +61,11 @@ impl Run {
 
 async fn run(h: &SandboxHandle, wf: &Workflow) -> Run {
     h.reset_stats();
-    let client = SigmaClient::new(&wf.source.service_connection.config).unwrap();
-    let source = SigmaSource::new(client, SourceOptions::from_workflow(wf).unwrap());
-    let status = source.status();
-    let mut records = Vec::new();
-    let mut errors = Vec::new();
-    let mut stream = source.records();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(draft) => records.push(record_json(&draft)),
-            Err(e) => errors.push(e),
-        }
-    }
+    let run = run_source(wf).await;
     Run {
-        records,
-        errors,
-        status: status.snapshot(),
+        records: run.records,
+        errors: run.errors,
+        status: run.status,
         stats: h.stats(),
     }
 }

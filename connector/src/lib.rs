@@ -12,6 +12,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod logging;
+pub mod outcome;
 pub mod records;
 pub mod sandbox;
 pub mod sigma;
@@ -22,3 +23,4 @@ pub mod test_connection;
 pub mod workflow;
 
 pub use error::Error;
+pub use outcome::Outcome;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
+use sigma_connector::Outcome;
 use sigma_connector::config::{self, ConfigError};
 use sigma_connector::logging::{self, LogFormat};
 use sigma_connector::sandbox::Corruption;
@@ -251,11 +252,11 @@ fn ingest(args: IngestArgs) -> Result<ExitCode> {
                 "{}: this is a bare SigmaConnection; `ingest` needs a workflow with `source`, `sink` and `workflowConfig` (see docs/configuration.md)",
                 args.config.display()
             );
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::from(Outcome::InvalidConfig.exit_code()));
         }
         Err(e) => {
             eprintln!("{e}");
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::from(Outcome::InvalidConfig.exit_code()));
         }
     };
     let options = RunOptions {
@@ -275,11 +276,12 @@ async fn run_workflow(workflow: &config::Workflow, options: &RunOptions) -> Resu
     match workflow::run(workflow, options, shutdown_signal()).await {
         Ok(status) => {
             eprint!("{}", status.render_table());
-            Ok(ExitCode::from(status.exit_code() as u8))
+            Ok(ExitCode::from(status.exit_code()))
         }
         Err(e) => {
             eprintln!("error: {e}");
-            Ok(ExitCode::from(e.exit_code() as u8))
+            eprintln!("outcome: {}", e.outcome());
+            Ok(ExitCode::from(e.exit_code()))
         }
     }
 }

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::records::Record;
 
 /// Bumped when the layout changes; an unknown version is ignored (a full run follows).
 pub const STATE_VERSION: u32 = 1;
@@ -43,7 +44,7 @@ pub struct WorkbookState {
     #[serde(default)]
     pub updated_at: Option<String>,
     #[serde(default)]
-    pub records: Vec<Value>,
+    pub records: Vec<Record>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +157,12 @@ mod tests {
             WorkbookState {
                 workbook_id: "wb1".into(),
                 updated_at: Some("2024".into()),
-                records: vec![serde_json::json!({"kind": "dashboard"})],
+                records: vec![crate::records::Record::new(crate::records::Entity::Delete(
+                    crate::records::DeleteRef {
+                        entity_type: crate::records::EntityType::Chart,
+                        fqn: "svc.wb1_el1".into(),
+                    },
+                ))],
             },
         );
         s.save(&path).unwrap();

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::client::ClientStats;
+use crate::outcome::Outcome;
 use crate::sigma::source::SourceStatus;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -62,8 +63,8 @@ pub struct RunStatus {
     pub started_at: String,
     pub finished_at: String,
     pub elapsed_seconds: f64,
-    /// `success`, `partialSuccess`, `failed` or `interrupted`.
-    pub outcome: String,
+    /// The verdict (see [`Outcome`]); the exit code follows from it.
+    pub outcome: Outcome,
     pub success_percentage: f64,
     pub success_threshold: f64,
     /// Every Sigma listing was read to its end (deletions are only made when true).
@@ -148,13 +149,9 @@ pub fn success_percentage(processed: u64, failures: u64) -> f64 {
 }
 
 impl RunStatus {
-    /// Exit code: 0 at or above the threshold (and not interrupted), else 1.
-    pub fn exit_code(&self) -> i32 {
-        if self.interrupted || self.success_percentage < self.success_threshold {
-            1
-        } else {
-            0
-        }
+    /// The process exit code, which the outcome decides.
+    pub fn exit_code(&self) -> u8 {
+        self.outcome.exit_code()
     }
 
     /// A table for people, printed at the end of a run.
@@ -243,20 +240,9 @@ mod tests {
     }
 
     #[test]
-    fn percentage_and_exit_code() {
+    fn percentage() {
         assert_eq!(success_percentage(0, 0), 100.0);
         assert_eq!(success_percentage(9, 1), 90.0);
         assert_eq!(success_percentage(2, 1), 66.67);
-        let mut s = RunStatus {
-            success_percentage: 90.0,
-            success_threshold: 90.0,
-            ..Default::default()
-        };
-        assert_eq!(s.exit_code(), 0);
-        s.success_percentage = 89.99;
-        assert_eq!(s.exit_code(), 1);
-        s.success_percentage = 100.0;
-        s.interrupted = true;
-        assert_eq!(s.exit_code(), 1);
     }
 }

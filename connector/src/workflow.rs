@@ -11,18 +11,16 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::Error;
 use crate::client::SigmaClient;
-use crate::config::{SinkType, Workflow};
-use crate::records::{DeleteRef, EntityType};
-use crate::sigma::mapping::RecordDraft;
-use crate::sigma::source::{SigmaSource, SourceOptions};
-use crate::sink::{
-    AnySink, ConsoleSink, JsonlSink, MetadataRestSink, Sink, SinkError, SinkSummary, record_json,
-};
-use crate::state::{EntityState, RunState, StateError, WorkbookState};
+use crate::config::Workflow;
+use crate::outcome::{Outcome, RunFacts};
+use crate::records::{DeleteRef, Entity, EntityType, Record, RecordKind};
+use crate::sigma::source::{SigmaSource, SourceItem, SourceOptions};
+use crate::sink::{AnySink, Sink, SinkError, SinkSummary};
+use crate::state::{EntityState, RunState, WorkbookState};
 use crate::status::{RequestStatus, RunStatus, StepStatus, success_percentage};
 
 /// How a run is asked to behave beyond the workflow file.
@@ -61,20 +59,11 @@ impl Default for RunOptions {
     }
 }
 
-/// Why a run could not start or finish (failures of single objects are in the status).
+/// What only the runner can find wrong; converted into [`crate::Error`], which also
+/// carries the sink's, the state's and the Sigma client's errors.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
-    #[error("the sink failed: {0}")]
-    Sink(#[from] SinkError),
-    #[error(transparent)]
-    State(#[from] StateError),
-    #[error("cannot build the Sigma client: {0}")]
-    Client(#[from] crate::client::ClientError),
-    #[error(
-        "the `metadata-rest` sink needs workflowConfig.openMetadataServerConfig (hostPort and securityConfig.jwtToken); add it, or use the `file` sink (or --output)"
-    )]
-    MissingServerConfig,
     #[error("invalid filter pattern: {0}")]
     Filter(#[from] regex::Error),
     #[error("cannot write the status file {}: {source}", path.display())]
@@ -82,51 +71,6 @@ pub enum RunError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-impl RunError {
-    /// 2 for what the user must fix in the config or command line, else 1.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            RunError::MissingServerConfig | RunError::Filter(_) => 2,
-            RunError::Sink(SinkError::OpenMetadata(crate::sink::OmError::Config(_))) => 2,
-            _ => 1,
-        }
-    }
-}
-
-fn build_sink(workflow: &Workflow, options: &RunOptions) -> Result<AnySink, RunError> {
-    if let Some(out) = &options.output {
-        return Ok(AnySink::File(JsonlSink::new(out)));
-    }
-    match workflow.sink.sink_type {
-        SinkType::File => {
-            let path = workflow
-                .sink
-                .config
-                .filename
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("-"));
-            Ok(AnySink::File(JsonlSink::new(&path)))
-        }
-        SinkType::Console => Ok(AnySink::Console(ConsoleSink::new())),
-        SinkType::MetadataRest => {
-            let server = workflow
-                .workflow_config
-                .open_metadata_server_config
-                .as_ref()
-                .ok_or(RunError::MissingServerConfig)?;
-            let sc = &workflow.source.source_config.config;
-            if sc.override_metadata || sc.override_lineage {
-                tracing::warn!(
-                    "overrideMetadata/overrideLineage are not applied by this version: entities are written with PUT, \
-                     where OpenMetadata keeps descriptions and owners people edited, and lineage edges are added, never replaced"
-                );
-            }
-            let sink = MetadataRestSink::new(server).map_err(SinkError::from)?;
-            Ok(AnySink::MetadataRest(Box::new(sink)))
-        }
-    }
 }
 
 /// Most examples of sink warnings and failures kept in the status (all are counted).
@@ -156,7 +100,7 @@ struct PendingWorkbook {
     workbook_id: String,
     dashboard_fqn: Option<String>,
     updated_at: Option<String>,
-    records: Vec<Value>,
+    records: Vec<Record>,
 }
 
 /// Runs the workflow to the end, or until `shutdown` resolves.
@@ -164,20 +108,20 @@ pub async fn run(
     workflow: &Workflow,
     options: &RunOptions,
     shutdown: impl Future<Output = ()>,
-) -> Result<RunStatus, RunError> {
+) -> Result<RunStatus, Error> {
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let sc = &workflow.source.source_config.config;
     let service = workflow.source.service_name.clone();
 
-    let mut sink = build_sink(workflow, options)?;
+    let mut sink = AnySink::from_workflow(workflow, options.output.as_deref())?;
     sink.healthcheck().await?;
 
     let previous = match &options.state_file {
         Some(path) => Some(RunState::load(path, &service)?),
         None => None,
     };
-    let mut source_options = SourceOptions::from_workflow(workflow)?;
+    let mut source_options = SourceOptions::from_workflow(workflow).map_err(RunError::from)?;
     if options.incremental {
         if let Some(prev) = &previous {
             source_options.unchanged_workbooks = prev
@@ -239,11 +183,11 @@ pub async fn run(
         };
         let Some(item) = item else { break };
         let result = match item {
-            Ok(draft) if draft.kind == "unchanged" => {
+            Ok(SourceItem::UnchangedWorkbook { dashboard_fqn, .. }) => {
                 unchanged += 1;
                 flush(&mut pending, &mut state);
                 replay(
-                    &draft,
+                    &dashboard_fqn,
                     previous.as_ref(),
                     &mut sink,
                     &mut state,
@@ -251,13 +195,15 @@ pub async fn run(
                 )
                 .await
             }
-            Ok(draft) => {
-                let record = record_json(&draft);
+            Ok(SourceItem::Record {
+                record,
+                workbook_id,
+            }) => {
                 let written = sink.write(&record).await;
                 if written.is_ok() {
-                    count(&mut sink_status, draft.kind);
+                    count(&mut sink_status, record.kind());
                     if keep_state {
-                        track(&draft, record, &mut pending, &mut state);
+                        track(record, workbook_id, &mut pending, &mut state);
                     }
                 }
                 written
@@ -342,7 +288,7 @@ pub async fn run(
             }
             for record in deletes {
                 sink.write(&record).await?;
-                count(&mut sink_status, "delete");
+                count(&mut sink_status, RecordKind::Delete);
                 deleted += 1;
             }
         } else if previous.is_some() && !source_snapshot.is_complete() {
@@ -386,23 +332,20 @@ pub async fn run(
         .or(workflow.workflow_config.success_threshold)
         .unwrap_or(90.0);
     let percentage = success_percentage(processed, failures);
-    let outcome = if interrupted {
-        "interrupted"
-    } else if sink_failed {
-        "failed"
-    } else if failures == 0 && complete {
-        "success"
-    } else if percentage >= threshold {
-        "partialSuccess"
-    } else {
-        "failed"
-    };
+    let outcome = Outcome::of_run(&RunFacts {
+        interrupted,
+        sink_failed,
+        failures,
+        listings_complete: source_snapshot.is_complete(),
+        success_percentage: percentage,
+        success_threshold: threshold,
+    });
     let status = RunStatus {
         service_name: service,
         started_at: started_at.to_string(),
         finished_at: jiff::Timestamp::now().to_string(),
         elapsed_seconds: (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        outcome: outcome.into(),
+        outcome,
         success_percentage: percentage,
         success_threshold: threshold,
         listings_complete: source_snapshot.is_complete(),
@@ -421,52 +364,53 @@ pub async fn run(
     Ok(status)
 }
 
-fn count(step: &mut StepStatus, kind: &str) {
+fn count(step: &mut StepStatus, kind: RecordKind) {
     step.processed += 1;
-    *step.processed_by_kind.entry(kind.to_owned()).or_default() += 1;
+    *step
+        .processed_by_kind
+        .entry(kind.as_str().to_owned())
+        .or_default() += 1;
 }
 
 /// A soft delete (the metadata-rest sink never hard-deletes what a run merely did not see).
-fn delete_record(entity_type: EntityType, fqn: &str) -> Value {
-    let entity = serde_json::to_value(DeleteRef {
+fn delete_record(entity_type: EntityType, fqn: &str) -> Record {
+    Record::new(Entity::Delete(DeleteRef {
         entity_type,
         fqn: fqn.to_owned(),
-    })
-    .unwrap_or_default();
-    json!({"kind": "delete", "fqn": fqn, "entity": entity})
+    }))
 }
 
 /// Files a record under its workbook (or as a data model) for the next run's state.
 fn track(
-    draft: &RecordDraft,
-    record: Value,
+    record: Record,
+    workbook_id: Option<String>,
     pending: &mut Option<PendingWorkbook>,
     state: &mut RunState,
 ) {
-    match &draft.workbook_id {
+    match workbook_id {
         Some(id) => {
-            if pending.as_ref().is_some_and(|p| &p.workbook_id != id) {
+            if pending.as_ref().is_some_and(|p| p.workbook_id != id) {
                 flush(pending, state);
             }
             let p = pending.get_or_insert_with(|| PendingWorkbook {
-                workbook_id: id.clone(),
+                workbook_id: id,
                 dashboard_fqn: None,
                 updated_at: None,
                 records: Vec::new(),
             });
-            if draft.kind == "dashboard" {
-                p.dashboard_fqn = Some(draft.fqn.clone());
-                p.updated_at = draft.refs["updatedAt"].as_str().map(str::to_owned);
+            if let Entity::Dashboard(dashboard) = &record.entity {
+                p.dashboard_fqn = Some(dashboard.fqn());
+                p.updated_at = record.refs.updated_at.clone();
             }
             p.records.push(record);
         }
         None => {
             flush(pending, state);
-            if draft.kind == "dataModel" {
+            if let Entity::DataModel(model) = &record.entity {
                 state.data_models.insert(
-                    draft.fqn.clone(),
+                    model.fqn(),
                     EntityState {
-                        updated_at: draft.refs["updatedAt"].as_str().map(str::to_owned),
+                        updated_at: record.refs.updated_at,
                     },
                 );
             }
@@ -491,26 +435,31 @@ fn flush(pending: &mut Option<PendingWorkbook>, state: &mut RunState) {
 
 /// Writes an unchanged workbook's records as the last run emitted them.
 async fn replay(
-    marker: &RecordDraft,
+    dashboard_fqn: &str,
     previous: Option<&RunState>,
     sink: &mut AnySink,
     state: &mut RunState,
     sink_status: &mut StepStatus,
 ) -> Result<(), SinkError> {
-    let Some(entry) = previous.and_then(|p| p.dashboards.get(&marker.fqn)) else {
+    let Some(entry) = previous.and_then(|p| p.dashboards.get(dashboard_fqn)) else {
         return Ok(());
     };
     for record in &entry.records {
         sink.write(record).await?;
-        count(sink_status, record["kind"].as_str().unwrap_or("record"));
+        count(sink_status, record.kind());
     }
-    state.dashboards.insert(marker.fqn.clone(), entry.clone());
+    state
+        .dashboards
+        .insert(dashboard_fqn.to_owned(), entry.clone());
     Ok(())
 }
 
-fn write_status(path: &Path, status: &RunStatus) -> Result<(), RunError> {
-    crate::atomic::write_json(path, status, true).map_err(|source| RunError::StatusFile {
-        path: path.to_owned(),
-        source,
+fn write_status(path: &Path, status: &RunStatus) -> Result<(), Error> {
+    crate::atomic::write_json(path, status, true).map_err(|source| {
+        RunError::StatusFile {
+            path: path.to_owned(),
+            source,
+        }
+        .into()
     })
 }

@@ -1,9 +1,10 @@
 //! Running the `sigma-connector` binary from async tests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use sigma_connector::sandbox::SandboxHandle;
 use tokio::process::Command;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_sigma-connector");
@@ -36,4 +37,49 @@ pub fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// Writes a workflow file for the sandbox; `source_config` and `sink` are JSON fragments.
+pub fn workflow_file(dir: &Path, h: &SandboxHandle, source_config: Value, sink: Value) -> PathBuf {
+    let doc = json!({
+        "source": {
+            "type": "sigma",
+            "serviceName": "sigma_sandbox",
+            "serviceConnection": {"config": {
+                "type": "Sigma", "hostPort": h.base_url().to_string(),
+                "clientId": h.client_id(), "clientSecret": h.client_secret(),
+                "maxRetries": 1, "retryTimeout": 5
+            }},
+            "sourceConfig": {"config": source_config}
+        },
+        "sink": sink,
+        "workflowConfig": {"loggerLevel": "INFO"}
+    });
+    let path = dir.join("workflow.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    path
+}
+
+/// The `file` sink writing `out.jsonl` in `dir`.
+pub fn file_sink(dir: &Path) -> Value {
+    json!({"type": "file", "config": {"filename": dir.join("out.jsonl")}})
+}
+
+/// The JSON Lines of an output file.
+pub fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The output with the sandbox's varying `hostPort` replaced, as the golden files have it.
+pub fn redact_host(mut records: Vec<Value>) -> Vec<Value> {
+    for r in &mut records {
+        if r["kind"] == "dashboardService" {
+            r["entity"]["connection"]["config"]["hostPort"] = json!("<sandbox>");
+        }
+    }
+    records
 }

@@ -353,9 +353,7 @@ impl fmt::Display for ClientError {
         if let Some(id) = &d.request_id {
             write!(f, " (requestId {id})")?;
         }
-        if d.attempts > 1 {
-            write!(f, " after {} attempts in {:.1?}", d.attempts, d.elapsed)?;
-        }
+        f.write_str(&super::retry::Spent::note(d.attempts, d.elapsed))?;
         if let Some(p) = d.listing {
             write!(
                 f,

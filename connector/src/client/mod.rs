@@ -45,10 +45,9 @@ pub use pagination::{Listing, Page, PageStyle, collect_all};
 pub use retry::RetryConfig;
 pub use token::{DEFAULT_TOKEN_LIFETIME, TokenCache, refresh_margin};
 
-use backoff::Backoff;
 use http::{RawResponse, send};
 use limit::{AdaptiveLimit, Slot};
-use retry::{AttemptOutcome, RetryDecision, may_retry, should_retry, wait_before_retry};
+use retry::{AttemptOutcome, RetryDecision, should_retry};
 use token::{IssuedToken, TokenGrant, parse_token_response};
 
 /// Counters of one client's traffic, for the run summary.
@@ -364,105 +363,117 @@ impl SigmaClient {
     ) -> Result<RawResponse, ClientError> {
         let inner = &*self.inner;
         let start = Instant::now();
-        let mut backoff = Backoff::new(inner.retry.backoff);
-        let mut attempts: u32 = 0;
-        let mut retries: u32 = 0;
-        let mut replayed = false;
-        loop {
-            attempts += 1;
-            let (token, slot) = match target {
-                Target::Api => {
-                    let token = self.token().await?;
-                    (Some(token), Some(inner.limit.acquire().await))
-                }
-                Target::TokenEndpoint => (None, None),
-            };
-            let mut request = build();
-            if let Some(token) = &token {
-                request = request.header(AUTHORIZATION, bearer(&token.access));
-            }
-            bump(&inner.counters.requests_sent, 1);
-            let result = send(request).await;
-            let outcome = match &result {
-                Ok(raw) => {
-                    bump(&inner.counters.bytes_received, raw.body.len() as u64);
-                    AttemptOutcome::Status(raw.status)
-                }
-                Err(e) => http::outcome_of(e),
-            };
-            tracing::debug!(%method, path, attempt = attempts, status = ?result.as_ref().ok().map(|r| r.status.as_u16()), "Sigma request");
-
-            if let (Ok(raw), Some(token)) = (&result, &token) {
-                if raw.status == StatusCode::UNAUTHORIZED {
-                    drop(slot);
-                    if !replayed {
-                        replayed = true;
-                        bump(&inner.counters.auth_replays, 1);
-                        tracing::info!(%method, path, request_id = request_id(&raw.headers).as_deref(), "API answered 401; fetching a new token and replaying once");
-                        inner.tokens.invalidate(token.generation).await;
-                        continue;
-                    }
-                    bump(&inner.counters.failures, 1);
-                    return Err(ClientError::new(
-                        ErrorKind::Auth(AuthFailure::TokenRejected),
-                        method.clone(),
-                        path,
-                    )
-                    .with_status(raw.status)
-                    .with_request_id(request_id(&raw.headers))
-                    .with_api_body(ApiErrorBody::parse(&raw.body))
-                    .with_attempts(attempts, start.elapsed()));
-                }
-            }
-            if outcome == AttemptOutcome::Status(StatusCode::TOO_MANY_REQUESTS) {
-                bump(&inner.counters.throttled, 1);
-                if let Some(slot) = &slot {
-                    slot.throttled();
-                }
-            }
-            match should_retry(outcome, idempotent) {
-                RetryDecision::Success => {
-                    if let Some(slot) = &slot {
-                        slot.succeeded();
-                    }
-                    return result.map_err(|_| unreachable_error(method, path));
-                }
-                RetryDecision::Retry => {
-                    let retry_after = result.as_ref().ok().and_then(RawResponse::retry_after);
-                    let wait = wait_before_retry(
-                        backoff.next_wait(),
-                        retry_after,
-                        inner.retry.max_retry_after,
-                    );
-                    if may_retry(&inner.retry, retries, start.elapsed(), wait) {
-                        release(slot);
-                        retries += 1;
-                        bump(&inner.counters.retries, 1);
-                        let (status, rid) = match &result {
-                            Ok(raw) => (Some(raw.status.as_u16()), request_id(&raw.headers)),
-                            Err(_) => (None, None),
-                        };
-                        let error = result.as_ref().err().map(http::kind_of);
-                        tracing::info!(
-                            %method,
-                            path,
-                            attempt = attempts,
-                            wait_ms = wait.as_millis() as u64,
-                            status,
-                            error = ?error,
-                            request_id = rid.as_deref(),
-                            "retrying Sigma request"
-                        );
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                }
-                RetryDecision::DontRetry => {}
-            }
+        let (result, spent) = retry::with_retries(&inner.retry, "Sigma", method, path, |attempt| {
+            self.attempt(method, path, idempotent, target, build, attempt, start)
+        })
+        .await;
+        bump(&inner.counters.retries, u64::from(spent.retries));
+        if spent.gave_up {
             bump(&inner.counters.failures, 1);
-            let error =
-                failure(target, method, path, result).with_attempts(attempts, start.elapsed());
-            return Err(error);
+        }
+        result
+    }
+
+    /// One attempt of [`Self::run`]: the token and an in-flight slot for API calls, the
+    /// 401 replay, the AIMD limit's feedback. [`retry::with_retries`] does the rest.
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        idempotent: bool,
+        target: Target,
+        build: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
+        attempt: retry::Attempt,
+        start: Instant,
+    ) -> retry::Step<RawResponse, ClientError> {
+        use retry::Step;
+        let inner = &*self.inner;
+        let (token, slot) = match target {
+            Target::Api => {
+                let token = match self.token().await {
+                    Ok(token) => token,
+                    Err(e) => return Step::Done(Err(e)),
+                };
+                (Some(token), Some(inner.limit.acquire().await))
+            }
+            Target::TokenEndpoint => (None, None),
+        };
+        let mut request = build();
+        if let Some(token) = &token {
+            request = request.header(AUTHORIZATION, bearer(&token.access));
+        }
+        bump(&inner.counters.requests_sent, 1);
+        let result = send(request).await;
+        let outcome = match &result {
+            Ok(raw) => {
+                bump(&inner.counters.bytes_received, raw.body.len() as u64);
+                AttemptOutcome::Status(raw.status)
+            }
+            Err(e) => http::outcome_of(e),
+        };
+        tracing::debug!(%method, path, attempt = attempt.number, status = ?result.as_ref().ok().map(|r| r.status.as_u16()), "Sigma request");
+
+        if let (Ok(raw), Some(token)) = (&result, &token) {
+            if raw.status == StatusCode::UNAUTHORIZED {
+                drop(slot);
+                if !attempt.replayed {
+                    bump(&inner.counters.auth_replays, 1);
+                    tracing::info!(%method, path, request_id = request_id(&raw.headers).as_deref(), "API answered 401; fetching a new token and replaying once");
+                    inner.tokens.invalidate(token.generation).await;
+                    return Step::Replay;
+                }
+                bump(&inner.counters.failures, 1);
+                return Step::Done(Err(ClientError::new(
+                    ErrorKind::Auth(AuthFailure::TokenRejected),
+                    method.clone(),
+                    path,
+                )
+                .with_status(raw.status)
+                .with_request_id(request_id(&raw.headers))
+                .with_api_body(ApiErrorBody::parse(&raw.body))
+                .with_attempts(attempt.number, start.elapsed())));
+            }
+        }
+        if outcome == AttemptOutcome::Status(StatusCode::TOO_MANY_REQUESTS) {
+            bump(&inner.counters.throttled, 1);
+            if let Some(slot) = &slot {
+                slot.throttled();
+            }
+        }
+        // The slot is released before any wait: a request backing off holds no place.
+        match should_retry(outcome, idempotent) {
+            RetryDecision::Success => {
+                if let Some(slot) = &slot {
+                    slot.succeeded();
+                }
+                Step::Done(result.map_err(|_| unreachable_error(method, path)))
+            }
+            RetryDecision::Retry => {
+                release(slot);
+                let retry_after = result.as_ref().ok().and_then(RawResponse::retry_after);
+                let (status, request_id) = match &result {
+                    Ok(raw) => (Some(raw.status.as_u16()), request_id(&raw.headers)),
+                    Err(_) => (None, None),
+                };
+                let error = result
+                    .as_ref()
+                    .err()
+                    .map(|e| format!("{:?}", http::kind_of(e)));
+                Step::Retry {
+                    retry_after,
+                    status,
+                    request_id,
+                    error,
+                    give_up: Err(failure(target, method, path, result)
+                        .with_attempts(attempt.number, start.elapsed())),
+                }
+            }
+            RetryDecision::DontRetry => {
+                bump(&inner.counters.failures, 1);
+                Step::Done(Err(failure(target, method, path, result)
+                    .with_attempts(attempt.number, start.elapsed())))
+            }
         }
     }
 }

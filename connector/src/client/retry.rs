@@ -1,11 +1,16 @@
-//! What to do after one attempt, as pure functions (Vector's `should_retry` style), and the
-//! bounds of a request's retries. The request loop in `mod.rs` only wires these together.
+//! What to do after one attempt, as pure functions (Vector's `should_retry` style), the
+//! bounds of a request's retries, and [`with_retries`], the one request loop. The Sigma
+//! client and the OpenMetadata sink each plug their own attempt into it (the Sigma client its
+//! token, its in-flight slot and its 401 replay; the sink nothing), as Vector's sinks plug a
+//! `RetryLogic` into one policy, so both count attempts, wait and give up the same way.
 
+use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
+use tokio::time::Instant;
 
-use super::backoff::BackoffConfig;
+use super::backoff::{Backoff, BackoffConfig};
 use crate::config::SigmaConnection;
 
 /// Longest wait a server's `Retry-After` can impose on one retry. A misbehaving proxy that
@@ -136,6 +141,124 @@ pub fn may_retry(
     retries_done < config.max_retries && elapsed.saturating_add(wait) <= config.retry_timeout
 }
 
+/// What one attempt of [`with_retries`] is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Attempt {
+    /// 1 for the first attempt.
+    pub number: u32,
+    /// An earlier attempt of this request asked for a [`Step::Replay`].
+    pub replayed: bool,
+}
+
+/// How one attempt ended, as the caller's attempt judges it.
+pub(crate) enum Step<T, E> {
+    /// Finished, well or badly: no further attempt.
+    Done(Result<T, E>),
+    /// Worth retrying (see [`should_retry`]); `give_up` is what the request ends with when
+    /// no retry fits (an error, or a retryable answer for the caller to interpret).
+    Retry {
+        retry_after: Option<Duration>,
+        status: Option<u16>,
+        request_id: Option<String>,
+        error: Option<String>,
+        give_up: Result<T, E>,
+    },
+    /// Try again at once, not counted as a retry (a 401 answered with a new token).
+    Replay,
+}
+
+/// What a request spent, reported the same way by every caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Spent {
+    pub attempts: u32,
+    pub retries: u32,
+    pub elapsed: Duration,
+    /// The request failed because no further retry fitted the budget.
+    pub gave_up: bool,
+}
+
+impl Spent {
+    /// How an error says what the request spent: ` after N attempts in 1.2s`, or nothing
+    /// for a single attempt. The Sigma client's and the OpenMetadata sink's errors both
+    /// use it.
+    pub(crate) fn note(attempts: u32, elapsed: Duration) -> String {
+        if attempts > 1 {
+            format!(" after {attempts} attempts in {elapsed:.1?}")
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// Runs `attempt` until it is done, or until a retry no longer fits `config` (after the
+/// backoff wait, or the server's `Retry-After` when longer, capped). `service` names the
+/// server in the retry log line.
+pub(crate) async fn with_retries<T, E, F, Fut>(
+    config: &RetryConfig,
+    service: &'static str,
+    method: &reqwest::Method,
+    path: &str,
+    mut attempt: F,
+) -> (Result<T, E>, Spent)
+where
+    F: FnMut(Attempt) -> Fut,
+    Fut: Future<Output = Step<T, E>>,
+{
+    let start = Instant::now();
+    let mut backoff = Backoff::new(config.backoff);
+    let mut spent = Spent {
+        attempts: 0,
+        retries: 0,
+        elapsed: Duration::ZERO,
+        gave_up: false,
+    };
+    let mut replayed = false;
+    loop {
+        spent.attempts += 1;
+        let step = attempt(Attempt {
+            number: spent.attempts,
+            replayed,
+        })
+        .await;
+        let result = match step {
+            Step::Done(result) => result,
+            Step::Replay => {
+                replayed = true;
+                continue;
+            }
+            Step::Retry {
+                retry_after,
+                status,
+                request_id,
+                error,
+                give_up,
+            } => {
+                let wait =
+                    wait_before_retry(backoff.next_wait(), retry_after, config.max_retry_after);
+                if may_retry(config, spent.retries, start.elapsed(), wait) {
+                    spent.retries += 1;
+                    tracing::info!(
+                        %method,
+                        path,
+                        attempt = spent.attempts,
+                        wait_ms = wait.as_millis() as u64,
+                        status,
+                        error,
+                        request_id = request_id.as_deref(),
+                        "retrying {service} request"
+                    );
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                spent.gave_up = true;
+                give_up
+            }
+        };
+        spent.elapsed = start.elapsed();
+        return (result, spent);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,5 +383,54 @@ mod tests {
         ));
         // `elapsed + wait` overflowed (a panic) for a wait near Duration::MAX.
         assert!(!may_retry(&c, 0, Duration::from_secs(1), Duration::MAX));
+    }
+
+    fn retryable(n: u32) -> Step<u32, String> {
+        Step::Retry {
+            retry_after: None,
+            status: Some(503),
+            request_id: None,
+            error: None,
+            give_up: Err(format!("gave up at attempt {n}")),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_retries_within_the_budget_then_gives_up() {
+        let config = RetryConfig {
+            max_retries: 3,
+            ..RetryConfig::default()
+        };
+        let method = reqwest::Method::GET;
+        let (result, spent) = with_retries(&config, "test", &method, "/x", |a| async move {
+            retryable(a.number)
+        })
+        .await;
+        assert_eq!(result, Err("gave up at attempt 4".to_owned()));
+        assert_eq!((spent.attempts, spent.retries, spent.gave_up), (4, 3, true));
+        assert!(Spent::note(spent.attempts, spent.elapsed).starts_with(" after 4 attempts in "));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_replay_is_not_a_retry_and_success_ends_the_loop() {
+        let config = RetryConfig {
+            max_retries: 0,
+            ..RetryConfig::default()
+        };
+        let method = reqwest::Method::GET;
+        let (result, spent) = with_retries(&config, "test", &method, "/x", |a| async move {
+            if a.replayed {
+                Step::Done(Ok::<_, String>(a.number))
+            } else {
+                Step::Replay
+            }
+        })
+        .await;
+        assert_eq!(result, Ok(2));
+        assert_eq!(
+            (spent.attempts, spent.retries, spent.gave_up),
+            (2, 0, false)
+        );
+        assert_eq!(Spent::note(1, Duration::from_secs(1)), "");
     }
 }

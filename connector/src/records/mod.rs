@@ -2,8 +2,8 @@
 //! and a delete marker, each with the references a sink must resolve to server ids.
 //!
 //! On the wire (JSON Lines, one per line):
-//! `{"kind": "chart", "entity": {...CreateChartRequest...}, "refs": {"owners": [...]}}`.
-//! `kind` is derived from the entity's variant, so the two can never disagree.
+//! `{"kind": "chart", "fqn": "svc.name", "entity": {...CreateChartRequest...}, "refs": {"owners": [...]}}`.
+//! `kind` and `fqn` are derived from the entity, so they can never disagree with it.
 
 mod entities;
 mod naming;
@@ -73,33 +73,107 @@ pub enum Entity {
     Delete(DeleteRef),
 }
 
-/// What the entity refers to but cannot name by id: a sink resolves these on the server.
+/// What Sigma said about the object that OpenMetadata's request has no field for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SigmaType {
+    /// A Sigma dataset (written as an OpenMetadata data model).
+    Dataset,
+}
+
+/// What the entity refers to but cannot name by id, and what the request has no field
+/// for: a sink resolves or uses these on the server; the runner reads `updated_at`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Refs {
     /// Owners by email (Sigma member emails), to become the entity's `owners`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub owners: Vec<String>,
+    /// Sigma tag names, to become `SigmaTags.<tag>` labels on the entity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// The entity's URL when OpenMetadata's create request has no field for it (data models).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "uri"))]
     pub source_url: Option<String>,
+    /// Sigma's `updatedAt` of the object (RFC 3339), kept in the state for incremental runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// The kind of Sigma object, when the entity type alone does not say it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma_type: Option<SigmaType>,
+    /// Lineage only: further FQNs for the `from` end, tried in order when it does not exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(length(min = 1, max = 3072)))]
+    pub from_candidates: Vec<String>,
 }
 
 impl Refs {
     pub fn is_empty(&self) -> bool {
-        self.owners.is_empty() && self.source_url.is_none()
+        *self == Refs::default()
     }
 }
 
-/// One emitted record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// One emitted record. On the wire (and in the state file) it is one JSON object,
+/// `{"kind", "fqn", "entity", "refs"}`, written by its `Serialize` impl and nowhere else;
+/// `fqn` is derived from the entity, `refs` left out when empty.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "RecordLine")]
 pub struct Record {
+    pub entity: Entity,
+    pub refs: Refs,
+}
+
+/// One emitted record: a JSON Lines line of the output, and an entry of the state file.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename = "Record", deny_unknown_fields)]
+pub struct RecordLine {
     #[serde(flatten)]
     pub entity: Entity,
+    /// The FQN the record creates or deletes; for lineage, `from -> to`.
+    pub fqn: String,
     #[serde(default)]
     pub refs: Refs,
+}
+
+impl From<RecordLine> for Record {
+    fn from(line: RecordLine) -> Self {
+        Record {
+            entity: line.entity,
+            refs: line.refs,
+        }
+    }
+}
+
+impl Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let refs = !self.refs.is_empty();
+        let mut map = serializer.serialize_map(Some(3 + usize::from(refs)))?;
+        map.serialize_entry("kind", &self.kind())?;
+        map.serialize_entry("fqn", &self.fqn())?;
+        map.serialize_entry("entity", &Payload(&self.entity))?;
+        if refs {
+            map.serialize_entry("refs", &self.refs)?;
+        }
+        map.end()
+    }
+}
+
+/// An entity without its tag: the request (or edge, or delete) itself.
+struct Payload<'a>(&'a Entity);
+
+impl Serialize for Payload<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Entity::DashboardService(e) => e.serialize(serializer),
+            Entity::Chart(e) => e.serialize(serializer),
+            Entity::DataModel(e) => e.serialize(serializer),
+            Entity::Dashboard(e) => e.serialize(serializer),
+            Entity::Lineage(e) => e.serialize(serializer),
+            Entity::Delete(e) => e.serialize(serializer),
+        }
+    }
 }
 
 impl Record {
@@ -117,6 +191,11 @@ impl Record {
         self
     }
 
+    pub fn with_refs(mut self, refs: Refs) -> Self {
+        self.refs = refs;
+        self
+    }
+
     pub fn kind(&self) -> RecordKind {
         match &self.entity {
             Entity::DashboardService(_) => RecordKind::DashboardService,
@@ -129,7 +208,7 @@ impl Record {
     }
 
     /// The FQN the record creates or deletes; for lineage, `from -> to`.
-    pub fn subject(&self) -> String {
+    pub fn fqn(&self) -> String {
         match &self.entity {
             Entity::DashboardService(s) => fqn::build(&[&s.name]),
             Entity::Chart(c) => c.fqn(),

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{
     CreateChartRequest, CreateDashboardDataModelRequest, CreateDashboardRequest,
-    CreateDashboardServiceRequest, DeleteRef, LineageEdge, Record,
+    CreateDashboardServiceRequest, DeleteRef, LineageEdge, RecordLine,
 };
 
 fn schema_of<T: JsonSchema>() -> Value {
@@ -22,7 +22,7 @@ pub type SchemaFn = fn() -> Value;
 
 /// The committed file name of each schema, and its generator.
 pub const SCHEMAS: [(&str, SchemaFn); 7] = [
-    ("record.json", schema_of::<Record>),
+    ("record.json", schema_of::<RecordLine>),
     (
         "createDashboardService.json",
         schema_of::<CreateDashboardServiceRequest>,

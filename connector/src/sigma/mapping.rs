@@ -1,31 +1,20 @@
 //! Pure mapping from Sigma objects to OpenMetadata Create requests. No I/O here, so every
 //! rule (names, FQNs, chart types, URLs, column lineage) is unit-tested directly.
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::model::{
     DataModel, DataModelColumn, DataModelElement, Dataset, Workbook, WorkbookElement, WorkbookPage,
 };
-use super::source::SourceOptions;
+use super::options::SourceOptions;
 use crate::records::{
     ChartType, Column, ColumnLineage, CreateChartRequest, CreateDashboardDataModelRequest,
     CreateDashboardRequest, CreateDashboardServiceRequest, DashboardConnection,
-    DashboardServiceType, DataModelType, EntityRef, EntityType, LineageEdge, chart_type_from_sigma,
-    column_name, entity_name, fqn,
+    DashboardServiceType, DataModelType, Entity, EntityRef, EntityType, LineageEdge, Record, Refs,
+    SigmaType, chart_type_from_sigma, column_name, entity_name, fqn,
 };
-
-/// A record before the sink sees it: its kind, its FQN in OpenMetadata, the Create
-/// request, and what must be resolved to ids server-side.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecordDraft {
-    pub kind: &'static str,
-    pub fqn: String,
-    pub entity: Value,
-    pub refs: Value,
-    /// The workbook this record belongs to (charts, dashboard, their lineage): the runner
-    /// keeps a workbook's records together in the state for incremental runs.
-    pub workbook_id: Option<String>,
-}
 
 /// The workspace a Sigma path starts with (`Finance/Reports/Q3` -> `Finance`).
 pub fn project_of(path: &str) -> &str {
@@ -85,16 +74,18 @@ fn service_fqn(options: &SourceOptions, name: &str) -> String {
     fqn::dashboard(&options.service_name, name)
 }
 
-/// Data models live under `service.model.name` in OpenMetadata.
-fn data_model_fqn(options: &SourceOptions, name: &str) -> String {
-    fqn::data_model(&options.service_name, name)
-}
-
-fn to_json<T: serde::Serialize>(entity: &T) -> Value {
-    // The record types serialise infallibly (string keys, no floats).
-    let mut value = serde_json::to_value(entity).unwrap_or_default();
+/// The entity with U+0000 dropped from every string (see [`drop_nul`]). Serialising first
+/// to look is cheap; only an entity that holds a NUL takes the round trip through JSON.
+fn without_nul<T: Serialize + DeserializeOwned>(entity: T) -> T {
+    let has_nul = serde_json::to_string(&entity).is_ok_and(|text| text.contains("\\u0000"));
+    if !has_nul {
+        return entity;
+    }
+    let Ok(mut value) = serde_json::to_value(&entity) else {
+        return entity;
+    };
     drop_nul(&mut value);
-    value
+    serde_json::from_value(value).unwrap_or(entity)
 }
 
 /// Removes U+0000 from every string. It is valid JSON (`\u0000`) and valid in OpenMetadata's
@@ -114,11 +105,9 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
 }
 
-pub fn dashboard_service(options: &SourceOptions) -> RecordDraft {
-    RecordDraft {
-        kind: "dashboardService",
-        fqn: options.service_name.clone(),
-        entity: to_json(&CreateDashboardServiceRequest {
+pub fn dashboard_service(options: &SourceOptions) -> Record {
+    Record::new(Entity::DashboardService(without_nul(
+        CreateDashboardServiceRequest {
             name: options.service_name.clone(),
             display_name: None,
             description: None,
@@ -126,27 +115,13 @@ pub fn dashboard_service(options: &SourceOptions) -> RecordDraft {
             connection: DashboardConnection {
                 config: options.connection_json.clone(),
             },
-        }),
-        refs: json!({}),
-        workbook_id: None,
-    }
+        },
+    )))
 }
 
 /// The FQN of a workbook's dashboard.
 pub fn dashboard_fqn(options: &SourceOptions, workbook_id: &str) -> String {
     service_fqn(options, &entity_name(workbook_id))
-}
-
-/// Stands in for an unchanged workbook's records in an incremental run: the runner
-/// replays them from the state. Never written to a sink.
-pub fn unchanged(options: &SourceOptions, workbook: &Workbook) -> RecordDraft {
-    RecordDraft {
-        kind: "unchanged",
-        fqn: dashboard_fqn(options, &workbook.workbook_id),
-        entity: json!({"workbookId": workbook.workbook_id, "updatedAt": workbook.updated_at}),
-        refs: json!({}),
-        workbook_id: Some(workbook.workbook_id.clone()),
-    }
 }
 
 pub fn chart(
@@ -155,7 +130,7 @@ pub fn chart(
     page: &WorkbookPage,
     element: &WorkbookElement,
     display_name: &str,
-) -> RecordDraft {
+) -> Record {
     let name = entity_name(&format!("{}_{}", workbook.workbook_id, element.element_id));
     let page_name = page.name.as_deref().unwrap_or(&page.page_id);
     let mut description = format!("Page: {page_name}");
@@ -164,22 +139,16 @@ pub fn chart(
             "\n\nSigma reported an error for this element: {err}"
         ));
     }
-    RecordDraft {
-        kind: "chart",
-        fqn: service_fqn(options, &name),
-        entity: to_json(&CreateChartRequest {
-            name,
-            display_name: display_name.to_owned(),
-            description: Some(description),
-            chart_type: chart_type(element),
-            source_url: element_url(&workbook.url, &element.element_id),
-            service: options.service_name.clone(),
-            tags: Vec::new(),
-            owners: Vec::new(),
-        }),
-        refs: json!({}),
-        workbook_id: None,
-    }
+    Record::new(Entity::Chart(without_nul(CreateChartRequest {
+        name,
+        display_name: display_name.to_owned(),
+        description: Some(description),
+        chart_type: chart_type(element),
+        source_url: element_url(&workbook.url, &element.element_id),
+        service: options.service_name.clone(),
+        tags: Vec::new(),
+        owners: Vec::new(),
+    })))
 }
 
 pub fn dashboard(
@@ -189,12 +158,10 @@ pub fn dashboard(
     data_models: Vec<String>,
     owner_email: Option<String>,
     tags: Vec<String>,
-) -> RecordDraft {
-    let name = entity_name(&workbook.workbook_id);
-    let fqn = dashboard_fqn(options, &workbook.workbook_id);
+) -> Record {
     let project = project_of(&workbook.path);
-    let entity = to_json(&CreateDashboardRequest {
-        name,
+    let entity = without_nul(CreateDashboardRequest {
+        name: entity_name(&workbook.workbook_id),
         display_name: workbook.name.clone(),
         description: non_empty(workbook.description.as_deref()).map(str::to_owned),
         source_url: workbook.url.clone(),
@@ -205,21 +172,12 @@ pub fn dashboard(
         tags: Vec::new(),
         owners: Vec::new(),
     });
-    let mut refs = json!({});
-    if let Some(email) = owner_email {
-        refs["owners"] = json!([email]);
-    }
-    if !tags.is_empty() {
-        refs["tags"] = json!(tags);
-    }
-    refs["updatedAt"] = json!(workbook.updated_at);
-    RecordDraft {
-        kind: "dashboard",
-        fqn,
-        entity,
-        refs,
-        workbook_id: None,
-    }
+    Record::new(Entity::Dashboard(entity)).with_refs(Refs {
+        owners: owner_email.into_iter().collect(),
+        tags,
+        updated_at: Some(workbook.updated_at.clone()),
+        ..Refs::default()
+    })
 }
 
 fn column(col: &DataModelColumn) -> Column {
@@ -246,12 +204,12 @@ pub fn data_model_element(
     dm: &DataModel,
     element: &DataModelElement,
     columns: &[&DataModelColumn],
-) -> RecordDraft {
+) -> Record {
     let name = entity_name(&format!("{}_{}", dm.data_model_id, element.element_id));
     let element_name = element.name.as_deref().unwrap_or(&element.element_id);
     let project = project_of(&dm.path);
-    let entity = to_json(&CreateDashboardDataModelRequest {
-        name: name.clone(),
+    let entity = without_nul(CreateDashboardDataModelRequest {
+        name,
         display_name: format!("{} / {element_name}", dm.name),
         description: non_empty(dm.description.as_deref()).map(str::to_owned),
         data_model_type: DataModelType::SigmaDataModel,
@@ -263,22 +221,16 @@ pub fn data_model_element(
         tags: Vec::new(),
         owners: Vec::new(),
     });
-    RecordDraft {
-        kind: "dataModel",
-        fqn: data_model_fqn(options, &name),
-        entity,
-        refs: json!({
-            "sourceUrl": element_url(&dm.url, &element.element_id),
-            "updatedAt": dm.updated_at,
-        }),
-        workbook_id: None,
-    }
+    Record::new(Entity::DataModel(entity)).with_refs(Refs {
+        source_url: Some(element_url(&dm.url, &element.element_id)),
+        updated_at: Some(dm.updated_at.clone()),
+        ..Refs::default()
+    })
 }
 
-pub fn dataset(options: &SourceOptions, ds: &Dataset) -> RecordDraft {
-    let name = entity_name(&ds.dataset_id);
-    let entity = to_json(&CreateDashboardDataModelRequest {
-        name: name.clone(),
+pub fn dataset(options: &SourceOptions, ds: &Dataset) -> Record {
+    let entity = without_nul(CreateDashboardDataModelRequest {
+        name: entity_name(&ds.dataset_id),
         display_name: ds.name.clone(),
         description: non_empty(ds.description.as_deref()).map(str::to_owned),
         data_model_type: DataModelType::SigmaDataModel,
@@ -290,17 +242,16 @@ pub fn dataset(options: &SourceOptions, ds: &Dataset) -> RecordDraft {
         tags: Vec::new(),
         owners: Vec::new(),
     });
-    RecordDraft {
-        kind: "dataModel",
-        fqn: data_model_fqn(options, &name),
-        entity,
-        refs: json!({"sourceUrl": ds.url, "updatedAt": ds.updated_at, "sigmaType": "dataset"}),
-        workbook_id: None,
-    }
+    Record::new(Entity::DataModel(entity)).with_refs(Refs {
+        source_url: Some(ds.url.clone()),
+        updated_at: Some(ds.updated_at.clone()),
+        sigma_type: Some(SigmaType::Dataset),
+        ..Refs::default()
+    })
 }
 
 /// A lineage edge between two FQN-addressed entities; `candidates` are further FQNs for
-/// the `from` end, tried in order by the sink when the first does not exist.
+/// the `from` end, tried in order by the metadata-rest sink when the first does not exist.
 pub fn lineage(
     from_type: EntityType,
     from_fqn: &str,
@@ -308,24 +259,16 @@ pub fn lineage(
     to_fqn: &str,
     columns: Vec<ColumnLineage>,
     candidates: Vec<String>,
-) -> RecordDraft {
+) -> Record {
     let mut edge = LineageEdge::new(
         EntityRef::new(from_type, from_fqn),
         EntityRef::new(to_type, to_fqn),
     );
     edge.columns = columns;
-    let entity = to_json(&edge);
-    let mut refs = json!({});
-    if !candidates.is_empty() {
-        refs["fromCandidates"] = json!(candidates);
-    }
-    RecordDraft {
-        kind: "lineage",
-        fqn: format!("{from_fqn} -> {to_fqn}"),
-        entity,
-        refs,
-        workbook_id: None,
-    }
+    Record::new(Entity::Lineage(without_nul(edge))).with_refs(Refs {
+        from_candidates: candidates,
+        ..Refs::default()
+    })
 }
 
 /// `[Source/Column]` references in a Sigma formula, as `(source, column)` pairs.

@@ -6,5 +6,6 @@ pub mod filter;
 pub mod lineage;
 pub mod mapping;
 pub mod model;
+pub mod options;
 pub mod source;
 pub mod sql;

@@ -2,9 +2,8 @@
 
 use std::io::Write;
 
-use serde_json::Value;
-
 use super::{Sink, SinkError, SinkSummary};
+use crate::records::{Entity, Record};
 
 #[derive(Default)]
 pub struct ConsoleSink {
@@ -17,21 +16,17 @@ impl ConsoleSink {
     }
 
     /// `kind  fqn  "display name" (chart type)`.
-    pub fn line(record: &Value) -> String {
-        let entity = &record["entity"];
-        let display = entity
-            .get("displayName")
-            .and_then(|v| v.as_str())
-            .map(|d| format!("  \"{d}\""))
-            .unwrap_or_default();
-        let extra = entity
-            .get("chartType")
-            .and_then(|v| v.as_str())
-            .map(|t| format!(" ({t})"))
-            .unwrap_or_default();
-        let kind = record["kind"].as_str().unwrap_or_default();
-        let fqn = record["fqn"].as_str().unwrap_or_default();
-        format!("{kind:<17} {fqn}{display}{extra}")
+    pub fn line(record: &Record) -> String {
+        let (display, chart_type) = match &record.entity {
+            Entity::DashboardService(s) => (s.display_name.as_deref(), None),
+            Entity::Chart(c) => (Some(c.display_name.as_str()), Some(c.chart_type)),
+            Entity::DataModel(m) => (Some(m.display_name.as_str()), None),
+            Entity::Dashboard(d) => (Some(d.display_name.as_str()), None),
+            Entity::Lineage(_) | Entity::Delete(_) => (None, None),
+        };
+        let display = display.map(|d| format!("  \"{d}\"")).unwrap_or_default();
+        let extra = chart_type.map(|t| format!(" ({t:?})")).unwrap_or_default();
+        format!("{:<17} {}{display}{extra}", record.kind(), record.fqn())
     }
 }
 
@@ -40,7 +35,7 @@ impl Sink for ConsoleSink {
         Ok(())
     }
 
-    async fn write(&mut self, record: &Value) -> Result<(), SinkError> {
+    async fn write(&mut self, record: &Record) -> Result<(), SinkError> {
         let out = self
             .out
             .get_or_insert_with(|| std::io::BufWriter::new(std::io::stdout()));
@@ -64,12 +59,20 @@ impl Sink for ConsoleSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::records::{ChartType, CreateChartRequest};
 
     #[test]
     fn one_readable_line() {
-        let r = json!({"kind": "chart", "fqn": "svc.wb_el",
-            "entity": {"displayName": "Revenue", "chartType": "Bar"}});
+        let r = Record::new(Entity::Chart(CreateChartRequest {
+            name: "wb_el".into(),
+            display_name: "Revenue".into(),
+            description: None,
+            chart_type: ChartType::Bar,
+            source_url: "https://x/wb?:nodeId=el".into(),
+            service: "svc".into(),
+            tags: vec![],
+            owners: vec![],
+        }));
         assert_eq!(
             ConsoleSink::line(&r),
             "chart             svc.wb_el  \"Revenue\" (Bar)"

@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
-use serde_json::Value;
-
 use super::{Sink, SinkError, SinkSummary};
+use crate::records::Record;
 
 pub struct JsonlSink {
     target: Target,
@@ -72,16 +71,19 @@ impl JsonlSink {
         Ok(())
     }
 
-    fn write_line(&mut self, record: &Value) -> Result<(), SinkError> {
+    /// One line: the record's own `Serialize` (the one place a record becomes JSON).
+    fn write_line(&mut self, record: &Record) -> Result<(), SinkError> {
+        fn line(w: &mut impl Write, record: &Record) -> std::io::Result<()> {
+            serde_json::to_writer(&mut *w, record)?;
+            w.write_all(b"\n")
+        }
         self.open()?;
-        let mut line = record.to_string();
-        line.push('\n');
         match &mut self.target {
             Target::File { path, tmp } => {
                 let w = tmp.as_mut().expect("opened by healthcheck");
-                w.write_all(line.as_bytes()).map_err(Self::io(path))?;
+                line(w, record).map_err(Self::io(path))?;
             }
-            Target::Stdout(w) => w.write_all(line.as_bytes()).map_err(SinkError::Stdout)?,
+            Target::Stdout(w) => line(w, record).map_err(SinkError::Stdout)?,
         }
         self.records += 1;
         Ok(())
@@ -129,7 +131,7 @@ impl Sink for JsonlSink {
         self.open()
     }
 
-    async fn write(&mut self, record: &Value) -> Result<(), SinkError> {
+    async fn write(&mut self, record: &Record) -> Result<(), SinkError> {
         self.write_line(record)
     }
 
@@ -149,10 +151,13 @@ impl Sink for JsonlSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::records::{DeleteRef, Entity, EntityType};
 
-    fn draft(name: &str) -> Value {
-        json!({"kind": "chart", "entity": {"name": name}})
+    fn draft(name: &str) -> Record {
+        Record::new(Entity::Delete(DeleteRef {
+            entity_type: EntityType::Chart,
+            fqn: name.to_owned(),
+        }))
     }
 
     #[tokio::test]
@@ -179,7 +184,7 @@ mod tests {
         assert_eq!(text.lines().count(), 2);
         assert_eq!(
             text.lines().next().unwrap(),
-            r#"{"kind":"chart","entity":{"name":"a"}}"#
+            r#"{"kind":"delete","fqn":"a","entity":{"type":"chart","fqn":"a"}}"#
         );
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");

@@ -8,15 +8,14 @@ mod openmetadata;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use console::ConsoleSink;
 pub use jsonl::JsonlSink;
 pub use openmetadata::{MAX_IN_FLIGHT, MetadataRestSink, OmError};
 
-use serde_json::Value;
-
-use crate::sigma::mapping::RecordDraft;
+use crate::config::{SinkType, Workflow};
+use crate::records::Record;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -31,16 +30,10 @@ pub enum SinkError {
     Stdout(#[source] std::io::Error),
     #[error(transparent)]
     OpenMetadata(#[from] OmError),
-}
-
-/// A record as written: `{"kind", "fqn", "entity", "refs"}` (refs omitted when empty).
-pub fn record_json(record: &RecordDraft) -> Value {
-    let mut line =
-        serde_json::json!({"kind": record.kind, "fqn": record.fqn, "entity": record.entity});
-    if record.refs.as_object().is_some_and(|m| !m.is_empty()) {
-        line["refs"] = record.refs.clone();
-    }
-    line
+    #[error(
+        "the `metadata-rest` sink needs workflowConfig.openMetadataServerConfig (hostPort and securityConfig.jwtToken); add it, or use the `file` sink (or --output)"
+    )]
+    MissingServerConfig,
 }
 
 /// What a sink learnt while writing, reported by `commit`. The file and console sinks either
@@ -65,10 +58,10 @@ pub trait Sink: Send + Sized {
     /// Checks the sink can take records, before any Sigma request is made.
     fn healthcheck(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send;
 
-    /// Takes one record in its JSON form (see [`record_json`]); records replayed from the
-    /// state of an earlier run arrive in this form already. An error here stops the run;
-    /// a refusal of this one record by the destination is reported by `commit` instead.
-    fn write(&mut self, record: &Value) -> impl Future<Output = Result<(), SinkError>> + Send;
+    /// Takes one record (new, or replayed from the state of an earlier run). An error here
+    /// stops the run; a refusal of this one record by the destination is reported by
+    /// `commit` instead.
+    fn write(&mut self, record: &Record) -> impl Future<Output = Result<(), SinkError>> + Send;
 
     /// Finishes the run's output (renames the file into place, waits for the last requests).
     fn commit(self) -> impl Future<Output = Result<SinkSummary, SinkError>> + Send;
@@ -86,6 +79,44 @@ pub enum AnySink {
     MetadataRest(Box<MetadataRestSink>),
 }
 
+impl AnySink {
+    /// The sink the workflow names (`--output`, when given, overrides it with a file sink).
+    /// Each sink builds itself from the workflow here, so the runner only drives a `Sink`.
+    pub fn from_workflow(workflow: &Workflow, output: Option<&Path>) -> Result<Self, SinkError> {
+        if let Some(out) = output {
+            return Ok(AnySink::File(JsonlSink::new(out)));
+        }
+        match workflow.sink.sink_type {
+            SinkType::File => {
+                let path = workflow
+                    .sink
+                    .config
+                    .filename
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("-"));
+                Ok(AnySink::File(JsonlSink::new(&path)))
+            }
+            SinkType::Console => Ok(AnySink::Console(ConsoleSink::new())),
+            SinkType::MetadataRest => {
+                let server = workflow
+                    .workflow_config
+                    .open_metadata_server_config
+                    .as_ref()
+                    .ok_or(SinkError::MissingServerConfig)?;
+                let sc = &workflow.source.source_config.config;
+                if sc.override_metadata || sc.override_lineage {
+                    tracing::warn!(
+                        "overrideMetadata/overrideLineage are not applied by this version: entities are written with PUT, \
+                         where OpenMetadata keeps descriptions and owners people edited, and lineage edges are added, never replaced"
+                    );
+                }
+                let sink = MetadataRestSink::new(server)?;
+                Ok(AnySink::MetadataRest(Box::new(sink)))
+            }
+        }
+    }
+}
+
 impl Sink for AnySink {
     async fn healthcheck(&mut self) -> Result<(), SinkError> {
         match self {
@@ -95,7 +126,7 @@ impl Sink for AnySink {
         }
     }
 
-    async fn write(&mut self, record: &Value) -> Result<(), SinkError> {
+    async fn write(&mut self, record: &Record) -> Result<(), SinkError> {
         match self {
             AnySink::File(s) => s.write(record).await,
             AnySink::Console(s) => s.write(record).await,

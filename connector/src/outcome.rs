@@ -1,0 +1,184 @@
+//! The one verdict of a run. [`Outcome::of_run`] decides it from what the run saw; the
+//! status file's `outcome`, the summary line and the process exit code all read it from
+//! here, so they cannot disagree. The README's exit-code table is tested against
+//! [`Outcome::ALL`].
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Every listing complete, no failure.
+    #[default]
+    Success,
+    /// Some objects failed or a listing ended early, but the success percentage reached
+    /// the threshold.
+    PartialSuccess,
+    /// Below the success threshold, or the sink could not write the output.
+    Failed,
+    /// Stopped by a signal before the end; the previous output is kept.
+    Interrupted,
+    /// The configuration or the command line must be fixed first.
+    InvalidConfig,
+    /// The run could not start or finish (a sink that cannot be opened or committed, a
+    /// state file that cannot be read or written, ...).
+    CouldNotRun,
+}
+
+/// What a finished run saw, as far as the verdict depends on it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunFacts {
+    pub interrupted: bool,
+    /// The sink refused a write: the output is not what the run read.
+    pub sink_failed: bool,
+    /// Failures of the source and the sink together.
+    pub failures: u64,
+    /// Every Sigma listing was read to its end.
+    pub listings_complete: bool,
+    pub success_percentage: f64,
+    pub success_threshold: f64,
+}
+
+impl Outcome {
+    /// Every outcome, in the order the README lists them.
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Success,
+        Outcome::PartialSuccess,
+        Outcome::Failed,
+        Outcome::Interrupted,
+        Outcome::InvalidConfig,
+        Outcome::CouldNotRun,
+    ];
+
+    /// The verdict of a run that got to its end (or was interrupted).
+    pub fn of_run(facts: &RunFacts) -> Self {
+        if facts.interrupted {
+            Outcome::Interrupted
+        } else if facts.sink_failed {
+            Outcome::Failed
+        } else if facts.failures == 0 && facts.listings_complete {
+            Outcome::Success
+        } else if facts.success_percentage >= facts.success_threshold {
+            Outcome::PartialSuccess
+        } else {
+            Outcome::Failed
+        }
+    }
+
+    /// The process exit code: 0 when the output can be used, 2 when the user must fix the
+    /// config or command line, else 1.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Success | Outcome::PartialSuccess => 0,
+            Outcome::Failed | Outcome::Interrupted | Outcome::CouldNotRun => 1,
+            Outcome::InvalidConfig => 2,
+        }
+    }
+
+    /// The name written in the status file and the summary line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::PartialSuccess => "partialSuccess",
+            Outcome::Failed => "failed",
+            Outcome::Interrupted => "interrupted",
+            Outcome::InvalidConfig => "invalidConfig",
+            Outcome::CouldNotRun => "couldNotRun",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> RunFacts {
+        RunFacts {
+            interrupted: false,
+            sink_failed: false,
+            failures: 0,
+            listings_complete: true,
+            success_percentage: 100.0,
+            success_threshold: 90.0,
+        }
+    }
+
+    #[test]
+    fn a_clean_run_succeeds_with_exit_0() {
+        let o = Outcome::of_run(&facts());
+        assert_eq!((o, o.exit_code()), (Outcome::Success, 0));
+    }
+
+    #[test]
+    fn failures_above_the_threshold_are_a_partial_success_with_exit_0() {
+        let o = Outcome::of_run(&RunFacts {
+            failures: 1,
+            success_percentage: 97.5,
+            ..facts()
+        });
+        assert_eq!((o, o.exit_code()), (Outcome::PartialSuccess, 0));
+        let o = Outcome::of_run(&RunFacts {
+            listings_complete: false,
+            ..facts()
+        });
+        assert_eq!((o, o.exit_code()), (Outcome::PartialSuccess, 0));
+    }
+
+    #[test]
+    fn below_the_threshold_fails_with_exit_1() {
+        let o = Outcome::of_run(&RunFacts {
+            failures: 1,
+            success_percentage: 97.5,
+            success_threshold: 99.5,
+            ..facts()
+        });
+        assert_eq!((o, o.exit_code()), (Outcome::Failed, 1));
+    }
+
+    #[test]
+    fn a_sink_that_failed_to_write_fails_the_run_whatever_the_percentage() {
+        let o = Outcome::of_run(&RunFacts {
+            sink_failed: true,
+            failures: 1,
+            success_percentage: 99.9,
+            ..facts()
+        });
+        assert_eq!((o, o.exit_code()), (Outcome::Failed, 1));
+    }
+
+    #[test]
+    fn an_interrupted_run_exits_1_even_when_nothing_failed() {
+        let o = Outcome::of_run(&RunFacts {
+            interrupted: true,
+            sink_failed: true,
+            ..facts()
+        });
+        assert_eq!((o, o.exit_code()), (Outcome::Interrupted, 1));
+    }
+
+    #[test]
+    fn an_invalid_config_exits_2_and_a_run_that_could_not_run_exits_1() {
+        assert_eq!(Outcome::InvalidConfig.exit_code(), 2);
+        assert_eq!(Outcome::CouldNotRun.exit_code(), 1);
+    }
+
+    #[test]
+    fn names_are_the_serialised_form() {
+        for o in Outcome::ALL {
+            assert_eq!(
+                serde_json::to_value(o).unwrap(),
+                serde_json::json!(o.as_str())
+            );
+        }
+    }
+}

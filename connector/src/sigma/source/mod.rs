@@ -1,0 +1,537 @@
+//! `SigmaSource`: a Sigma org as an ordered, bounded-memory stream of OpenMetadata records.
+//!
+//! Phases, in order: the dashboard service; the context every workbook needs (members for
+//! owners, connections for lineage); datasets and data models (so that dashboards can name
+//! the data models they read); then workbooks, expanded concurrently but emitted in listing
+//! order (`buffered`), each as its charts, then its dashboard, then its lineage edges.
+//! Nothing is fetched twice in a run: members and connections are listed once, each
+//! workbook's SQL comes from one `/queries` listing, and `inode-` lookups are cached.
+//!
+//! Failures are per object: they surface as `Err` items naming the object, the step and
+//! the error, and the stream goes on. A listing that ends early yields
+//! [`SourceError::IncompleteListing`]; the runner must not delete anything after one.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::stream::{self, BoxStream, StreamExt};
+use serde::Serialize;
+use tokio::sync::OnceCell;
+
+use crate::client::{ClientError, SigmaClient};
+use crate::records::{ColumnLineage, EntityType, Record, RecordKind};
+
+use super::api::{DecodeError, Listed, SigmaApi};
+use super::filter::NameFilter;
+use super::lineage::{ServiceMapping, upstream_sources};
+use super::mapping;
+use super::model::{
+    ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset, ElementLineage,
+    Workbook, WorkbookElement, WorkbookPage,
+};
+pub use super::options::SourceOptions;
+use super::sql;
+
+mod data_models;
+mod datasets;
+mod workbooks;
+
+/// A per-object failure, or a listing that ended early.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    #[error("{kind} `{name}` ({id}): {step} failed: {message}")]
+    Object {
+        kind: &'static str,
+        id: String,
+        name: String,
+        step: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    Malformed(DecodeError),
+    #[error("listing `{listing}` ended early after {items} items: {message}")]
+    IncompleteListing {
+        listing: String,
+        items: u64,
+        message: String,
+    },
+}
+
+impl SourceError {
+    /// The id of the Sigma object this failure is about, if any: the runner treats it as
+    /// seen (never deleted) although no record was emitted for it.
+    pub fn object_id(&self) -> Option<&str> {
+        match self {
+            SourceError::Object { id, .. } => Some(id),
+            SourceError::Malformed(d) => Some(&d.id),
+            SourceError::IncompleteListing { .. } => None,
+        }
+    }
+}
+
+/// How many examples of each problem the status keeps.
+const EXAMPLES: usize = 5;
+
+/// Counts and first examples of what the source did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceStatus {
+    /// Records emitted, per kind.
+    pub emitted: BTreeMap<String, u64>,
+    /// Objects dropped by a filter pattern, per kind.
+    pub filtered: BTreeMap<String, u64>,
+    /// Objects skipped on purpose (archived, UI elements), per reason.
+    pub skipped: BTreeMap<String, u64>,
+    pub warnings: u64,
+    pub warning_examples: Vec<String>,
+    pub failures: u64,
+    pub failure_examples: Vec<String>,
+    /// Listings that ended early: a run with any is not complete.
+    pub incomplete_listings: Vec<String>,
+    /// Workbooks Sigma says it has (from the listing's `total`), for progress.
+    pub workbooks_total: Option<u64>,
+}
+
+impl SourceStatus {
+    pub fn is_complete(&self) -> bool {
+        self.incomplete_listings.is_empty()
+    }
+}
+
+/// Shared, cheaply cloned view of the status while the stream runs.
+#[derive(Debug, Clone, Default)]
+pub struct StatusHandle {
+    status: Arc<Mutex<SourceStatus>>,
+    workbooks_total: Arc<AtomicU64>,
+}
+
+impl StatusHandle {
+    pub fn snapshot(&self) -> SourceStatus {
+        let mut s = self.lock().clone();
+        let total = self.workbooks_total.load(Ordering::Relaxed);
+        s.workbooks_total = (total > 0).then_some(total);
+        s
+    }
+    fn lock(&self) -> std::sync::MutexGuard<'_, SourceStatus> {
+        // A panic elsewhere must not hide the counts: take the data even if poisoned.
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn emitted(&self, kind: RecordKind) {
+        *self
+            .lock()
+            .emitted
+            .entry(kind.as_str().to_owned())
+            .or_default() += 1;
+    }
+    fn filtered(&self, kind: &str) {
+        *self.lock().filtered.entry(kind.to_owned()).or_default() += 1;
+    }
+    fn skipped(&self, reason: &str) {
+        *self.lock().skipped.entry(reason.to_owned()).or_default() += 1;
+    }
+    fn warn(&self, message: String) {
+        tracing::warn!("{message}");
+        let mut s = self.lock();
+        s.warnings += 1;
+        if s.warning_examples.len() < EXAMPLES {
+            s.warning_examples.push(message);
+        }
+    }
+    fn fail(&self, error: &SourceError) {
+        tracing::warn!("{error}");
+        let mut s = self.lock();
+        s.failures += 1;
+        if s.failure_examples.len() < EXAMPLES {
+            s.failure_examples.push(error.to_string());
+        }
+        if let SourceError::IncompleteListing { listing, .. } = error {
+            s.incomplete_listings.push(listing.clone());
+        }
+    }
+}
+
+/// What the source hands the runner: a record, or a stand-in for records it did not make.
+// The large variant is the common one: boxing it would allocate per record to shrink a
+// variant that appears once per unchanged workbook.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceItem {
+    /// A record. `workbook_id` names the workbook it belongs to (its charts, dashboard and
+    /// their lineage): the runner keeps a workbook's records together in the state.
+    Record {
+        record: Record,
+        workbook_id: Option<String>,
+    },
+    /// An incremental run's workbook whose `updatedAt` has not changed: the runner replays
+    /// its records from the state. Never written to a sink itself.
+    UnchangedWorkbook {
+        workbook_id: String,
+        dashboard_fqn: String,
+    },
+}
+
+impl From<Record> for SourceItem {
+    fn from(record: Record) -> Self {
+        SourceItem::Record {
+            record,
+            workbook_id: None,
+        }
+    }
+}
+
+/// One step of the stream: an item, or a failure the stream goes on after.
+pub type SourceResult = Result<SourceItem, SourceError>;
+
+pub struct SigmaSource {
+    api: SigmaApi,
+    options: Arc<SourceOptions>,
+    status: StatusHandle,
+}
+
+impl SigmaSource {
+    pub fn new(client: SigmaClient, options: SourceOptions) -> Self {
+        Self {
+            api: SigmaApi::new(client),
+            options: Arc::new(options),
+            status: StatusHandle::default(),
+        }
+    }
+
+    pub fn status(&self) -> StatusHandle {
+        self.status.clone()
+    }
+
+    /// The record stream. Every `Err` is also counted in the status.
+    pub fn records(self) -> BoxStream<'static, SourceResult> {
+        let status = self.status.clone();
+        let ctx = Ctx {
+            api: self.api,
+            options: self.options,
+            status: self.status,
+            paths: Arc::new(Mutex::new(HashMap::new())),
+        };
+        async_stream::stream! {
+            let service = mapping::dashboard_service(&ctx.options);
+            ctx.status.emitted(service.kind());
+            yield Ok(service.into());
+
+            let (owners, connections) = tokio::join!(ctx.member_emails(), ctx.connection_names());
+            let mapping = Arc::new(ServiceMapping::new(
+                &ctx.options.connection_service_map,
+                &ctx.options.db_service_prefixes,
+                &connections,
+            ));
+            if mapping.is_empty() {
+                ctx.status.warn(
+                    "lineage to warehouse tables is skipped: set lineageInformation.dbServicePrefixes or connectionServiceMap to map Sigma connections to OpenMetadata database services".into(),
+                );
+            }
+            let wctx = Arc::new(WorkbookCtx { ctx: ctx.clone(), owners, mapping, models: Default::default() });
+
+            if ctx.options.include_data_models {
+                let mut models = DataModelIndex::default();
+                let mut datasets = ctx.api.datasets();
+                let mut count = 0u64;
+                while let Some(item) = datasets.next().await {
+                    match item {
+                        Listed::Item(ds) => {
+                            count += 1;
+                            if let Some(item) = wctx.dataset(ds, &mut models) { yield item; }
+                        }
+                        Listed::Malformed(e) => yield Err(ctx.failed(SourceError::Malformed(e))),
+                        Listed::Failed(e) => yield Err(ctx.failed(incomplete("datasets", count, &e))),
+                    }
+                }
+                let listing = ctx.api.data_models();
+                let expanded = listing
+                    .map(|item| {
+                        let wctx = wctx.clone();
+                        async move {
+                            match item {
+                                Listed::Item(dm) => DataModelOutcome::Expanded(wctx.expand_data_model(dm).await),
+                                Listed::Malformed(e) => DataModelOutcome::Error(SourceError::Malformed(e)),
+                                Listed::Failed(e) => DataModelOutcome::ListingFailed(e),
+                            }
+                        }
+                    })
+                    .buffered(ctx.options.workbook_concurrency);
+                futures::pin_mut!(expanded);
+                let mut count = 0u64;
+                while let Some(outcome) = expanded.next().await {
+                    match outcome {
+                        DataModelOutcome::Expanded(Some((dm_url_id, fqns, items))) => {
+                            count += 1;
+                            models.data_models.insert(dm_url_id, fqns);
+                            for item in items { yield item; }
+                        }
+                        DataModelOutcome::Expanded(None) => count += 1,
+                        DataModelOutcome::Error(e) => yield Err(ctx.failed(e)),
+                        DataModelOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("dataModels", count, &e))),
+                    }
+                }
+                // Workbooks start only after every data model is known.
+                let _ = wctx.models.set(models);
+            } else {
+                let _ = wctx.models.set(DataModelIndex::default());
+            }
+
+            let listing = ctx.api.workbooks(ctx.status.workbooks_total.clone());
+            let expanded = listing
+                .map(|item| {
+                    let wctx = wctx.clone();
+                    async move {
+                        match item {
+                            Listed::Item(wb) => WorkbookOutcome::Expanded(wctx.expand_workbook(wb).await),
+                            Listed::Malformed(e) => WorkbookOutcome::Error(SourceError::Malformed(e)),
+                            Listed::Failed(e) => WorkbookOutcome::ListingFailed(e),
+                        }
+                    }
+                })
+                .buffered(ctx.options.workbook_concurrency);
+            futures::pin_mut!(expanded);
+            let mut count = 0u64;
+            while let Some(outcome) = expanded.next().await {
+                match outcome {
+                    WorkbookOutcome::Expanded(items) => {
+                        count += 1;
+                        for item in items { yield item; }
+                    }
+                    WorkbookOutcome::Error(e) => yield Err(ctx.failed(e)),
+                    WorkbookOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("workbooks", count, &e))),
+                }
+            }
+            drop(status);
+        }
+        .boxed()
+    }
+}
+
+enum WorkbookOutcome {
+    Expanded(Vec<SourceResult>),
+    Error(SourceError),
+    ListingFailed(ClientError),
+}
+
+type ExpandedModel = Option<(String, Vec<String>, Vec<SourceResult>)>;
+
+enum DataModelOutcome {
+    Expanded(ExpandedModel),
+    Error(SourceError),
+    ListingFailed(ClientError),
+}
+
+fn incomplete(listing: &str, items: u64, error: &ClientError) -> SourceError {
+    SourceError::IncompleteListing {
+        listing: listing.to_owned(),
+        items,
+        message: error.to_string(),
+    }
+}
+
+/// What a data-model or dataset `inode-` node resolves to.
+#[derive(Debug, Default)]
+struct DataModelIndex {
+    /// dataModelUrlId -> FQNs of its elements' data models.
+    data_models: HashMap<String, Vec<String>>,
+    /// dataset urlId -> its data model FQN.
+    datasets: HashMap<String, String>,
+}
+
+type PathCell = Arc<OnceCell<Option<ConnectionPath>>>;
+
+#[derive(Clone)]
+struct Ctx {
+    api: SigmaApi,
+    options: Arc<SourceOptions>,
+    status: StatusHandle,
+    /// inode id -> where it lives; one lookup per id per run, however many ask at once.
+    paths: Arc<Mutex<HashMap<String, PathCell>>>,
+}
+
+impl Ctx {
+    fn failed(&self, error: SourceError) -> SourceError {
+        self.status.fail(&error);
+        error
+    }
+
+    async fn member_emails(&self) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        if !self.options.include_owners {
+            return out;
+        }
+        let mut members = self.api.members();
+        while let Some(item) = members.next().await {
+            match item {
+                Listed::Item(m) => {
+                    out.insert(m.member_id, m.email);
+                }
+                Listed::Malformed(e) => self.status.warn(format!("owner lookup: {e}")),
+                Listed::Failed(e) => {
+                    self.status.warn(format!(
+                        "members could not be listed ({e}); owners are missing for the workbooks of members not listed"
+                    ));
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    async fn connection_names(&self) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        let mut connections = self.api.connections();
+        while let Some(item) = connections.next().await {
+            match item {
+                Listed::Item(c) => {
+                    out.insert(c.connection_id, c.name);
+                }
+                Listed::Malformed(e) => self.status.warn(format!("connection lookup: {e}")),
+                Listed::Failed(e) => {
+                    self.status.warn(format!(
+                        "connections could not be listed ({e}); connectionServiceMap entries keyed by name may not apply"
+                    ));
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Where an `inode-` table lives, looked up once per run.
+    async fn connection_path(&self, inode: &str) -> Result<Option<ConnectionPath>, ClientError> {
+        let cell = {
+            let mut paths = self.paths.lock().unwrap_or_else(|p| p.into_inner());
+            paths.entry(inode.to_owned()).or_default().clone()
+        };
+        cell.get_or_try_init(|| self.api.connection_path(inode))
+            .await
+            .cloned()
+    }
+}
+
+struct WorkbookCtx {
+    ctx: Ctx,
+    owners: HashMap<String, String>,
+    mapping: Arc<ServiceMapping>,
+    models: OnceCell<DataModelIndex>,
+}
+
+/// Collects a whole listing for one object; `Err` names the step.
+async fn collect<T>(
+    mut listing: BoxStream<'static, Listed<T>>,
+    status: StatusHandle,
+) -> Result<Vec<T>, ClientError> {
+    let mut out = Vec::new();
+    while let Some(item) = listing.next().await {
+        match item {
+            Listed::Item(v) => out.push(v),
+            Listed::Malformed(e) => status.fail(&SourceError::Malformed(e)),
+            Listed::Failed(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// What the selection checks need of a Sigma object.
+struct Candidate<'a> {
+    /// The status key for an object a filter drops (`dashboard`, `dataModel`).
+    kind: &'static str,
+    /// The status reason when Sigma says it is archived (`archived workbook`), else `None`.
+    archived: Option<&'static str>,
+    /// The Sigma path, for the project filter; `None` for objects without one (datasets).
+    path: Option<&'a str>,
+    name: &'a str,
+    name_filter: &'a NameFilter,
+}
+
+impl WorkbookCtx {
+    fn options(&self) -> &SourceOptions {
+        &self.ctx.options
+    }
+
+    /// The selection every Sigma object goes through, written once: archived objects are
+    /// skipped, then the project filter and the object's name filter apply. Counted in
+    /// the status either way.
+    fn selected(&self, c: Candidate<'_>) -> bool {
+        if let Some(reason) = c.archived {
+            self.ctx.status.skipped(reason);
+            return false;
+        }
+        let project_allowed = c.path.is_none_or(|path| {
+            self.options()
+                .project_filter
+                .allows(mapping::project_of(path))
+        });
+        if !project_allowed || !c.name_filter.allows(c.name) {
+            self.ctx.status.filtered(c.kind);
+            return false;
+        }
+        true
+    }
+
+    fn lineage(
+        &self,
+        from_type: EntityType,
+        from_fqn: &str,
+        to_type: EntityType,
+        to_fqn: &str,
+        columns: Vec<ColumnLineage>,
+        candidates: Vec<String>,
+    ) -> SourceItem {
+        let record = mapping::lineage(from_type, from_fqn, to_type, to_fqn, columns, candidates);
+        self.ctx.status.emitted(record.kind());
+        record.into()
+    }
+
+    /// Table FQN candidates for a warehouse `inode-`; problems become warnings.
+    async fn table_fqns_for_inode(&self, inode: &str) -> Vec<TableEnd> {
+        if self.mapping.is_empty() {
+            return Vec::new();
+        }
+        match self.ctx.connection_path(inode).await {
+            Ok(Some(path)) if path.path.len() == 3 => {
+                let candidates = self
+                    .mapping
+                    .table_fqns(Some(&path.connection_id), &path.path);
+                match candidates.first() {
+                    Some(first) => vec![TableEnd {
+                        fqn: first.clone(),
+                        name: path.path[2].clone(),
+                        candidates: candidates[1..].to_vec(),
+                    }],
+                    None => {
+                        self.ctx.status.warn(format!(
+                            "table {} (connection {}) matches no database service prefix; lineage to it is skipped",
+                            path.path.join("."),
+                            path.connection_id
+                        ));
+                        Vec::new()
+                    }
+                }
+            }
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                self.ctx
+                    .status
+                    .warn(format!("table {inode} could not be resolved: {e}"));
+                Vec::new()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct WorkbookEnds {
+    data_models: BTreeSet<String>,
+    tables: BTreeMap<String, TableEnd>,
+}
+
+#[derive(Debug, Clone)]
+struct TableEnd {
+    fqn: String,
+    name: String,
+    /// Further FQNs to try, in order, when the first does not exist in OpenMetadata.
+    candidates: Vec<String>,
+}

@@ -1,0 +1,307 @@
+//! A typed OpenMetadata client: URLs under `hostPort`, the bearer token, the shared retry
+//! loop, and OpenMetadata's error answers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, AUTHORIZATION};
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::Value;
+use url::Url;
+
+use crate::client::http::{self, RawResponse};
+use crate::client::retry::{
+    AttemptOutcome, RetryConfig, RetryDecision, Spent, Step, should_retry, with_retries,
+};
+use crate::config::OpenMetadataServerConfig;
+use crate::records::EntityType;
+
+/// Longest part of a server message kept in an error (OpenMetadata sometimes answers with a
+/// whole stack trace).
+pub(super) const MESSAGE_MAX: usize = 500;
+
+/// Why the metadata-rest sink cannot go on. None of these carries the JWT.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OmError {
+    #[error(
+        "cannot reach OpenMetadata at {url}: {reason}{spent}. Check workflowConfig.openMetadataServerConfig.hostPort: it must be OpenMetadata's API, for example http://localhost:8585/api, reachable from here"
+    )]
+    Unreachable {
+        url: String,
+        reason: String,
+        /// What the request spent (see `retry::Spent::note`), empty for one attempt.
+        spent: String,
+    },
+    #[error(
+        "OpenMetadata at {url} refused the JWT in workflowConfig.openMetadataServerConfig.securityConfig.jwtToken (HTTP {status}). Check the token (not expired, copied whole) and that the ingestion bot it belongs to exists and may create dashboards"
+    )]
+    TokenRefused { url: String, status: u16 },
+    #[error("OpenMetadata answered {method} {url} with HTTP {status}: {message}")]
+    Status {
+        method: Method,
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("invalid workflowConfig.openMetadataServerConfig: {0}")]
+    Config(String),
+    /// The run cannot go on (the dashboard service was refused, or the token mid-run).
+    #[error("{0}")]
+    Stopped(String),
+}
+
+/// The HTTP side: URLs under `hostPort`, the bearer token, retries.
+pub(super) struct OmClient {
+    pub(super) http: reqwest::Client,
+    pub(super) base: Url,
+    pub(super) token: Option<SecretString>,
+    pub(super) retry: RetryConfig,
+    pub(super) requests: AtomicU64,
+    pub(super) retries: AtomicU64,
+}
+
+impl OmClient {
+    pub(super) fn new(
+        config: &OpenMetadataServerConfig,
+        retry: RetryConfig,
+    ) -> Result<Self, OmError> {
+        let base = config.host_port.clone();
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(OmError::Config(format!(
+                "hostPort `{}` is not an http(s) URL",
+                http::origin(&base)
+            )));
+        }
+        let http = http::build_http_client(Duration::from_secs(10), Duration::from_secs(60))
+            .map_err(|e| OmError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            base,
+            token: config
+                .security_config
+                .as_ref()
+                .and_then(|s| s.jwt_token.clone()),
+            retry,
+            requests: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+        })
+    }
+
+    /// `{hostPort}/{segments...}`, each segment percent-encoded (FQNs hold quotes, spaces,
+    /// slashes and non-ASCII).
+    pub(super) fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        url.set_query(None);
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// Sends until an answer that is not worth retrying, or the budget is spent. Every
+    /// method used here is idempotent (GET, PUT, DELETE), so broken connections are retried
+    /// too. An HTTP error status is returned as a reply, for the caller to interpret.
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+        retry: &RetryConfig,
+    ) -> Result<RawResponse, OmError> {
+        let path = url.path();
+        let (result, spent) = with_retries(retry, "OpenMetadata", &method, path, |_| async {
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(ACCEPT, "application/json");
+            if let Some(token) = &self.token {
+                request = request.header(AUTHORIZATION, crate::client::bearer(token));
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let result = http::send(request).await;
+            let outcome = match &result {
+                Ok(reply) => AttemptOutcome::Status(reply.status),
+                Err(e) => http::outcome_of(e),
+            };
+            let unreachable = |e: &reqwest::Error| OmError::Unreachable {
+                url: url.to_string(),
+                reason: chain(e),
+                spent: String::new(),
+            };
+            if should_retry(outcome, true) != RetryDecision::Retry {
+                return Step::Done(result.map_err(|e| unreachable(&e)));
+            }
+            let (retry_after, status) = match &result {
+                Ok(reply) => (reply.retry_after(), Some(reply.status.as_u16())),
+                Err(_) => (None, None),
+            };
+            let error = result.as_ref().err().map(|e| chain(e));
+            Step::Retry {
+                retry_after,
+                status,
+                request_id: None,
+                error,
+                // A retryable HTTP status that outlasts the budget is still an answer,
+                // for the caller to interpret.
+                give_up: result.map_err(|e| unreachable(&e)),
+            }
+        })
+        .await;
+        self.retries
+            .fetch_add(u64::from(spent.retries), Ordering::Relaxed);
+        result.map_err(|mut e| {
+            if let OmError::Unreachable { spent: note, .. } = &mut e {
+                *note = Spent::note(spent.attempts, spent.elapsed);
+            }
+            e
+        })
+    }
+
+    /// Sends and insists on a 2xx answer.
+    pub(super) async fn call(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Bytes, OmError> {
+        let reply = self.send(method.clone(), url, body, &self.retry).await?;
+        if reply.status.is_success() {
+            Ok(reply.body)
+        } else {
+            Err(status_error(&method, url, &reply))
+        }
+    }
+
+    /// `GET` an entity; `None` when OpenMetadata says 404.
+    pub(super) async fn get_optional(&self, url: &Url) -> Result<Option<Value>, OmError> {
+        let reply = self.send(Method::GET, url, None, &self.retry).await?;
+        if reply.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !reply.status.is_success() {
+            return Err(status_error(&Method::GET, url, &reply));
+        }
+        Ok(serde_json::from_slice(&reply.body).ok())
+    }
+}
+
+/// The error for a non-2xx answer, with OpenMetadata's own message when it sent one
+/// (`{"code": 400, "message": "..."}`).
+pub(super) fn status_error(method: &Method, url: &Url, reply: &RawResponse) -> OmError {
+    let status = reply.status.as_u16();
+    if matches!(status, 401 | 403) {
+        return OmError::TokenRefused {
+            url: http::origin(url),
+            status,
+        };
+    }
+    let message = serde_json::from_slice::<Value>(&reply.body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| String::from_utf8_lossy(&reply.body).trim().to_owned());
+    let mut message: String = message.chars().take(MESSAGE_MAX).collect();
+    if message.is_empty() {
+        message = reply
+            .status
+            .canonical_reason()
+            .unwrap_or("no message")
+            .to_owned();
+    }
+    OmError::Status {
+        method: method.clone(),
+        url: url.to_string(),
+        status,
+        message,
+    }
+}
+
+/// An error and its causes on one line (reqwest's own message is only the outermost).
+pub(super) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut next = error.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// The collection an entity type lives under (`/v1/{collection}`).
+pub(super) fn collection(entity_type: EntityType) -> &'static [&'static str] {
+    match entity_type {
+        EntityType::Table => &["tables"],
+        EntityType::Dashboard => &["dashboards"],
+        EntityType::Chart => &["charts"],
+        EntityType::DashboardDataModel => &["dashboard", "datamodels"],
+        EntityType::DashboardService => &["services", "dashboardServices"],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config(host_port: &str) -> OpenMetadataServerConfig {
+        serde_json::from_value(json!({
+            "hostPort": host_port,
+            "securityConfig": {"jwtToken": "eyJ.secret.jwt"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn urls_encode_each_segment_under_host_port() {
+        let client =
+            OmClient::new(&config("http://localhost:8585/api"), RetryConfig::default()).unwrap();
+        let url = client.url(
+            &["v1", "tables", "name", "svc.\"a.b\".c/d é"],
+            &[("hardDelete", "false")],
+        );
+        assert_eq!(
+            url.as_str(),
+            "http://localhost:8585/api/v1/tables/name/svc.%22a.b%22.c%2Fd%20%C3%A9?hardDelete=false"
+        );
+        let client = OmClient::new(
+            &config("http://localhost:8585/api/"),
+            RetryConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            client.url(&["v1", "lineage"], &[]).as_str(),
+            "http://localhost:8585/api/v1/lineage"
+        );
+    }
+
+    #[test]
+    fn status_errors_keep_the_server_message_and_never_the_token() {
+        let url = Url::parse("http://om:8585/api/v1/charts").unwrap();
+        let reply = RawResponse {
+            status: StatusCode::BAD_REQUEST,
+            headers: Default::default(),
+            body: Bytes::from_static(br#"{"code":400,"message":"name must match pattern"}"#),
+        };
+        let e = status_error(&Method::PUT, &url, &reply).to_string();
+        assert!(e.contains("HTTP 400: name must match pattern"), "{e}");
+        let reply = RawResponse {
+            status: StatusCode::UNAUTHORIZED,
+            headers: Default::default(),
+            body: Bytes::new(),
+        };
+        let e = status_error(&Method::PUT, &url, &reply).to_string();
+        assert!(e.contains("securityConfig.jwtToken"), "{e}");
+        assert!(!e.contains("eyJ"));
+    }
+}

@@ -1,0 +1,540 @@
+//! The `metadata-rest` sink: OpenMetadata's REST API at
+//! `workflowConfig.openMetadataServerConfig.hostPort` (`http://host:8585/api`), with the
+//! ingestion bot's JWT as bearer token.
+//!
+//! Entities are created or updated with idempotent `PUT`s, up to [`MAX_IN_FLIGHT`] at a time.
+//! Order matters to OpenMetadata, which resolves references by FQN when it stores an entity:
+//! the dashboard service is written (and acknowledged) before anything else, a dashboard
+//! only after every earlier request (its charts and data models) has been answered, and
+//! lineage only at commit, after every entity, because either end may arrive after the edge.
+//! A record OpenMetadata refuses is a failure of that record, reported by `commit`; the run
+//! goes on. An owner or lineage end OpenMetadata does not know is a warning.
+//!
+//! Tags: a record's `refs.tags` are Sigma tag names. OpenMetadata refuses an entity that
+//! names a tag it does not have, so, as its own connectors do, the sink first makes sure the
+//! `SigmaTags` classification and each tag exist (`PUT /v1/classifications`, `PUT /v1/tags`,
+//! each once per run), then labels the entity `SigmaTags.<tag>`. A tag that cannot be
+//! created is a warning and the entity is written without it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::{Sink, SinkError, SinkSummary};
+use crate::client::backoff::BackoffConfig;
+use crate::client::http::{self};
+use crate::client::retry::{MAX_RETRY_AFTER, RetryConfig};
+use crate::config::OpenMetadataServerConfig;
+use crate::records::{DeleteRef, Entity, EntityType, LineageEdge, Record, TagLabel, tag_name};
+
+mod client;
+mod resolver;
+
+pub use client::OmError;
+use client::{OmClient, collection, status_error};
+use resolver::{Ensured, Resolver, add_tags};
+
+/// Requests to OpenMetadata in flight at once.
+pub const MAX_IN_FLIGHT: usize = 8;
+
+/// What one request task came back with.
+struct Outcome {
+    warnings: Vec<String>,
+    /// The record's failure, and whether it means no further request can succeed.
+    failure: Option<(String, bool)>,
+    /// The written entity's id, for the cache and for the dashboards that name it.
+    written: Option<(EntityType, String, String)>,
+    /// A counted non-event (`deleteAlreadyGone`).
+    skipped: Option<&'static str>,
+    /// The FQN of an entity OpenMetadata refused.
+    refused: Option<String>,
+}
+
+impl Outcome {
+    fn ok() -> Self {
+        Self {
+            warnings: Vec::new(),
+            failure: None,
+            written: None,
+            skipped: None,
+            refused: None,
+        }
+    }
+
+    fn failed(what: String, error: &OmError) -> Self {
+        let fatal = matches!(error, OmError::TokenRefused { .. });
+        Self {
+            failure: Some((format!("{what}: {error}"), fatal)),
+            ..Self::ok()
+        }
+    }
+}
+
+/// The `metadata-rest` sink.
+pub struct MetadataRestSink {
+    resolver: Arc<Resolver>,
+    permits: Arc<Semaphore>,
+    in_flight: JoinSet<Outcome>,
+    /// Lineage waits for commit: its ends may be written after it arrives. Each edge comes
+    /// with further FQNs for its `from` end (`refs.fromCandidates`), tried in order.
+    lineage: Vec<(LineageEdge, Vec<String>)>,
+    /// Charts and data models OpenMetadata refused in this run: dashboards leave them out
+    /// rather than fail as a whole.
+    refused: HashSet<String>,
+    summary: SinkSummary,
+    /// A refusal of the token seen by a request task: the run stops at the next write.
+    fatal: Option<String>,
+    counts: HashMap<&'static str, u64>,
+}
+
+impl MetadataRestSink {
+    pub fn new(config: &OpenMetadataServerConfig) -> Result<Self, OmError> {
+        let retry = RetryConfig {
+            max_retries: 5,
+            retry_timeout: Duration::from_secs(60),
+            backoff: BackoffConfig::default(),
+            max_retry_after: MAX_RETRY_AFTER,
+        };
+        let client = OmClient::new(config, retry)?;
+        if config.verify_ssl.as_deref() == Some("ignore") {
+            tracing::warn!(
+                "verifySSL: ignore is not supported; OpenMetadata's certificate is verified"
+            );
+        }
+        if client.token.is_none() {
+            tracing::warn!(
+                "no workflowConfig.openMetadataServerConfig.securityConfig.jwtToken: requests to OpenMetadata carry no token"
+            );
+        }
+        Ok(Self {
+            resolver: Arc::new(Resolver {
+                client,
+                entities: Mutex::default(),
+                users: Mutex::default(),
+                classification: Ensured::default(),
+                tags: Mutex::default(),
+            }),
+            permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            in_flight: JoinSet::new(),
+            lineage: Vec::new(),
+            refused: HashSet::new(),
+            summary: SinkSummary::default(),
+            fatal: None,
+            counts: HashMap::new(),
+        })
+    }
+
+    fn client(&self) -> &OmClient {
+        &self.resolver.client
+    }
+
+    fn collect(&mut self, joined: Result<Outcome, tokio::task::JoinError>) {
+        let outcome = joined.unwrap_or_else(|e| Outcome {
+            failure: Some((format!("an OpenMetadata request task ended: {e}"), false)),
+            ..Outcome::ok()
+        });
+        self.summary.warnings.extend(outcome.warnings);
+        if let Some((message, fatal)) = outcome.failure {
+            tracing::warn!("{message}");
+            if fatal && self.fatal.is_none() {
+                self.fatal = Some(message.clone());
+            }
+            self.summary.failures.push(message);
+        }
+        if let Some((entity_type, fqn, id)) = outcome.written {
+            self.resolver.remember(entity_type, &fqn, id);
+        }
+        if let Some(fqn) = outcome.refused {
+            self.refused.insert(fqn);
+        }
+        if let Some(what) = outcome.skipped {
+            *self.summary.skipped.entry(what.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// Waits for every request in flight.
+    async fn drain(&mut self) {
+        while let Some(joined) = self.in_flight.join_next().await {
+            self.collect(joined);
+        }
+    }
+
+    /// Starts a request task once one of the [`MAX_IN_FLIGHT`] places is free.
+    async fn spawn(
+        &mut self,
+        task: impl std::future::Future<Output = Outcome> + Send + 'static,
+    ) -> Result<(), SinkError> {
+        while let Some(joined) = self.in_flight.try_join_next() {
+            self.collect(joined);
+        }
+        let permit = loop {
+            if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+                break permit;
+            }
+            // A place frees up when a task ends; collect it while waiting.
+            match self.in_flight.join_next().await {
+                Some(joined) => self.collect(joined),
+                None => {
+                    break self.permits.clone().acquire_owned().await.map_err(|_| {
+                        OmError::Stopped("the request limiter was closed".to_owned())
+                    })?;
+                }
+            }
+        };
+        self.in_flight.spawn(async move {
+            let outcome = task.await;
+            drop(permit);
+            outcome
+        });
+        Ok(())
+    }
+
+    fn check_fatal(&mut self) -> Result<(), SinkError> {
+        match self.fatal.take() {
+            Some(message) => Err(OmError::Stopped(format!(
+                "stopping: {message}. Entities written before this point stay in OpenMetadata"
+            ))
+            .into()),
+            None => Ok(()),
+        }
+    }
+
+    fn count(&mut self, what: &'static str) {
+        *self.counts.entry(what).or_default() += 1;
+    }
+
+    async fn put_entity(&mut self, record: &Record) -> Result<(), SinkError> {
+        let kind = record.kind();
+        let fqn = record.fqn();
+        let body = match &record.entity {
+            Entity::DashboardService(s) => {
+                serde_json::to_value(s).map(|b| (EntityType::DashboardService, b))
+            }
+            Entity::Chart(c) => serde_json::to_value(c).map(|b| (EntityType::Chart, b)),
+            Entity::DataModel(m) => {
+                serde_json::to_value(m).map(|b| (EntityType::DashboardDataModel, b))
+            }
+            Entity::Dashboard(d) => {
+                // Everything written before this dashboard (its charts and data models) must
+                // be acknowledged first: OpenMetadata resolves them by FQN when it stores it.
+                self.drain().await;
+                let mut d = d.clone();
+                for (field, list) in [
+                    ("charts", &mut d.charts),
+                    ("dataModels", &mut d.data_models),
+                ] {
+                    list.retain(|r| {
+                        let keep = !self.refused.contains(r);
+                        if !keep {
+                            self.summary.warnings.push(format!(
+                                "dashboard {fqn}: {r} was refused by OpenMetadata and is left out of its {field}"
+                            ));
+                        }
+                        keep
+                    });
+                }
+                serde_json::to_value(&d).map(|b| (EntityType::Dashboard, b))
+            }
+            Entity::Lineage(_) | Entity::Delete(_) => return Ok(()),
+        };
+        let (entity_type, mut body) = match body {
+            Ok(body) => body,
+            Err(e) => {
+                self.summary
+                    .failures
+                    .push(format!("{kind} {fqn}: cannot be written as JSON: {e}"));
+                return Ok(());
+            }
+        };
+        let mut owners = record.refs.owners.clone();
+        let mut seen = HashSet::new();
+        owners.retain(|e| seen.insert(e.to_lowercase()));
+        let is_service = entity_type == EntityType::DashboardService;
+        let mut tags = if is_service {
+            Vec::new()
+        } else {
+            record.refs.tags.clone()
+        };
+        let mut seen = HashSet::new();
+        tags.retain(|t| seen.insert(tag_name(t)));
+        if is_service {
+            self.drain().await;
+        }
+        let failures_before = self.summary.failures.len();
+        let resolver = self.resolver.clone();
+        let task = async move {
+            let mut outcome = Outcome::ok();
+            let mut refs = Vec::new();
+            for email in &owners {
+                match resolver.user(email).await {
+                    Ok(Some(id)) => refs.push(json!({"id": id, "type": "user"})),
+                    Ok(None) => outcome.warnings.push(format!(
+                        "{kind} {fqn}: owner {email} is not a user in OpenMetadata; left without that owner"
+                    )),
+                    Err(e) => outcome.warnings.push(format!(
+                        "{kind} {fqn}: cannot look up owner {email}: {e}"
+                    )),
+                }
+            }
+            if !refs.is_empty() {
+                body["owners"] = Value::Array(refs);
+            }
+            let mut labels = Vec::new();
+            for tag in &tags {
+                match resolver.tag(tag).await {
+                    Ok(tag_fqn) => labels.extend(
+                        serde_json::to_value(TagLabel::classification(tag_fqn)).ok(),
+                    ),
+                    Err(e) => outcome.warnings.push(format!(
+                        "{kind} {fqn}: tag {tag} cannot be created in OpenMetadata, so it is written without that tag: {e}"
+                    )),
+                }
+            }
+            add_tags(&mut body, labels);
+            let mut segments = vec!["v1"];
+            segments.extend_from_slice(collection(entity_type));
+            let url = resolver.client.url(&segments, &[]);
+            match resolver.client.call(Method::PUT, &url, Some(&body)).await {
+                Ok(answer) => {
+                    let id = serde_json::from_slice::<Value>(&answer)
+                        .ok()
+                        .and_then(|e| e.get("id").and_then(Value::as_str).map(str::to_owned));
+                    if let Some(id) = id {
+                        outcome.written = Some((entity_type, fqn, id));
+                    }
+                }
+                Err(e) => {
+                    return Outcome {
+                        refused: Some(fqn.clone()),
+                        ..Outcome::failed(format!("{kind} {fqn}"), &e)
+                    };
+                }
+            }
+            outcome
+        };
+        self.spawn(task).await?;
+        if is_service {
+            // Everything else lives under the service: nothing can be written without it.
+            self.drain().await;
+            if let Some(failure) = self.summary.failures.get(failures_before) {
+                return Err(OmError::Stopped(format!(
+                    "cannot create the dashboard service, so nothing else can be written: {failure}"
+                ))
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete(&mut self, target: &DeleteRef) -> Result<(), SinkError> {
+        let target = target.clone();
+        if !matches!(
+            target.entity_type,
+            EntityType::Dashboard | EntityType::Chart | EntityType::DashboardDataModel
+        ) {
+            self.summary.failures.push(format!(
+                "delete {}: this sink deletes dashboards, charts and data models only, not a {}",
+                target.fqn,
+                target.entity_type.as_str()
+            ));
+            return Ok(());
+        }
+        let resolver = self.resolver.clone();
+        self.spawn(async move {
+            let what = format!("delete {} {}", target.entity_type.as_str(), target.fqn);
+            let id = match resolver.entity(target.entity_type, &target.fqn).await {
+                Ok(Some(id)) => id,
+                Ok(None) => {
+                    return Outcome {
+                        skipped: Some("deleteAlreadyGone"),
+                        ..Outcome::ok()
+                    };
+                }
+                Err(e) => return Outcome::failed(what, &e),
+            };
+            let mut segments = vec!["v1"];
+            segments.extend_from_slice(collection(target.entity_type));
+            segments.push(&id);
+            // Soft delete: reversible in OpenMetadata (restore), and what mark-deleted means.
+            let url = resolver
+                .client
+                .url(&segments, &[("hardDelete", "false"), ("recursive", "true")]);
+            match resolver
+                .client
+                .send(Method::DELETE, &url, None, &resolver.client.retry)
+                .await
+            {
+                Ok(reply) if reply.status.is_success() => Outcome::ok(),
+                Ok(reply) if reply.status == StatusCode::NOT_FOUND => Outcome {
+                    skipped: Some("deleteAlreadyGone"),
+                    ..Outcome::ok()
+                },
+                Ok(reply) => Outcome::failed(what, &status_error(&Method::DELETE, &url, &reply)),
+                Err(e) => Outcome::failed(what, &e),
+            }
+        })
+        .await
+    }
+
+    async fn lineage_task(
+        resolver: Arc<Resolver>,
+        edge: LineageEdge,
+        from_candidates: Vec<String>,
+    ) -> Outcome {
+        let what = format!("lineage {} -> {}", edge.from.fqn, edge.to.fqn);
+        let mut ids = Vec::with_capacity(2);
+        let ends: [(&_, &[String]); 2] = [(&edge.from, &from_candidates), (&edge.to, &[])];
+        for (end, alternatives) in ends {
+            let mut found = None;
+            for fqn in std::iter::once(&end.fqn).chain(alternatives) {
+                match resolver.entity(end.entity_type, fqn).await {
+                    Ok(Some(id)) => {
+                        found = Some(id);
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Outcome::failed(what, &e),
+                }
+            }
+            match found {
+                Some(id) => ids.push(id),
+                None => {
+                    let hint = if end.entity_type == EntityType::Table {
+                        " (ingest its database service first, or check lineageInformation.dbServicePrefixes)"
+                    } else {
+                        ""
+                    };
+                    let tried = if alternatives.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (nor {})", alternatives.join(", "))
+                    };
+                    return Outcome {
+                        warnings: vec![format!(
+                            "{what} skipped: {} {}{tried} is not in OpenMetadata{hint}",
+                            end.entity_type.as_str(),
+                            end.fqn
+                        )],
+                        ..Outcome::ok()
+                    };
+                }
+            }
+        }
+        let (Some(from), Some(to)) = (ids.first(), ids.get(1)) else {
+            return Outcome::ok();
+        };
+        let body = edge.to_add_lineage(from, to);
+        let url = resolver.client.url(&["v1", "lineage"], &[]);
+        match resolver.client.call(Method::PUT, &url, Some(&body)).await {
+            Ok(_) => Outcome::ok(),
+            Err(e) => Outcome::failed(what, &e),
+        }
+    }
+}
+
+impl Sink for MetadataRestSink {
+    /// `GET /v1/system/version` (is this OpenMetadata, and reachable?), then an authenticated
+    /// read of the dashboard services (is the token accepted?). Few retries: a wrong
+    /// `hostPort` should fail in seconds, not minutes.
+    async fn healthcheck(&mut self) -> Result<(), SinkError> {
+        let quick = RetryConfig {
+            max_retries: 2,
+            retry_timeout: Duration::from_secs(10),
+            ..self.client().retry
+        };
+        let client = self.client();
+        let url = client.url(&["v1", "system", "version"], &[]);
+        let reply = client.send(Method::GET, &url, None, &quick).await?;
+        if !reply.status.is_success() {
+            let mut error = status_error(&Method::GET, &url, &reply);
+            if let OmError::Status { message, .. } = &mut error {
+                message.push_str(
+                    ". Is workflowConfig.openMetadataServerConfig.hostPort OpenMetadata's API (it ends in /api)?",
+                );
+            }
+            return Err(error.into());
+        }
+        let version = serde_json::from_slice::<Value>(&reply.body)
+            .ok()
+            .and_then(|v| v.get("version").and_then(Value::as_str).map(str::to_owned));
+        let Some(version) = version else {
+            return Err(OmError::Status {
+                method: Method::GET,
+                url: url.to_string(),
+                status: reply.status.as_u16(),
+                message: "the answer is not OpenMetadata's version; is workflowConfig.openMetadataServerConfig.hostPort OpenMetadata's API (it ends in /api)?".to_owned(),
+            }
+            .into());
+        };
+        tracing::info!(version, server = %http::origin(&url), "OpenMetadata reachable");
+        let url = client.url(&["v1", "services", "dashboardServices"], &[("limit", "1")]);
+        let reply = client.send(Method::GET, &url, None, &quick).await?;
+        if !reply.status.is_success() {
+            return Err(status_error(&Method::GET, &url, &reply).into());
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, record: &Record) -> Result<(), SinkError> {
+        self.check_fatal()?;
+        match &record.entity {
+            Entity::DashboardService(_)
+            | Entity::Chart(_)
+            | Entity::DataModel(_)
+            | Entity::Dashboard(_) => {
+                self.count("entities");
+                self.put_entity(record).await
+            }
+            Entity::Lineage(edge) => {
+                self.lineage
+                    .push((edge.clone(), record.refs.from_candidates.clone()));
+                Ok(())
+            }
+            Entity::Delete(target) => {
+                self.count("deletes");
+                self.delete(target).await
+            }
+        }
+    }
+
+    /// Waits for every entity request, then applies the lineage, and reports.
+    async fn commit(mut self) -> Result<SinkSummary, SinkError> {
+        self.drain().await;
+        self.check_fatal()?;
+        for (edge, from_candidates) in std::mem::take(&mut self.lineage) {
+            self.count("lineage");
+            let task = Self::lineage_task(self.resolver.clone(), edge, from_candidates);
+            self.spawn(task).await?;
+        }
+        self.drain().await;
+        self.check_fatal()?;
+        let client = self.client();
+        tracing::info!(
+            entities = self.counts.get("entities").copied().unwrap_or(0),
+            lineage = self.counts.get("lineage").copied().unwrap_or(0),
+            deletes = self.counts.get("deletes").copied().unwrap_or(0),
+            failures = self.summary.failures.len(),
+            warnings = self.summary.warnings.len(),
+            requests = client.requests.load(Ordering::Relaxed),
+            retries = client.retries.load(Ordering::Relaxed),
+            "OpenMetadata sink finished"
+        );
+        let output = http::origin(&client.base);
+        let mut summary = std::mem::take(&mut self.summary);
+        summary.output = Some(output);
+        Ok(summary)
+    }
+
+    /// Stops the requests in flight. What OpenMetadata has already stored stays there: a
+    /// server has no transaction to roll back.
+    async fn abort(mut self) {
+        self.in_flight.abort_all();
+        while self.in_flight.join_next().await.is_some() {}
+    }
+}

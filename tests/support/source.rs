@@ -1,0 +1,55 @@
+//! Starting the sandbox and reading a Sigma source to its end, in-process.
+
+use futures::StreamExt;
+use serde_json::Value;
+use sigma_connector::client::SigmaClient;
+use sigma_connector::config::Workflow;
+use sigma_connector::sandbox::{Knobs, OrgSource, Sandbox, SandboxConfig, SandboxHandle};
+use sigma_connector::sigma::source::{
+    SigmaSource, SourceError, SourceItem, SourceOptions, SourceStatus,
+};
+
+/// A sandbox serving `org` with `knobs`, on a free loopback port.
+pub async fn sandbox(org: OrgSource, knobs: Knobs) -> SandboxHandle {
+    Sandbox::start(SandboxConfig {
+        org,
+        knobs,
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("the sandbox starts")
+}
+
+/// What a source stream yielded, with records in their JSON Lines form.
+pub struct SourceRun {
+    pub records: Vec<Value>,
+    pub errors: Vec<SourceError>,
+    pub status: SourceStatus,
+    pub client: SigmaClient,
+}
+
+/// Reads the workflow's Sigma source to its end.
+pub async fn run_source(wf: &Workflow) -> SourceRun {
+    let client = SigmaClient::new(&wf.source.service_connection.config).expect("a client");
+    let options = SourceOptions::from_workflow(wf).expect("valid source options");
+    let source = SigmaSource::new(client.clone(), options);
+    let status = source.status();
+    let mut records = Vec::new();
+    let mut errors = Vec::new();
+    let mut stream = source.records();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(SourceItem::Record { record, .. }) => {
+                records.push(serde_json::to_value(&record).expect("a record is JSON"))
+            }
+            Ok(SourceItem::UnchangedWorkbook { .. }) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    SourceRun {
+        records,
+        errors,
+        status: status.snapshot(),
+        client,
+    }
+}
