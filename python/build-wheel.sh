@@ -32,7 +32,11 @@ if [ "$(printf '%s\n%s\n' "$needed" "$max_glibc" | sort -V | tail -1)" != "$max_
   echo "the wheel needs glibc $needed, newer than $max_glibc: build on bookworm or manylinux_2_28" >&2
   exit 1
 fi
-python3 -m zipfile -l "$wheel" | grep -q 'sigma_connector_om/source.py' || { echo "the module is missing from the wheel" >&2; exit 1; }
+listing=$(python3 -m zipfile -l "$wheel")
+case "$listing" in
+  *sigma_connector_om/source.py*) ;;
+  *) echo "the module is missing from the wheel" >&2; exit 1 ;;
+esac
 
 # Installed without dependencies (the image already has openmetadata-ingestion), the
 # module must find the binary in the environment's scripts folder.
