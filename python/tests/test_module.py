@@ -70,6 +70,14 @@ def test_bad_connection_options_name_the_key_and_never_echo_a_value(options, mes
     assert "lots" not in str(err.value)
 
 
+def test_the_connection_handle_never_shows_the_secret():
+    from sigma_connector_om.source import SigmaBinary
+
+    handle = SigmaBinary(path="/bin/x", connection=sigma_connection(custom({**BASE, "clientSecret": "s3cr3t-value"})))
+    assert "s3cr3t-value" not in repr(handle)
+    assert "s3cr3t-value" not in str(handle)
+
+
 def test_the_binary_is_found_through_the_environment_or_said_missing(monkeypatch, tmp_path):
     monkeypatch.setenv(binary.ENV_VAR, str(tmp_path / "nope"))
     with pytest.raises(binary.BinaryNotFound, match="is not an executable file"):

@@ -105,7 +105,8 @@ class SigmaBinary:
     why there is none (reported as a failed CheckConfig step by ``test_connection``)."""
 
     path: Optional[str]
-    connection: Optional[Dict[str, Any]]
+    # Kept out of repr: it may hold the client secret when one was typed in literally.
+    connection: Optional[Dict[str, Any]] = field(repr=False)
     problem: Optional[str] = None
 
 
