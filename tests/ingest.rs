@@ -348,15 +348,145 @@ async fn mark_deleted_after_a_complete_run_and_never_after_a_partial_one() {
         ingest(&wf2, &["--state", state]).await.status.code(),
         Some(0)
     );
-    let deletes: Vec<Value> = lines(&dir.path().join("out.jsonl"))
+    // The dashboard and, with markDeletedCharts (2.0.7's default), its six charts.
+    let deletes = deleted(&dir.path().join("out.jsonl"));
+    let mut expected = vec![format!("dashboard sigma_sandbox.{MARKETING}")];
+    expected.extend(
+        MARKETING_CHARTS
+            .iter()
+            .map(|e| format!("chart sigma_sandbox.{MARKETING}_{e}")),
+    );
+    expected.sort();
+    assert_eq!(deletes, expected);
+}
+
+const MARKETING_CHARTS: [&str; 6] = [
+    "elMktAre001",
+    "elMktPie002",
+    "elMktMap003",
+    "elMktTbl004",
+    "elMktDon005",
+    "elMktCmb006",
+];
+
+/// The delete records of an output, as sorted `type fqn` lines.
+fn deleted(out: &Path) -> Vec<String> {
+    let mut d: Vec<String> = lines(out)
         .into_iter()
         .filter(|r| r["kind"] == "delete")
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["entity"]["type"].as_str().unwrap(),
+                r["entity"]["fqn"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    d.sort();
+    d
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mark_deleted_charts_of_remaining_dashboards_never_of_failed_ones_and_only_when_asked() {
+    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let state = state.to_str().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let status_file = dir.path().join("status.json");
+    let status = status_file.to_str().unwrap();
+    let run = |config: Value| workflow_file(dir.path(), &h, config, file_sink(dir.path()));
+    let wf = run(json!({}));
     assert_eq!(
-        deletes[0]["entity"],
-        json!({"type": "dashboard", "fqn": format!("sigma_sandbox.{MARKETING}")})
+        ingest(&wf, &["--state", state]).await.status.code(),
+        Some(0)
     );
+
+    // Two charts of Marketing Funnel disappear (filtered out); the dashboard remains.
+    let wf = run(json!({"chartFilterPattern": {"excludes": ["Sessions over", "Campaign"]}}));
+    assert_eq!(
+        ingest(&wf, &["--state", state]).await.status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        deleted(&out),
+        vec![
+            format!("chart sigma_sandbox.{MARKETING}_elMktAre001"),
+            format!("chart sigma_sandbox.{MARKETING}_elMktDon005"),
+        ]
+    );
+
+    // Marketing Funnel now fails (403 on its pages): none of its charts is deleted although
+    // none was seen, and the status names the failed workbook by id.
+    let wf = run(json!({}));
+    assert_eq!(
+        ingest(&wf, &["--state", state]).await.status.code(),
+        Some(0)
+    );
+    h.update_knobs(|k| {
+        k.forbidden.insert(MARKETING.into());
+    });
+    ingest(&wf, &["--state", state, "--status-file", status]).await;
+    assert_eq!(deleted(&out), Vec::<String>::new());
+    let s = read_json(&status_file);
+    let failed = s["failedObjects"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["kind"], "dashboard");
+    assert_eq!(failed[0]["id"], MARKETING);
+    assert_eq!(failed[0]["name"], "Marketing Funnel");
+    h.update_knobs(|k| k.forbidden.clear());
+
+    // markDeletedCharts: false deletes the dashboard only.
+    let wf = run(
+        json!({"markDeletedCharts": false, "dashboardFilterPattern": {"excludes": ["Marketing"]}}),
+    );
+    assert_eq!(
+        ingest(&wf, &["--state", state]).await.status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        deleted(&out),
+        vec![format!("dashboard sigma_sandbox.{MARKETING}")]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn include_usage_is_warned_once_and_not_when_off() {
+    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let status_file = dir.path().join("status.json");
+    let status = status_file.to_str().unwrap();
+    let usage_warnings = |s: &Value| {
+        s["steps"][0]["warningExamples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w.as_str().unwrap().contains("includeUsage"))
+            .count()
+    };
+    for (config, expected) in [
+        (json!({}), 1),
+        (json!({"includeUsage": true}), 1),
+        (json!({"includeUsage": false}), 0),
+    ] {
+        let wf = workflow_file(dir.path(), &h, config.clone(), file_sink(dir.path()));
+        let out = ingest(&wf, &["--status-file", status]).await;
+        assert_eq!(out.status.code(), Some(0));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr
+                .matches("includeUsage: Sigma has no usage API")
+                .count(),
+            // The log line, and the status table's warning list.
+            expected * 2,
+            "{config}: {stderr}"
+        );
+        assert_eq!(
+            usage_warnings(&read_json(&status_file)),
+            expected,
+            "{config}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

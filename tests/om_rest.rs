@@ -221,7 +221,8 @@ async fn deletes_are_soft_and_a_partial_listing_deletes_nothing() {
     )
     .await;
     assert_exit(&out, 0);
-    assert_eq!(read_json(&status_file)["deleted"], 1);
+    // The dashboard and (markDeletedCharts, on by default) its six charts.
+    assert_eq!(read_json(&status_file)["deleted"], 7);
     {
         let store = om.store();
         assert_eq!(
@@ -233,8 +234,16 @@ async fn deletes_are_soft_and_a_partial_listing_deletes_nothing() {
             false
         );
         let deletes: Vec<_> = store.seen.iter().filter(|r| r.method == "DELETE").collect();
-        assert_eq!(deletes.len(), 1, "{deletes:?}");
-        assert!(deletes[0].query.contains("hardDelete=false"), "{deletes:?}");
+        assert_eq!(deletes.len(), 7, "{deletes:?}");
+        assert!(
+            deletes.iter().all(|d| d.query.contains("hardDelete=false")),
+            "{deletes:?}"
+        );
+        let marketing_chart = format!("{MARKETING}_elMktPie002");
+        assert_eq!(
+            store.entity("chart", &marketing_chart).unwrap()["deleted"],
+            true
+        );
     }
 
     // A listing that breaks midway: nothing more is deleted, though most of the org is
@@ -268,7 +277,7 @@ async fn deletes_are_soft_and_a_partial_listing_deletes_nothing() {
     assert_eq!(s["deleted"], 0);
     let store = om.store();
     let deletes = store.seen.iter().filter(|r| r.method == "DELETE").count();
-    assert_eq!(deletes, 1, "no delete beyond the first one");
+    assert_eq!(deletes, 7, "no delete beyond the first run's");
     assert_eq!(
         store.entity("dashboard", REVENUE).unwrap()["deleted"],
         false

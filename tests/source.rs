@@ -341,7 +341,16 @@ async fn without_a_service_mapping_table_lineage_is_skipped_with_one_warning() {
             .iter()
             .all(|v| v["entity"]["from"]["type"] != "table")
     );
-    assert_eq!(r.status.warnings, 1, "{:?}", r.status.warning_examples);
+    // One warning for the lineage, one for includeUsage (on by default, as in 2.0.7).
+    assert_eq!(r.status.warnings, 2, "{:?}", r.status.warning_examples);
+    assert_eq!(
+        r.status
+            .warning_examples
+            .iter()
+            .filter(|w| w.starts_with("lineage to warehouse tables is skipped"))
+            .count(),
+        1
+    );
     assert_eq!(r.requests("GET /v2/connections/paths/{inodeId}"), 0);
 }
 

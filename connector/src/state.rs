@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::records::Record;
+use crate::records::{Entity, Record};
 
 /// Bumped when the layout changes; an unknown version is ignored (a full run follows).
 pub const STATE_VERSION: u32 = 1;
@@ -128,6 +128,62 @@ impl RunState {
             .map(|(fqn, _)| fqn.as_str())
     }
 
+    /// Charts in this state that `current` does not have: charts removed from dashboards
+    /// that remain, and the charts of dashboards that are gone. Call it only after complete
+    /// listings. A chart stays when its workbook or element failed in this run, and no chart
+    /// is deleted at all when a page or element entry failed to decode (its workbook cannot
+    /// be told, so any chart might be one that was merely not seen).
+    pub fn deleted_charts(
+        &self,
+        current: &RunState,
+        failed: &[crate::sigma::source::FailedObject],
+    ) -> Vec<String> {
+        if failed
+            .iter()
+            .any(|f| matches!(f.kind.as_str(), "page" | "element"))
+        {
+            return Vec::new();
+        }
+        let failed_ids: std::collections::HashSet<&str> =
+            failed.iter().map(|f| f.id.as_str()).collect();
+        let seen: std::collections::HashSet<String> = current
+            .dashboards
+            .values()
+            .flat_map(|wb| chart_fqns(&wb.records))
+            .collect();
+        let mut gone = Vec::new();
+        for wb in self.dashboards.values() {
+            if failed_ids.contains(wb.workbook_id.as_str()) {
+                continue;
+            }
+            for fqn in chart_fqns(&wb.records) {
+                if !seen.contains(&fqn) && !gone.contains(&fqn) {
+                    gone.push(fqn);
+                }
+            }
+        }
+        gone
+    }
+
+    /// Keeps the previous entries of workbooks that failed in this run: a failed workbook is
+    /// still in Sigma as far as anyone knows, so a later run must still be able to mark it
+    /// (and its charts) deleted when it does disappear.
+    pub fn keep_failed_from(
+        &mut self,
+        previous: &RunState,
+        failed: &[crate::sigma::source::FailedObject],
+    ) {
+        let failed_ids: std::collections::HashSet<&str> =
+            failed.iter().map(|f| f.id.as_str()).collect();
+        for (fqn, wb) in &previous.dashboards {
+            if failed_ids.contains(wb.workbook_id.as_str()) {
+                self.dashboards
+                    .entry(fqn.clone())
+                    .or_insert_with(|| wb.clone());
+            }
+        }
+    }
+
     /// Data models in this state that `current` does not have.
     pub fn deleted_data_models<'a>(
         &'a self,
@@ -138,6 +194,14 @@ impl RunState {
             .filter(move |fqn| !current.data_models.contains_key(*fqn))
             .map(String::as_str)
     }
+}
+
+/// The FQNs of the chart records among a workbook's records.
+fn chart_fqns(records: &[Record]) -> impl Iterator<Item = String> + '_ {
+    records.iter().filter_map(|r| match &r.entity {
+        Entity::Chart(chart) => Some(chart.fqn()),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
@@ -182,6 +246,90 @@ mod tests {
         std::fs::write(&path, "{not json").unwrap();
         let e = RunState::load(&path, "svc").unwrap_err().to_string();
         assert!(e.contains("state.json"), "{e}");
+    }
+
+    fn workbook(id: &str, charts: &[&str]) -> WorkbookState {
+        WorkbookState {
+            workbook_id: id.into(),
+            updated_at: None,
+            records: charts.iter().map(|c| chart(&format!("{id}_{c}"))).collect(),
+        }
+    }
+
+    /// A chart record named `name` in service `svc` (FQN `svc.<name>`).
+    fn chart(name: &str) -> Record {
+        serde_json::from_value(serde_json::json!({
+            "kind": "chart",
+            "fqn": format!("svc.{name}"),
+            "entity": {
+                "name": name,
+                "displayName": name,
+                "chartType": "Table",
+                "sourceUrl": "https://app.sigmacomputing.com/org/workbook/w",
+                "service": "svc"
+            }
+        }))
+        .expect("a chart record")
+    }
+
+    fn failure(kind: &str, id: &str) -> crate::sigma::source::FailedObject {
+        crate::sigma::source::FailedObject {
+            kind: kind.into(),
+            id: id.into(),
+            name: None,
+            step: "pages".into(),
+            message: "boom".into(),
+        }
+    }
+
+    #[test]
+    fn charts_deleted_from_remaining_and_gone_dashboards_but_not_failed_ones() {
+        let mut old = RunState::new("svc");
+        old.dashboards
+            .insert("svc.a".into(), workbook("a", &["1", "2"]));
+        old.dashboards.insert("svc.b".into(), workbook("b", &["1"]));
+        old.dashboards.insert("svc.c".into(), workbook("c", &["1"]));
+        let mut new = RunState::new("svc");
+        // a keeps chart 1 and loses chart 2; b is gone; c failed this run.
+        new.dashboards.insert("svc.a".into(), workbook("a", &["1"]));
+        let failed = [failure("dashboard", "c")];
+        assert_eq!(
+            old.deleted_charts(&new, &failed),
+            vec!["svc.a_2", "svc.b_1"]
+        );
+        // A chart that moved to another dashboard is not deleted.
+        new.dashboards.insert("svc.d".into(), {
+            let mut d = workbook("d", &[]);
+            d.records.push(chart("b_1"));
+            d
+        });
+        assert_eq!(old.deleted_charts(&new, &failed), vec!["svc.a_2"]);
+    }
+
+    #[test]
+    fn failed_workbooks_keep_their_previous_entry() {
+        let mut old = RunState::new("svc");
+        old.dashboards.insert("svc.a".into(), workbook("a", &["1"]));
+        old.dashboards.insert("svc.b".into(), workbook("b", &["1"]));
+        let mut new = RunState::new("svc");
+        new.keep_failed_from(&old, &[failure("dashboard", "a")]);
+        assert_eq!(new.dashboards.keys().collect::<Vec<_>>(), vec!["svc.a"]);
+        assert_eq!(new.dashboards["svc.a"], old.dashboards["svc.a"]);
+    }
+
+    #[test]
+    fn no_chart_is_deleted_when_an_element_or_page_failed_to_decode() {
+        let mut old = RunState::new("svc");
+        old.dashboards
+            .insert("svc.a".into(), workbook("a", &["1", "2"]));
+        let new = RunState::new("svc");
+        for kind in ["element", "page"] {
+            assert!(old.deleted_charts(&new, &[failure(kind, "7")]).is_empty());
+        }
+        assert_eq!(
+            old.deleted_charts(&new, &[failure("dataset", "x")]).len(),
+            2
+        );
     }
 
     #[test]

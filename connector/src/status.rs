@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::ClientStats;
 use crate::outcome::Outcome;
-use crate::sigma::source::SourceStatus;
+use crate::sigma::source::{FailedObject, SourceStatus};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -70,6 +70,11 @@ pub struct RunStatus {
     /// Every Sigma listing was read to its end (deletions are only made when true).
     pub listings_complete: bool,
     pub incomplete_listings: Vec<String>,
+    /// Every Sigma object that failed, with its kind and id (first 10,000; all are counted
+    /// in the steps' `failures`). A platform running the binary reports these one by one
+    /// and deletes nothing while any is listed (see docs/openmetadata-native.md).
+    #[serde(default)]
+    pub failed_objects: Vec<FailedObject>,
     pub interrupted: bool,
     pub steps: Vec<StepStatus>,
     pub sigma_requests: RequestStatus,

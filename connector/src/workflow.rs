@@ -280,6 +280,13 @@ pub async fn run(
                         .map(|fqn| delete_record(EntityType::Dashboard, fqn)),
                 );
             }
+            if sc.mark_deleted_charts {
+                deletes.extend(
+                    prev.deleted_charts(&state, &source_snapshot.failed_objects)
+                        .into_iter()
+                        .map(|fqn| delete_record(EntityType::Chart, &fqn)),
+                );
+            }
             if sc.mark_deleted_data_models && sc.include_data_models {
                 deletes.extend(
                     prev.deleted_data_models(&state)
@@ -301,6 +308,9 @@ pub async fn run(
         record_summary(&mut sink_status, &summary);
         output = summary.output;
         if let Some(path) = &options.state_file {
+            if let Some(prev) = &previous {
+                state.keep_failed_from(prev, &source_snapshot.failed_objects);
+            }
             // A run that saw only part of the org must not shrink the state: keep the
             // previous entries it could not see, so a later complete run decides.
             if !complete {
@@ -350,6 +360,7 @@ pub async fn run(
         success_threshold: threshold,
         listings_complete: source_snapshot.is_complete(),
         incomplete_listings: source_snapshot.incomplete_listings.clone(),
+        failed_objects: source_snapshot.failed_objects.clone(),
         interrupted,
         steps: vec![source_step, sink_status],
         sigma_requests: RequestStatus::from(&client.stats()),

@@ -15,9 +15,10 @@ pub use load::{
     load_workflow_file, load_workflow_str,
 };
 pub use workflow::{
-    DashboardMetadataType, DashboardSourceConfig, LineageInformation, LoggerLevel,
-    OpenMetadataServerConfig, SecurityConfig, ServiceConnection, Sink, SinkConfig, SinkType,
-    Source, SourceConfig, SourceType, Workflow, WorkflowConfig,
+    ComponentStep, DashboardMetadataType, DashboardSourceConfig, LineageInformation, LoggerLevel,
+    OpenMetadataServerConfig, QueryParserConfig, QueryParserType, SecurityConfig,
+    ServiceConnection, Sink, SinkConfig, SinkType, Source, SourceConfig, SourceType, Workflow,
+    WorkflowConfig,
 };
 
 /// OpenMetadata `filterPattern`: regular expressions, matched case-insensitively.

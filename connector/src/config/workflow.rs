@@ -26,6 +26,32 @@ pub struct Workflow {
     /// Set by OpenMetadata when it runs the workflow itself; carried, not used.
     #[serde(default)]
     pub pipeline_run_id: Option<String>,
+    /// OpenMetadata 2.0.7: stream the run's logs to the server; carried, not used.
+    #[serde(default)]
+    pub enable_streamable_logs: Option<bool>,
+    /// OpenMetadata 2.0.7: the ingestion runner that executes the workflow; carried, not used.
+    #[serde(default)]
+    pub ingestion_runner_name: Option<String>,
+    /// OpenMetadata's processor step (not part of a dashboard metadata workflow); accepted
+    /// and ignored.
+    #[serde(default)]
+    pub processor: Option<ComponentStep>,
+    /// OpenMetadata's stage step (usage workflows only); accepted and ignored.
+    #[serde(default)]
+    pub stage: Option<ComponentStep>,
+    /// OpenMetadata's bulk sink step (usage workflows only); accepted and ignored.
+    #[serde(default)]
+    pub bulk_sink: Option<ComponentStep>,
+}
+
+/// A `processor`, `stage` or `bulkSink` step as OpenMetadata's workflow schema defines it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentStep {
+    #[serde(rename = "type")]
+    pub step_type: String,
+    #[serde(default)]
+    pub config: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Source type as OpenMetadata spells it for this connector.
@@ -107,6 +133,18 @@ pub struct DashboardSourceConfig {
     /// Soft-delete data models that disappeared from Sigma (only after a complete run).
     #[serde(default = "yes")]
     pub mark_deleted_data_models: bool,
+    /// Soft-delete charts that disappeared from Sigma, from dashboards that remain and from
+    /// dashboards that are gone (only after a complete run).
+    #[serde(default = "yes")]
+    pub mark_deleted_charts: bool,
+    /// Usage statistics: Sigma has no usage API, so none are ingested; when true (the
+    /// default, as in OpenMetadata) a run says so once, as a warning.
+    #[serde(default = "yes")]
+    pub include_usage: bool,
+    /// OpenMetadata's choice of SQL parser for lineage. Accepted; this connector always
+    /// parses Sigma's SQL with `sqlparser`.
+    #[serde(default)]
+    pub query_parser_config: Option<QueryParserConfig>,
     #[serde(default)]
     pub lineage_information: Option<LineageInformation>,
     /// Overwrite descriptions, owners and tags already set in OpenMetadata.
@@ -136,11 +174,30 @@ impl Default for DashboardSourceConfig {
             include_draft_dashboard: true,
             mark_deleted_dashboards: true,
             mark_deleted_data_models: true,
+            mark_deleted_charts: true,
+            include_usage: true,
+            query_parser_config: None,
             lineage_information: None,
             override_metadata: false,
             override_lineage: false,
         }
     }
+}
+
+/// OpenMetadata's `QueryParserConfig`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryParserConfig {
+    #[serde(rename = "type", default)]
+    pub parser_type: QueryParserType,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum QueryParserType {
+    #[default]
+    Auto,
+    SqlGlot,
+    SqlFluff,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

@@ -21,6 +21,8 @@ pub struct SourceOptions {
     pub include_owners: bool,
     pub include_tags: bool,
     pub include_data_models: bool,
+    /// `includeUsage` as the workflow says (Sigma has no usage API: a warning when true).
+    pub include_usage: bool,
     pub connection_service_map: BTreeMap<String, String>,
     pub db_service_prefixes: Vec<String>,
     /// Workbooks expanded at once (their requests share the client's limits).
@@ -56,6 +58,7 @@ impl SourceOptions {
             include_owners: sc.include_owners,
             include_tags: sc.include_tags,
             include_data_models: sc.include_data_models,
+            include_usage: sc.include_usage,
             connection_service_map: conn.connection_service_map.clone(),
             db_service_prefixes: prefixes,
             workbook_concurrency: (conn.max_concurrency as usize).clamp(1, 64),

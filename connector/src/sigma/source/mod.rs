@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::stream::{self, BoxStream, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
 use crate::client::{ClientError, SigmaClient};
@@ -74,6 +74,55 @@ impl SourceError {
 /// How many examples of each problem the status keeps.
 const EXAMPLES: usize = 5;
 
+/// Most failed objects the status lists one by one (all are counted in `failures`).
+pub const FAILED_OBJECTS_MAX: usize = 10_000;
+
+/// One Sigma object that failed, as the status lists it: what a platform running the
+/// binary needs to report the failure by id and to know what must not be deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedObject {
+    /// `dashboard` (a workbook), `dataModel`, or for an entry that did not decode the
+    /// listing's object kind (`workbook`, `page`, `element`, `dataset`, `data model`, ...).
+    pub kind: String,
+    /// The Sigma id (for an entry that did not decode and had none, its listing position).
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What failed: a fetch step (`pages`, `elements`, ...) or the field that did not decode.
+    pub step: String,
+    /// The whole failure in words.
+    pub message: String,
+}
+
+impl FailedObject {
+    fn of(error: &SourceError) -> Option<Self> {
+        match error {
+            SourceError::Object {
+                kind,
+                id,
+                name,
+                step,
+                ..
+            } => Some(Self {
+                kind: (*kind).to_owned(),
+                id: id.clone(),
+                name: Some(name.clone()),
+                step: (*step).to_owned(),
+                message: error.to_string(),
+            }),
+            SourceError::Malformed(d) => Some(Self {
+                kind: d.kind.to_owned(),
+                id: d.id.clone(),
+                name: None,
+                step: format!("decode `{}`", d.field),
+                message: error.to_string(),
+            }),
+            SourceError::IncompleteListing { .. } => None,
+        }
+    }
+}
+
 /// Counts and first examples of what the source did.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -88,6 +137,8 @@ pub struct SourceStatus {
     pub warning_examples: Vec<String>,
     pub failures: u64,
     pub failure_examples: Vec<String>,
+    /// Every object that failed (up to `FAILED_OBJECTS_MAX`), with its id.
+    pub failed_objects: Vec<FailedObject>,
     /// Listings that ended early: a run with any is not complete.
     pub incomplete_listings: Vec<String>,
     /// Workbooks Sigma says it has (from the listing's `total`), for progress.
@@ -148,6 +199,11 @@ impl StatusHandle {
         }
         if let SourceError::IncompleteListing { listing, .. } = error {
             s.incomplete_listings.push(listing.clone());
+        }
+        if s.failed_objects.len() < FAILED_OBJECTS_MAX {
+            if let Some(object) = FailedObject::of(error) {
+                s.failed_objects.push(object);
+            }
         }
     }
 }
@@ -216,6 +272,11 @@ impl SigmaSource {
             let service = mapping::dashboard_service(&ctx.options);
             ctx.status.emitted(service.kind());
             yield Ok(service.into());
+            if ctx.options.include_usage {
+                ctx.status.warn(
+                    "includeUsage: Sigma has no usage API, so no dashboard usage is ingested; set includeUsage: false to silence this".into(),
+                );
+            }
 
             let (owners, connections) = tokio::join!(ctx.member_emails(), ctx.connection_names());
             let mapping = Arc::new(ServiceMapping::new(
