@@ -212,6 +212,20 @@ async fn a_path_on_host_port_is_named_as_the_fault() {
     let m = failed.message.as_deref().unwrap();
     assert!(m.contains("`/api`"), "{m}");
     assert!(m.contains(&sb.base_url()), "{m}");
+
+    // With a token from a separate tokenUrl, the token works and the API calls meet the path.
+    let token_url = format!(
+        "{}/auth/realms/sigma/protocol/openid-connect/token",
+        sb.base_url()
+    );
+    let r = run(
+        form(&host_port, SECRET, json!({"tokenUrl": token_url})),
+        &quick(),
+    )
+    .await;
+    let failed = r.steps.iter().find(|s| !s.passed).unwrap();
+    let m = failed.message.as_deref().unwrap();
+    assert!(m.contains("`/api`") && m.contains(&sb.base_url()), "{r:#?}");
     sb.shutdown().await;
 }
 

@@ -300,6 +300,21 @@ pub(super) fn api_failure(step: Step, e: &ClientError) -> String {
     }
 }
 
+/// A 404 from the API while `hostPort` carries a path: the token came from a separate
+/// `tokenUrl`, so only the API calls meet the path, and the path is what to change.
+pub(super) fn unused_host_path(endpoints: &SigmaEndpoints, e: &ClientError) -> Option<StepOutcome> {
+    let path = endpoints.host_path()?;
+    Some(StepOutcome::fail(
+        format!(
+            "{} answered HTTP 404 at {}: hostPort has the path `{path}`, which Sigma's API does not use; set hostPort to {} (without `{path}`).",
+            endpoints.host_origin(),
+            e.path(),
+            endpoints.host_origin()
+        ),
+        detail(e),
+    ))
+}
+
 /// A failed request as a step outcome: the sentence and the detail.
 pub(super) fn request_failed(step: Step, e: &ClientError) -> StepOutcome {
     StepOutcome::fail(api_failure(step, e), detail(e))

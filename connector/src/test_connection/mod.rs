@@ -4,9 +4,9 @@
 //!
 //! Every step makes at most a few requests with `limit=1` (or one small page) through
 //! [`SigmaApi`](crate::sigma::api::SigmaApi), and nothing is ever paged through: the whole
-//! test is about ten requests. Failures are explained in one
-//! sentence a person can act on (`message`), with the detail in `errorLog`; neither ever
-//! holds the client secret.
+//! test is eight requests against today's Sigma. Failures are explained in one sentence a
+//! person can act on (`message`), with the detail in `errorLog`; neither ever holds the
+//! client secret.
 //!
 //! ```no_run
 //! # async fn run() {
@@ -16,7 +16,7 @@
 //! println!("{}", serde_json::to_string_pretty(&result).unwrap());
 //! # }
 //! ```
-
+//!
 //! Layout: `steps` (what each step asks Sigma), `result` (OpenMetadata's result types and
 //! how outcomes become one), `timing` (step and total timeouts), `messages` (every sentence
 //! a person reads).

@@ -129,7 +129,13 @@ impl Probe<'_> {
                 };
                 (outcome, first)
             }
-            Err(e) => (messages::request_failed(Step::GetWorkbooks, &e), None),
+            Err(e) => {
+                let outcome = is_not_found(&e)
+                    .then(|| messages::unused_host_path(self.endpoints(), &e))
+                    .flatten()
+                    .unwrap_or_else(|| messages::request_failed(Step::GetWorkbooks, &e));
+                (outcome, None)
+            }
         }
     }
 
