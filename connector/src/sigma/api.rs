@@ -139,7 +139,7 @@ fn probe_id(raw: &str, id_field: &str) -> Option<String> {
 
 /// A listing by where it lives, for reading one page of it (see [`SigmaApi::first_page`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Listing<'a> {
+pub enum ListingEndpoint<'a> {
     Workbooks,
     Reports,
     Datasets,
@@ -158,28 +158,28 @@ pub enum Listing<'a> {
     DataModelSources(&'a str),
 }
 
-impl Listing<'_> {
+impl ListingEndpoint<'_> {
     /// The path relative to the API base.
     pub fn path(self) -> String {
         match self {
-            Listing::Workbooks => "workbooks".into(),
-            Listing::Reports => "reports".into(),
-            Listing::Datasets => "datasets".into(),
-            Listing::DataModels => "dataModels".into(),
-            Listing::Members => "members".into(),
-            Listing::WorkbookPages(w) => format!("workbooks/{}/pages", enc(w)),
-            Listing::PageElements { workbook, page } => {
+            ListingEndpoint::Workbooks => "workbooks".into(),
+            ListingEndpoint::Reports => "reports".into(),
+            ListingEndpoint::Datasets => "datasets".into(),
+            ListingEndpoint::DataModels => "dataModels".into(),
+            ListingEndpoint::Members => "members".into(),
+            ListingEndpoint::WorkbookPages(w) => format!("workbooks/{}/pages", enc(w)),
+            ListingEndpoint::PageElements { workbook, page } => {
                 format!("workbooks/{}/pages/{}/elements", enc(workbook), enc(page))
             }
-            Listing::WorkbookLineage(w) => format!("workbooks/{}/lineage", enc(w)),
-            Listing::DataModelLineage(d) => format!("dataModels/{}/lineage", enc(d)),
-            Listing::DataModelSources(d) => format!("dataModels/{}/sources", enc(d)),
+            ListingEndpoint::WorkbookLineage(w) => format!("workbooks/{}/lineage", enc(w)),
+            ListingEndpoint::DataModelLineage(d) => format!("dataModels/{}/lineage", enc(d)),
+            ListingEndpoint::DataModelSources(d) => format!("dataModels/{}/sources", enc(d)),
         }
     }
 
     fn style(self) -> PageStyle {
         match self {
-            Listing::DataModelSources(_) => PageStyle::Cursor,
+            ListingEndpoint::DataModelSources(_) => PageStyle::Cursor,
             _ => PageStyle::PageLimit,
         }
     }
@@ -187,17 +187,17 @@ impl Listing<'_> {
     /// What an entry is called in a decode error, and the field that holds its id.
     fn entry(self) -> (&'static str, &'static str) {
         match self {
-            Listing::Workbooks => ("workbook", "workbookId"),
-            Listing::Reports => ("report", "reportId"),
-            Listing::Datasets => ("dataset", "datasetId"),
-            Listing::DataModels => ("data model", "dataModelId"),
-            Listing::Members => ("member", "memberId"),
-            Listing::WorkbookPages(_) => ("page", "pageId"),
-            Listing::PageElements { .. } => ("element", "elementId"),
-            Listing::WorkbookLineage(_) | Listing::DataModelLineage(_) => {
+            ListingEndpoint::Workbooks => ("workbook", "workbookId"),
+            ListingEndpoint::Reports => ("report", "reportId"),
+            ListingEndpoint::Datasets => ("dataset", "datasetId"),
+            ListingEndpoint::DataModels => ("data model", "dataModelId"),
+            ListingEndpoint::Members => ("member", "memberId"),
+            ListingEndpoint::WorkbookPages(_) => ("page", "pageId"),
+            ListingEndpoint::PageElements { .. } => ("element", "elementId"),
+            ListingEndpoint::WorkbookLineage(_) | ListingEndpoint::DataModelLineage(_) => {
                 ("lineage entry", "nodeId")
             }
-            Listing::DataModelSources(_) => ("data model source", "inodeId"),
+            ListingEndpoint::DataModelSources(_) => ("data model source", "inodeId"),
         }
     }
 }
@@ -275,7 +275,7 @@ impl SigmaApi {
     /// a cheap probe of an endpoint, as test connection makes, without paging through.
     pub async fn first_page<T: DeserializeOwned>(
         &self,
-        listing: Listing<'_>,
+        listing: ListingEndpoint<'_>,
         size: u32,
     ) -> Result<FirstPage<T>, ClientError> {
         let style = listing.style();

@@ -32,7 +32,7 @@ use secrecy::ExposeSecret;
 
 use crate::client::{BackoffConfig, RetryConfig, SigmaClient};
 use crate::config::{ConfigError, ConfigInput, SigmaConnection, load_input_str};
-use crate::sigma::api::{Listing, SigmaApi};
+use crate::sigma::api::{ListingEndpoint, SigmaApi};
 
 pub use messages::SKIPPED_PREFIX;
 pub use result::{TestConnectionResult, TestConnectionStatus, TestConnectionStepResult};
@@ -209,12 +209,12 @@ async fn run_steps(
         clock.run(Step::GetReports, probe.get_reports()),
         clock.run(
             Step::GetDatasets,
-            probe.count(Step::GetDatasets, Listing::Datasets)
+            probe.count(Step::GetDatasets, ListingEndpoint::Datasets)
         ),
         clock.run(Step::GetDataModels, probe.get_data_models()),
         clock.run(
             Step::GetMembers,
-            probe.count(Step::GetMembers, Listing::Members)
+            probe.count(Step::GetMembers, ListingEndpoint::Members)
         ),
         async {
             if workbooks_ok {

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use crate::client::ClientError;
 use crate::config::{SigmaConnection, SigmaEndpoints};
-use crate::sigma::api::{FirstPage, Listing, SigmaApi};
+use crate::sigma::api::{FirstPage, ListingEndpoint, SigmaApi};
 use crate::sigma::mapping::is_chart;
 use crate::sigma::model::{DataModel, Workbook, WorkbookElement, WorkbookPage};
 
@@ -120,7 +120,11 @@ impl Probe<'_> {
 
     /// The workbook listing, and the first workbook's id for the lineage step.
     pub(super) async fn get_workbooks(&self) -> (StepOutcome, Option<String>) {
-        match self.api.first_page::<Workbook>(Listing::Workbooks, 1).await {
+        match self
+            .api
+            .first_page::<Workbook>(ListingEndpoint::Workbooks, 1)
+            .await
+        {
             Ok(page) => {
                 let first = first_ok(&page).map(|w| w.workbook_id.clone());
                 let outcome = match (&first, page.entries.first()) {
@@ -140,7 +144,11 @@ impl Probe<'_> {
     }
 
     pub(super) async fn get_reports(&self) -> StepOutcome {
-        match self.api.first_page::<IgnoredAny>(Listing::Reports, 1).await {
+        match self
+            .api
+            .first_page::<IgnoredAny>(ListingEndpoint::Reports, 1)
+            .await
+        {
             Ok(page) => StepOutcome::pass(listed(Step::GetReports, &page)),
             Err(e) if is_not_found(&e) => messages::reports_missing(&e),
             Err(e) => messages::request_failed(Step::GetReports, &e),
@@ -148,7 +156,7 @@ impl Probe<'_> {
     }
 
     /// A listing of which only the count matters.
-    pub(super) async fn count(&self, step: Step, listing: Listing<'_>) -> StepOutcome {
+    pub(super) async fn count(&self, step: Step, listing: ListingEndpoint<'_>) -> StepOutcome {
         match self.api.first_page::<IgnoredAny>(listing, 1).await {
             Ok(page) => StepOutcome::pass(listed(step, &page)),
             Err(e) => messages::request_failed(step, &e),
@@ -161,7 +169,7 @@ impl Probe<'_> {
         let step = Step::GetDataModels;
         let page = match self
             .api
-            .first_page::<DataModel>(Listing::DataModels, 1)
+            .first_page::<DataModel>(ListingEndpoint::DataModels, 1)
             .await
         {
             Ok(page) => page,
@@ -177,7 +185,7 @@ impl Probe<'_> {
         let id = model.data_model_id.as_str();
         let lineage_404 = match self
             .api
-            .first_page::<IgnoredAny>(Listing::DataModelLineage(id), 1)
+            .first_page::<IgnoredAny>(ListingEndpoint::DataModelLineage(id), 1)
             .await
         {
             Ok(lineage) => {
@@ -192,7 +200,7 @@ impl Probe<'_> {
         };
         match self
             .api
-            .first_page::<IgnoredAny>(Listing::DataModelSources(id), 1)
+            .first_page::<IgnoredAny>(ListingEndpoint::DataModelSources(id), 1)
             .await
         {
             Ok(_) => StepOutcome::pass(messages::data_model_sources_read(
@@ -218,7 +226,7 @@ impl Probe<'_> {
         };
         let lineage_404 = match self
             .api
-            .first_page::<IgnoredAny>(Listing::WorkbookLineage(workbook), 1)
+            .first_page::<IgnoredAny>(ListingEndpoint::WorkbookLineage(workbook), 1)
             .await
         {
             Ok(page) => {
@@ -251,7 +259,7 @@ impl Probe<'_> {
     async fn element_lineage(&self, workbook: &str) -> Result<ElementLineageProbe, ClientError> {
         let pages = self
             .api
-            .first_page::<WorkbookPage>(Listing::WorkbookPages(workbook), 1)
+            .first_page::<WorkbookPage>(ListingEndpoint::WorkbookPages(workbook), 1)
             .await?;
         let Some(page) = first_ok(&pages) else {
             return Ok(ElementLineageProbe::NoPages);
@@ -259,7 +267,7 @@ impl Probe<'_> {
         let elements = self
             .api
             .first_page::<WorkbookElement>(
-                Listing::PageElements {
+                ListingEndpoint::PageElements {
                     workbook,
                     page: &page.page_id,
                 },
