@@ -76,9 +76,13 @@ fn openmetadata_example_loads_unchanged_with_openmetadata_defaults() {
     let conn = &wf.source.service_connection.config;
     assert_eq!(wf.source.service_name, "local_sigma");
     assert_eq!(conn.client_id, "client_id");
-    assert_eq!(conn.api_base(), "https://api.sigmacomputing.com/v2");
+    let endpoints = conn.endpoints().expect("the example's URLs are usable");
     assert_eq!(
-        conn.token_endpoint(),
+        endpoints.api_base.as_str(),
+        "https://api.sigmacomputing.com/v2"
+    );
+    assert_eq!(
+        endpoints.token_url.as_str(),
         "https://api.sigmacomputing.com/v2/auth/token"
     );
     assert_eq!(conn.page_size, 1000, "never Sigma's silent default of 50");

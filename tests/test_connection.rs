@@ -11,30 +11,31 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use serde_json::{Value, json};
-use sigma_connector::sandbox::{Knobs, Sandbox, SandboxConfig, SandboxHandle};
+use sigma_connector::sandbox::{ApiSurface, Knobs, SandboxConfig, SandboxHandle};
 use sigma_connector::test_connection::{
-    TestConnectionResult, TestConnectionStatus, TestInput, TestOptions, test_connection,
+    Step, TestConnectionResult, TestConnectionStatus, TestInput, TestOptions, test_connection,
 };
+
+mod support;
 
 const CLIENT_ID: &str = "tc-client-id";
 const SECRET: &str = "tc-SECRET-7f3e9a1c";
 const WRONG_SECRET: &str = "tc-WRONG-SECRET-55d2b8";
 
-fn install_crypto() {
-    // reqwest is built without a default TLS provider; plain HTTP still needs one installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+/// The sandbox with this file's credentials, on today's API surface.
+async fn sandbox(knobs: Knobs) -> SandboxHandle {
+    sandbox_on(ApiSurface::Current, knobs).await
 }
 
-async fn sandbox(knobs: Knobs) -> SandboxHandle {
-    install_crypto();
-    Sandbox::start(SandboxConfig {
+async fn sandbox_on(api: ApiSurface, knobs: Knobs) -> SandboxHandle {
+    support::source::sandbox_with(SandboxConfig {
         client_id: CLIENT_ID.into(),
         client_secret: SECRET.into(),
         knobs,
+        api,
         ..SandboxConfig::default()
     })
     .await
-    .expect("sandbox starts")
 }
 
 fn form(host_port: &str, secret: &str, extra: Value) -> String {
@@ -54,7 +55,6 @@ fn quick() -> TestOptions {
 }
 
 async fn run(text: String, options: &TestOptions) -> TestConnectionResult {
-    install_crypto();
     let result = test_connection(TestInput::text(text), options).await;
     check_shape(&result);
     result
@@ -73,19 +73,10 @@ fn check_shape(result: &TestConnectionResult) {
         .collect();
     assert!(errors.is_empty(), "{errors:?}\n{json:#}");
     assert!(json["lastUpdatedAt"].as_i64().unwrap() > 1_600_000_000_000);
+    // Every step, in order, whatever happened (the list itself is pinned in the unit tests).
     let names: Vec<&str> = result.steps.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "CheckConfig",
-            "GetToken",
-            "GetWorkbooks",
-            "GetDatasets",
-            "GetDataModels",
-            "GetMembers",
-            "GetLineage"
-        ]
-    );
+    let expected: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
+    assert_eq!(names, expected);
     let text = json.to_string();
     for secret in [SECRET, WRONG_SECRET] {
         assert!(!text.contains(secret), "secret leaked: {json:#}");
@@ -148,20 +139,93 @@ async fn a_good_connection_passes_every_step_in_a_handful_of_requests() {
     assert!(r.steps.iter().all(|s| s.passed), "{r:#?}");
     assert!(r.steps.iter().all(|s| s.error_log.is_none()));
     assert!(message(&r, "GetWorkbooks").contains("5 visible"), "{r:#?}");
-    assert!(message(&r, "GetLineage").contains("elRevKpi001"), "{r:#?}");
+    assert!(message(&r, "GetReports").contains("visible"), "{r:#?}");
+    // Today's Sigma: the workbook's lineage in one call, a data model's lineage.
+    assert!(message(&r, "GetLineage").contains("in one call"), "{r:#?}");
+    assert!(
+        message(&r, "GetDataModels").contains("lineage of data model"),
+        "{r:#?}"
+    );
 
     let stats = sb.stats();
     eprintln!(
         "success: {} requests in {elapsed:?}: {:?}",
         stats.total_requests, stats.requests_by_route
     );
-    assert!(stats.total_requests <= 10, "{stats:?}");
+    // A token and seven GETs: one per listing, one data model's and one workbook's lineage.
+    assert_eq!(stats.total_requests, 8, "{stats:?}");
     assert_eq!(stats.token_grants.values().sum::<u64>(), 1, "{stats:?}");
     // Every listing is asked once, for one item (or one page of elements): never paged.
     for (route, count) in &stats.requests_by_route {
         assert_eq!(*count, 1, "{route} asked {count} times");
     }
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_older_deployment_warns_about_reports_and_falls_back_for_lineage() {
+    let sb = sandbox_on(ApiSurface::Legacy2023, Knobs::default()).await;
+    let r = run(form(&sb.base_url(), SECRET, json!({})), &quick()).await;
+    assert_eq!(r.status, TestConnectionStatus::Successful, "{r:#?}");
+    assert_eq!(r.exit_code(), 0);
+    // Reports do not exist there: a warning that says why, not a failure of the test.
+    assert!(!passed(&r, "GetReports"));
+    let m = message(&r, "GetReports");
+    assert!(m.contains("older") && m.contains("/v2/reports"), "{m}");
+    assert!(error_log(&r, "GetReports").contains("404"), "{r:#?}");
+    // Lineage and data models fall back as the ingestion does, and say so.
+    assert!(passed(&r, "GetLineage"), "{r:#?}");
+    let m = message(&r, "GetLineage");
+    assert!(
+        m.contains("elRevKpi001") && m.contains("element by element"),
+        "{m}"
+    );
+    assert!(passed(&r, "GetDataModels"), "{r:#?}");
+    let m = message(&r, "GetDataModels");
+    assert!(m.contains("sources") && m.contains("older"), "{m}");
+    for step in ["GetWorkbooks", "GetDatasets", "GetMembers"] {
+        assert!(passed(&r, step), "{step}: {r:#?}");
+    }
+    let stats = sb.stats();
+    eprintln!(
+        "older surface: {} requests: {:?}",
+        stats.total_requests, stats.requests_by_route
+    );
+    // One 404 per missing endpoint, nothing asked twice.
+    for (route, count) in &stats.requests_by_route {
+        assert_eq!(*count, 1, "{route} asked {count} times");
+    }
+    assert!(stats.total_requests <= 12, "{stats:?}");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_path_on_host_port_is_named_as_the_fault() {
+    let sb = sandbox(Knobs::default()).await;
+    let host_port = format!("{}/api", sb.base_url());
+    let r = run(form(&host_port, SECRET, json!({})), &quick()).await;
+    assert_eq!(r.status, TestConnectionStatus::Failed, "{r:#?}");
+    // Whichever step catches it (check-config may reject the path itself), its message
+    // names the `/api` at fault and the URL without it.
+    let failed = r.steps.iter().find(|s| !s.passed).unwrap();
+    let m = failed.message.as_deref().unwrap();
+    assert!(m.contains("`/api`"), "{m}");
+    assert!(m.contains(&sb.base_url()), "{m}");
+
+    // With a token from a separate tokenUrl, the token works and the API calls meet the path.
+    let token_url = format!(
+        "{}/auth/realms/sigma/protocol/openid-connect/token",
+        sb.base_url()
+    );
+    let r = run(
+        form(&host_port, SECRET, json!({"tokenUrl": token_url})),
+        &quick(),
+    )
+    .await;
+    let failed = r.steps.iter().find(|s| !s.passed).unwrap();
+    let m = failed.message.as_deref().unwrap();
+    assert!(m.contains("`/api`") && m.contains(&sb.base_url()), "{r:#?}");
     sb.shutdown().await;
 }
 
@@ -436,7 +500,20 @@ async fn a_slow_api_runs_out_the_total_timeout() {
     assert_eq!(r.exit_code(), 1);
     let m = message(&r, "GetToken");
     assert!(m.starts_with("GetToken timed out"), "{m}");
-    assert!(m.contains("within 1"), "{m}");
+    // The limit named is what was left of the 1 s total when GetToken started: 1 s, or a
+    // little less when loading the config took a few milliseconds on a loaded machine. It
+    // is never more than the total, and the message says which limit it was.
+    let limit: f64 = m
+        .split("within ")
+        .nth(1)
+        .and_then(|rest| rest.split(" s ").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no limit in {m}"));
+    assert!(limit > 0.0 && limit <= 1.0, "{m}");
+    assert!(
+        m.contains("(step timeout)") || m.contains("(rest of the test's total timeout)"),
+        "{m}"
+    );
     assert_rest_skipped(&r, "GetToken", "skipped: GetToken failed");
     sb.shutdown().await;
 }
@@ -543,6 +620,10 @@ async fn cli_reads_a_workflow_file_and_prints_a_table() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("GetLineage"), "{stdout}");
+    assert!(
+        !stdout.contains("FAIL") && !stdout.contains("SKIP"),
+        "{stdout}"
+    );
     assert!(
         stdout.trim_end().ends_with("status: Successful"),
         "{stdout}"

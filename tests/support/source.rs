@@ -11,13 +11,18 @@ use sigma_connector::sigma::source::{
 
 /// A sandbox serving `org` with `knobs`, on a free loopback port.
 pub async fn sandbox(org: OrgSource, knobs: Knobs) -> SandboxHandle {
-    Sandbox::start(SandboxConfig {
+    sandbox_with(SandboxConfig {
         org,
         knobs,
         ..SandboxConfig::default()
     })
     .await
-    .expect("the sandbox starts")
+}
+
+/// A sandbox as `config` says (its own credentials, the older API surface), on the port
+/// it names (0: a free one).
+pub async fn sandbox_with(config: SandboxConfig) -> SandboxHandle {
+    Sandbox::start(config).await.expect("the sandbox starts")
 }
 
 /// What a source stream yielded, with records in their JSON Lines form.

@@ -60,31 +60,6 @@ pub(crate) fn build_http_client(
         .build()
 }
 
-/// Whether `url` may carry a bearer token: https, or http to a loopback host, or http
-/// anywhere when the operator explicitly allowed it.
-pub(crate) fn check_transport_security(url: &Url, allow_insecure_http: bool) -> Result<(), String> {
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            };
-            if loopback || allow_insecure_http {
-                Ok(())
-            } else {
-                Err(format!(
-                    "`{}` uses plain http to a host that is not loopback, which would send credentials unencrypted; use https, or set allowInsecureHttp: true",
-                    origin(url)
-                ))
-            }
-        }
-        other => Err(format!("unsupported URL scheme `{other}`")),
-    }
-}
-
 /// `scheme://host[:port]`, for messages (never a path or query).
 pub(crate) fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
@@ -185,19 +160,6 @@ pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<RawResponse
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plain_http_only_to_loopback_unless_allowed() {
-        let ok = |s: &str, allow| check_transport_security(&Url::parse(s).unwrap(), allow).is_ok();
-        assert!(ok("https://api.sigmacomputing.com", false));
-        assert!(ok("http://127.0.0.1:8080", false));
-        assert!(ok("http://[::1]:8080", false));
-        assert!(ok("http://localhost:8080", false));
-        assert!(!ok("http://api.sigmacomputing.com", false));
-        assert!(!ok("http://10.0.0.5", false));
-        assert!(ok("http://10.0.0.5", true));
-        assert!(!ok("ftp://127.0.0.1", true));
-    }
 
     #[test]
     fn user_agent_names_us_and_our_version() {

@@ -37,7 +37,7 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::config::SigmaConnection;
+use crate::config::{SigmaConnection, SigmaEndpoints};
 
 pub use backoff::BackoffConfig;
 pub use error::{ApiErrorBody, AuthFailure, ClientError, ErrorKind, ListingProgress};
@@ -118,11 +118,7 @@ pub struct SigmaClient {
 
 struct Inner {
     http: reqwest::Client,
-    /// `{hostPort}/{apiVersion}`, no trailing slash.
-    api_base: String,
-    /// `{hostPort}`, no trailing slash.
-    host_base: String,
-    token_url: Url,
+    endpoints: SigmaEndpoints,
     client_id: String,
     client_secret: SecretString,
     retry: RetryConfig,
@@ -135,8 +131,8 @@ struct Inner {
 impl fmt::Debug for SigmaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigmaClient")
-            .field("api_base", &self.inner.api_base)
-            .field("token_url", &self.inner.token_url.as_str())
+            .field("api_base", &self.inner.endpoints.api_base.as_str())
+            .field("token_url", &self.inner.endpoints.token_url.as_str())
             .field("client_id", &self.inner.client_id)
             .field("client_secret", &"[redacted]")
             .field("tokens", &self.inner.tokens)
@@ -165,14 +161,9 @@ impl SigmaClient {
         retry: RetryConfig,
     ) -> Result<Self, ClientError> {
         let refuse = |why: String| ClientError::new(ErrorKind::Refused(why), Method::GET, "");
-        let token_url = Url::parse(&conn.token_endpoint())
-            .map_err(|e| refuse(format!("invalid token URL: {e}")))?;
-        let api_url =
-            Url::parse(&conn.api_base()).map_err(|e| refuse(format!("invalid hostPort: {e}")))?;
-        // Config validation checks this too; checked again here because a client built from
-        // a hand-made `SigmaConnection` never went through validation.
-        http::check_transport_security(&api_url, conn.allow_insecure_http).map_err(refuse)?;
-        http::check_transport_security(&token_url, conn.allow_insecure_http).map_err(refuse)?;
+        // Config validation checks transport security too; `endpoints()` checks it again
+        // because a client built from a hand-made `SigmaConnection` never went through it.
+        let endpoints = conn.endpoints().map_err(|e| refuse(e.to_string()))?;
         let http = http::build_http_client(
             Duration::from_secs(conn.connect_timeout.max(1)),
             Duration::from_secs(conn.request_timeout.max(1)),
@@ -181,9 +172,7 @@ impl SigmaClient {
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
-                api_base: conn.api_base(),
-                host_base: conn.host_port.as_str().trim_end_matches('/').to_owned(),
-                token_url,
+                endpoints,
                 client_id: conn.client_id.clone(),
                 client_secret: conn.client_secret.clone(),
                 retry,
@@ -244,6 +233,11 @@ impl SigmaClient {
         }
     }
 
+    /// The URLs this client sends to, as parsed from its connection.
+    pub fn endpoints(&self) -> &SigmaEndpoints {
+        &self.inner.endpoints
+    }
+
     /// The page size listings request (`pageSize`, Sigma's maximum 1000).
     pub fn page_size(&self) -> u32 {
         self.inner.page_size
@@ -255,8 +249,14 @@ impl SigmaClient {
         query: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Url, ClientError> {
         let full = match path.strip_prefix('/') {
-            Some(rest) => format!("{}/{}", self.inner.host_base, rest),
-            None => format!("{}/{}", self.inner.api_base, path),
+            Some(rest) => format!(
+                "{}/{rest}",
+                self.inner.endpoints.host.as_str().trim_end_matches('/')
+            ),
+            None => format!(
+                "{}/{path}",
+                self.inner.endpoints.api_base.as_str().trim_end_matches('/')
+            ),
         };
         let mut url = Url::parse(&full).map_err(|e| {
             ClientError::new(
@@ -326,11 +326,11 @@ impl SigmaClient {
             form.push(("client_secret", inner.client_secret.expose_secret()));
             inner
                 .http
-                .post(inner.token_url.clone())
+                .post(inner.endpoints.token_url.clone())
                 .header(ACCEPT, "application/json")
                 .form(&form)
         };
-        let path = inner.token_url.path();
+        let path = inner.endpoints.token_url.path();
         let raw = self
             .run(&Method::POST, path, true, Target::TokenEndpoint, &build)
             .await?;

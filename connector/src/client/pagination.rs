@@ -35,7 +35,7 @@ pub enum PageStyle {
 }
 
 impl PageStyle {
-    fn size_param(self) -> &'static str {
+    pub(crate) fn size_param(self) -> &'static str {
         match self {
             PageStyle::PageLimit => "limit",
             PageStyle::Cursor => "pageSize",

@@ -149,21 +149,9 @@ fn default_retry_timeout() -> u64 {
 }
 
 impl SigmaConnection {
-    /// The REST base URL: `hostPort` + `/` + `apiVersion`, with no trailing slash.
-    pub fn api_base(&self) -> String {
-        format!(
-            "{}/{}",
-            self.host_port.as_str().trim_end_matches('/'),
-            self.api_version
-        )
-    }
-
-    /// The token endpoint: `tokenUrl` when set, else `{api_base}/auth/token`.
-    pub fn token_endpoint(&self) -> String {
-        match &self.token_url {
-            Some(url) => url.to_string(),
-            None => format!("{}/auth/token", self.api_base()),
-        }
+    /// The URLs this connection talks to (API base, host, token endpoint), parsed once.
+    pub fn endpoints(&self) -> Result<super::SigmaEndpoints, super::EndpointError> {
+        super::SigmaEndpoints::of(self)
     }
 
     /// The connection as OpenMetadata stores it on the dashboard service, without the

@@ -460,13 +460,7 @@ fn check_base_url(raw: &str, is_host_port: bool, allow_http: bool) -> Vec<String
     match url.scheme() {
         "https" => {}
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            };
-            if !loopback && !allow_http {
+            if super::endpoints::check_transport_security(&url, allow_http).is_err() {
                 out.push(format!(
                     "`{raw}` uses plain http to a host that is not loopback, which would send the bearer token unencrypted; use https, or set allowInsecureHttp: true if you must"
                 ));

@@ -2,6 +2,7 @@
 //! JSON Schemas, and loading (env substitution, schema validation, then typed values).
 
 mod connection;
+pub mod endpoints;
 mod load;
 pub mod schema;
 mod workflow;
@@ -10,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use connection::{SigmaConnection, SigmaType};
+pub use endpoints::{EndpointError, SigmaEndpoints};
 pub use load::{
     ConfigError, ConfigInput, Violation, load_connection_str, load_input_file, load_input_str,
     load_workflow_file, load_workflow_str,

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::client::{ClientError, SigmaClient};
+use crate::client::{ClientError, PageStyle, SigmaClient};
 
 use super::model::{
     Connection, ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset,
@@ -137,6 +137,82 @@ fn probe_id(raw: &str, id_field: &str) -> Option<String> {
     IdProbe(id_field).deserialize(&mut de).ok().flatten()
 }
 
+/// A listing by where it lives, for reading one page of it (see [`SigmaApi::first_page`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingEndpoint<'a> {
+    Workbooks,
+    Reports,
+    Datasets,
+    DataModels,
+    Members,
+    WorkbookPages(&'a str),
+    PageElements {
+        workbook: &'a str,
+        page: &'a str,
+    },
+    /// The whole workbook's lineage in one listing (today's API; older ones answer 404).
+    WorkbookLineage(&'a str),
+    /// A data model's lineage (today's API; older ones answer 404).
+    DataModelLineage(&'a str),
+    /// A data model's sources (token paging).
+    DataModelSources(&'a str),
+}
+
+impl ListingEndpoint<'_> {
+    /// The path relative to the API base.
+    pub fn path(self) -> String {
+        match self {
+            ListingEndpoint::Workbooks => "workbooks".into(),
+            ListingEndpoint::Reports => "reports".into(),
+            ListingEndpoint::Datasets => "datasets".into(),
+            ListingEndpoint::DataModels => "dataModels".into(),
+            ListingEndpoint::Members => "members".into(),
+            ListingEndpoint::WorkbookPages(w) => format!("workbooks/{}/pages", enc(w)),
+            ListingEndpoint::PageElements { workbook, page } => {
+                format!("workbooks/{}/pages/{}/elements", enc(workbook), enc(page))
+            }
+            ListingEndpoint::WorkbookLineage(w) => format!("workbooks/{}/lineage", enc(w)),
+            ListingEndpoint::DataModelLineage(d) => format!("dataModels/{}/lineage", enc(d)),
+            ListingEndpoint::DataModelSources(d) => format!("dataModels/{}/sources", enc(d)),
+        }
+    }
+
+    fn style(self) -> PageStyle {
+        match self {
+            ListingEndpoint::DataModelSources(_) => PageStyle::Cursor,
+            _ => PageStyle::PageLimit,
+        }
+    }
+
+    /// What an entry is called in a decode error, and the field that holds its id.
+    fn entry(self) -> (&'static str, &'static str) {
+        match self {
+            ListingEndpoint::Workbooks => ("workbook", "workbookId"),
+            ListingEndpoint::Reports => ("report", "reportId"),
+            ListingEndpoint::Datasets => ("dataset", "datasetId"),
+            ListingEndpoint::DataModels => ("data model", "dataModelId"),
+            ListingEndpoint::Members => ("member", "memberId"),
+            ListingEndpoint::WorkbookPages(_) => ("page", "pageId"),
+            ListingEndpoint::PageElements { .. } => ("element", "elementId"),
+            ListingEndpoint::WorkbookLineage(_) | ListingEndpoint::DataModelLineage(_) => {
+                ("lineage entry", "nodeId")
+            }
+            ListingEndpoint::DataModelSources(_) => ("data model source", "inodeId"),
+        }
+    }
+}
+
+/// The first page of a listing, asked for with a small page size and never followed.
+#[derive(Debug)]
+pub struct FirstPage<T> {
+    /// Each entry decoded on its own: one malformed entry does not hide the others.
+    pub entries: Vec<Result<T, DecodeError>>,
+    /// Sigma's count of the whole listing, when it gives one.
+    pub total: Option<u64>,
+    /// Whether the listing has more pages than this one.
+    pub more: bool,
+}
+
 #[derive(Clone)]
 pub struct SigmaApi {
     client: SigmaClient,
@@ -193,6 +269,42 @@ impl SigmaApi {
                 Err(e) => Listed::Failed(e),
             })
             .boxed()
+    }
+
+    /// The first page of `listing`, at most `size` entries (Sigma's `limit` or `pageSize`):
+    /// a cheap probe of an endpoint, as test connection makes, without paging through.
+    pub async fn first_page<T: DeserializeOwned>(
+        &self,
+        listing: ListingEndpoint<'_>,
+        size: u32,
+    ) -> Result<FirstPage<T>, ClientError> {
+        let style = listing.style();
+        let query = vec![(style.size_param().to_owned(), size.max(1).to_string())];
+        let first = self
+            .client
+            .pages_with_style::<Box<RawValue>>(&listing.path(), query, style)
+            .next()
+            .await;
+        let (kind, id_field) = listing.entry();
+        match first {
+            Some(Ok(page)) => Ok(FirstPage {
+                entries: page
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, raw)| decode_raw(kind, id_field, i, raw.get()))
+                    .collect(),
+                total: page.total,
+                more: page.next.is_some(),
+            }),
+            Some(Err(e)) => Err(e),
+            // A listing always yields its first page or the error that prevented it.
+            None => Ok(FirstPage {
+                entries: Vec::new(),
+                total: None,
+                more: false,
+            }),
+        }
     }
 
     /// Workbooks; `total` receives Sigma's count of them once the first page arrives.

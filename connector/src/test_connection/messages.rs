@@ -1,0 +1,475 @@
+//! What a person at OpenMetadata's form reads: one sentence per step (`message`) saying what
+//! happened and what to change, and the detail behind it (`errorLog`). Every text of the test
+//! is here, so the wording can be reviewed (and translated) in one file.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::client::{AuthFailure, ClientError, ErrorKind};
+use crate::config::{ConfigError, SigmaConnection, SigmaEndpoints};
+
+use super::result::StepOutcome;
+use super::steps::Step;
+use super::timing::{Clock, Limit, secs};
+
+/// How a skipped step's message starts: [`super::TestConnectionStepResult::skipped`] reads it.
+pub const SKIPPED_PREFIX: &str = "skipped: ";
+
+/// Where to find the right `hostPort`.
+const REGION_HINT: &str = "set hostPort to your Sigma cloud's API URL (https://aws-api.sigmacomputing.com, https://api.sigmacomputing.com for GCP, https://api.us.azure.sigmacomputing.com, ...); Administration → Developer Access shows your API base URL";
+
+pub(super) fn skipped_after(failed: Step) -> StepOutcome {
+    StepOutcome::fail(
+        format!("{SKIPPED_PREFIX}{} failed", failed.name()),
+        String::new(),
+    )
+}
+
+pub(super) fn total_timeout_ran_out(total: Duration) -> StepOutcome {
+    StepOutcome::fail(
+        format!(
+            "{SKIPPED_PREFIX}the test's total timeout of {} ran out",
+            secs(total)
+        ),
+        String::new(),
+    )
+}
+
+pub(super) fn step_timed_out(
+    step: Step,
+    limit: Duration,
+    which: Limit,
+    clock: &Clock,
+) -> StepOutcome {
+    let which = match which {
+        Limit::Step => "step timeout",
+        Limit::RestOfTotal => "rest of the test's total timeout",
+    };
+    StepOutcome::fail(
+        format!(
+            "{} timed out: Sigma did not answer within {} ({which}); the API may be overloaded or unreachable, try again or raise the timeout.",
+            step.name(),
+            secs(limit)
+        ),
+        format!(
+            "step: {}\ntimeout: {} ({which})\nstep timeout: {}\ntotal timeout: {}",
+            step.name(),
+            secs(limit),
+            secs(clock.step_timeout),
+            secs(clock.total_timeout)
+        ),
+    )
+}
+
+pub(super) fn config_valid(endpoints: &SigmaEndpoints) -> String {
+    format!(
+        "The configuration is valid (API {}).",
+        endpoints.api_base.as_str().trim_end_matches('/')
+    )
+}
+
+pub(super) fn config_failure(e: &ConfigError) -> StepOutcome {
+    match e {
+        ConfigError::Invalid { violations } => {
+            // The loader's own hostPort messages may already name an example URL.
+            let hint = if violations.iter().any(|v| {
+                v.pointer.ends_with("/hostPort") && !v.message.contains("sigmacomputing.com")
+            }) {
+                " hostPort must be your Sigma cloud's API URL, for example https://aws-api.sigmacomputing.com (Administration → Developer Access shows it)."
+            } else {
+                ""
+            };
+            let first = violations
+                .first()
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            StepOutcome::fail(
+                format!(
+                    "The configuration is invalid ({} problem{}; first: {first}).{hint}",
+                    violations.len(),
+                    if violations.len() == 1 { "" } else { "s" },
+                ),
+                violations
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        }
+        other => StepOutcome::fail(
+            "The configuration could not be read; see errorLog.",
+            other.to_string(),
+        ),
+    }
+}
+
+pub(super) fn connection_unusable(e: &impl std::fmt::Display) -> StepOutcome {
+    StepOutcome::fail(
+        format!("The connection cannot be used: {e}."),
+        e.to_string(),
+    )
+}
+
+pub(super) fn unresolved_host(
+    host: &str,
+    port: u16,
+    field: &str,
+    e: &std::io::Error,
+) -> StepOutcome {
+    StepOutcome::fail(
+        format!("The host name {host} could not be resolved; check {field} for typos."),
+        format!("DNS lookup of {host}:{port} ({field}) failed: {e}"),
+    )
+}
+
+pub(super) fn token_obtained(endpoints: &SigmaEndpoints, elapsed: Duration) -> String {
+    format!(
+        "Obtained an access token from {} in {} ms.",
+        origin(&endpoints.token_url),
+        elapsed.as_millis()
+    )
+}
+
+/// Why the token request failed, in words. Refused, unknown host, TLS, bad credentials and
+/// timeouts are told apart here and only here (the classification is moving to
+/// `crate::client::FailureCause`, shared with `ingest`; this function is what it replaces).
+pub(super) fn token_failure(
+    conn: &SigmaConnection,
+    endpoints: &SigmaEndpoints,
+    e: &ClientError,
+) -> String {
+    let at = origin(&endpoints.token_url);
+    let setting = if endpoints.custom_token_url {
+        "tokenUrl"
+    } else {
+        "hostPort"
+    };
+    let status = e.status().map(|s| s.as_u16());
+    // A path on hostPort (`/api`) is what most often puts Sigma's token endpoint out of
+    // reach while the host is right: name it rather than blame the whole URL.
+    let unused_path = endpoints
+        .host_path()
+        .filter(|_| !endpoints.custom_token_url);
+    let unused_path_fix = |answered: &str| {
+        unused_path.map(|path| {
+            format!(
+                "{at} {answered} at {}: hostPort has the path `{path}`, which Sigma's API does not use; set hostPort to {} (without `{path}`).",
+                endpoints.token_url.path(),
+                endpoints.host_origin()
+            )
+        })
+    };
+    match e.kind() {
+        ErrorKind::Auth(AuthFailure::InvalidCredentials { .. }) => format!(
+            "Sigma rejected the client ID or client secret (HTTP {}); check both, or create new API credentials in Administration → Developer Access.",
+            status.unwrap_or(401)
+        ),
+        ErrorKind::Auth(AuthFailure::WrongTokenUrl) if status.is_some() => {
+            let code = status.unwrap_or(404);
+            if let Some(text) = unused_path_fix(&format!("answered HTTP {code}")) {
+                text
+            } else if !endpoints.custom_token_url && conn.api_version != "v2" {
+                format!(
+                    "There is no token endpoint for apiVersion `{}` (HTTP {code}); apiVersion should be `v2`.",
+                    conn.api_version
+                )
+            } else if endpoints.custom_token_url {
+                format!(
+                    "{at} answered HTTP {code} at the token URL, so tokenUrl is not a token endpoint; check tokenUrl, or remove it to use Sigma's own."
+                )
+            } else {
+                format!(
+                    "{at} answered HTTP {code} where Sigma's token endpoint should be, so it is not Sigma's REST API; {REGION_HINT}."
+                )
+            }
+        }
+        ErrorKind::Auth(AuthFailure::WrongTokenUrl) => {
+            let target = host_port(&endpoints.token_url);
+            if looks_refused(e) {
+                format!(
+                    "Connection refused at {target}: nothing is listening there; check the port in {setting} (Sigma's API is on https, port 443)."
+                )
+            } else {
+                format!(
+                    "Could not connect to {target}; check {setting} and that this machine can reach it (proxy, firewall)."
+                )
+            }
+        }
+        ErrorKind::Auth(AuthFailure::Tls) => format!(
+            "The TLS handshake with {at} failed; check that {setting} is Sigma's https API URL, and that no proxy intercepts TLS with a certificate this machine does not trust."
+        ),
+        ErrorKind::Auth(AuthFailure::Timeout) => format!(
+            "The token endpoint at {at} did not answer in time; check {setting}, and that this machine can reach it."
+        ),
+        ErrorKind::Auth(AuthFailure::NotAToken { .. }) => {
+            if let Some(text) =
+                unused_path_fix("answered the token request with something that is not a token")
+            {
+                text
+            } else if endpoints.custom_token_url {
+                format!(
+                    "{at} answered the token request with something that is not a token; check tokenUrl."
+                )
+            } else {
+                format!(
+                    "{at} answered the token request with something that is not a token (for example a web page), so it is not Sigma's REST API; {REGION_HINT}."
+                )
+            }
+        }
+        ErrorKind::Auth(AuthFailure::TokenEndpoint) if e.is_rate_limited() => format!(
+            "Sigma is rate-limiting token requests (HTTP 429 after {} attempts); wait a minute and test again.",
+            e.attempts()
+        ),
+        ErrorKind::Auth(AuthFailure::TokenEndpoint) => format!(
+            "The token endpoint at {at} failed{}; Sigma may be unavailable, try again later.",
+            status
+                .map(|s| format!(" with HTTP {s}"))
+                .unwrap_or_default()
+        ),
+        _ => api_failure(Step::GetToken, e),
+    }
+}
+
+fn looks_refused(e: &ClientError) -> bool {
+    e.to_string().to_ascii_lowercase().contains("refused")
+}
+
+/// What the objects of a step are called in a message.
+fn objects(step: Step) -> &'static str {
+    match step {
+        Step::CheckConfig | Step::GetToken => "the API",
+        Step::GetWorkbooks => "workbooks",
+        Step::GetReports => "reports",
+        Step::GetDatasets => "datasets",
+        Step::GetDataModels => "data models",
+        Step::GetMembers => "members",
+        Step::GetLineage => "lineage",
+    }
+}
+
+/// What a 403 on a step means for the credentials' owner.
+fn permission_hint(step: Step) -> &'static str {
+    match step {
+        Step::GetMembers => {
+            "listing members needs the Admin account type; without it owners are not ingested"
+        }
+        Step::GetLineage => {
+            "reading lineage needs access to the workbook's data sources (an account type that can explore, such as Creator or Admin); without it lineage is not ingested"
+        }
+        Step::GetDatasets | Step::GetDataModels | Step::GetReports => {
+            "give the owner an account type that can see them (Admin sees all), or they will not be ingested"
+        }
+        _ => "give the owner an account type that can see workbooks (Admin sees all of them)",
+    }
+}
+
+/// The one-sentence message for a failed API request of `step`.
+pub(super) fn api_failure(step: Step, e: &ClientError) -> String {
+    let objects = objects(step);
+    let status = e.status().map_or(0, |s| s.as_u16());
+    if e.is_forbidden() {
+        return format!(
+            "These credentials may not read {objects} (HTTP 403): API credentials act with their owner's account type; {}.",
+            permission_hint(step)
+        );
+    }
+    if e.is_rate_limited() {
+        return format!(
+            "Sigma is rate-limiting these credentials (HTTP 429 after {} attempt{}); wait a minute and test again, and consider lowering maxConcurrency or setting requestsPerSecond.",
+            e.attempts(),
+            if e.attempts() == 1 { "" } else { "s" }
+        );
+    }
+    match e.kind() {
+        ErrorKind::Auth(AuthFailure::TokenRejected) => "Sigma issued a token but rejects it (HTTP 401); the credentials may have been revoked, or their owner lacks API access.".to_owned(),
+        ErrorKind::Auth(_) => format!("Authentication failed while reading {objects}: {e}."),
+        ErrorKind::Status if status == 401 => format!("Sigma answered HTTP 401 to {objects}; the credentials may have been revoked."),
+        ErrorKind::Status if status == 404 => format!(
+            "Sigma answered HTTP 404 for {objects}; check hostPort and apiVersion (`v2`)."
+        ),
+        ErrorKind::Status if status >= 500 => format!(
+            "Sigma failed to list {objects} (HTTP {status}); it may be unavailable, try again later."
+        ),
+        ErrorKind::Status => format!("Sigma refused to list {objects} (HTTP {status}); see errorLog."),
+        ErrorKind::Connect => format!("The connection to Sigma failed while reading {objects}; check that this machine can reach hostPort."),
+        ErrorKind::Tls => format!("TLS failed while reading {objects}; check that no proxy intercepts TLS."),
+        ErrorKind::Timeout => format!("Reading {objects} timed out: Sigma did not answer in time; try again, or raise the step timeout."),
+        ErrorKind::Transport => format!("The connection broke while reading {objects}; try again."),
+        ErrorKind::Decode { .. } => format!("Sigma's answer for {objects} did not have the expected shape; see errorLog."),
+        _ => format!("Reading {objects} failed: {e}."),
+    }
+}
+
+/// A 404 from the API while `hostPort` carries a path: the token came from a separate
+/// `tokenUrl`, so only the API calls meet the path, and the path is what to change.
+pub(super) fn unused_host_path(endpoints: &SigmaEndpoints, e: &ClientError) -> Option<StepOutcome> {
+    let path = endpoints.host_path()?;
+    Some(StepOutcome::fail(
+        format!(
+            "{} answered HTTP 404 at {}: hostPort has the path `{path}`, which Sigma's API does not use; set hostPort to {} (without `{path}`).",
+            endpoints.host_origin(),
+            e.path(),
+            endpoints.host_origin()
+        ),
+        detail(e),
+    ))
+}
+
+/// A failed request as a step outcome: the sentence and the detail.
+pub(super) fn request_failed(step: Step, e: &ClientError) -> StepOutcome {
+    StepOutcome::fail(api_failure(step, e), detail(e))
+}
+
+/// The detail of a failed request for `errorLog`: every field on its own line.
+pub(super) fn detail(e: &ClientError) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "request: {} {}", e.method(), e.path());
+    if let Some(s) = e.status() {
+        let _ = write!(out, "\nstatus: {s}");
+    }
+    if let Some(c) = e.sigma_code() {
+        let _ = write!(out, "\ncode: {c}");
+    }
+    if let Some(m) = e.sigma_message() {
+        let _ = write!(out, "\nmessage: {m}");
+    }
+    if let Some(id) = e.request_id() {
+        let _ = write!(out, "\nrequestId: {id}");
+    }
+    let _ = write!(
+        out,
+        "\nattempts: {}\nelapsed: {} ms\nerror: {e}",
+        e.attempts(),
+        e.elapsed().as_millis()
+    );
+    out
+}
+
+/// "Listed workbooks: 5 visible to these credentials."
+pub(super) fn listed(step: Step, total: Option<u64>, empty: bool) -> String {
+    let objects = objects(step);
+    match total {
+        Some(total) => format!("Listed {objects}: {total} visible to these credentials."),
+        None if empty => format!("Listed {objects}: none visible to these credentials."),
+        None => format!("Listed {objects}."),
+    }
+}
+
+/// The first listed object of a step did not decode: the listing works, the object does not.
+pub(super) fn first_entry_malformed(step: Step, e: &crate::sigma::api::DecodeError) -> StepOutcome {
+    StepOutcome::fail(
+        format!(
+            "Sigma listed {} but the first one did not have the expected shape ({e}); it will be skipped when ingesting.",
+            objects(step)
+        ),
+        e.to_string(),
+    )
+}
+
+/// A route today's Sigma has answered 404: the deployment predates it. Not a failure of the
+/// credentials or the URL (the earlier steps proved those), so the sentence says so.
+pub(super) fn older_deployment(what: &str, consequence: &str, e: &ClientError) -> StepOutcome {
+    StepOutcome::fail(
+        format!(
+            "This Sigma deployment has no {what} (HTTP 404 at {}): its API is older than Sigma's current one; {consequence}.",
+            e.path()
+        ),
+        detail(e),
+    )
+}
+
+pub(super) fn reports_missing(e: &ClientError) -> StepOutcome {
+    older_deployment(
+        "reports API",
+        "reports will not be ingested (workbooks, data models and datasets are not affected)",
+        e,
+    )
+}
+
+pub(super) fn data_model_lineage_read(listed: &str, data_model: &str, entries: usize) -> String {
+    format!(
+        "{} Read the lineage of data model {data_model} ({entries} entr{} on its first page).",
+        listed,
+        if entries == 1 { "y" } else { "ies" }
+    )
+}
+
+pub(super) fn data_model_sources_read(
+    listed: &str,
+    data_model: &str,
+    lineage_404: Option<&ClientError>,
+) -> String {
+    match lineage_404 {
+        Some(e) => format!(
+            "{listed} Read the sources of data model {data_model}; this deployment has no data model lineage (HTTP 404 at {}: an older API), so data model lineage will come from sources only.",
+            e.path()
+        ),
+        None => format!("{listed} Read the sources of data model {data_model}."),
+    }
+}
+
+pub(super) fn no_data_model_to_probe(listed: &str) -> String {
+    format!("{listed} No data model is visible, so their lineage was not checked.")
+}
+
+pub(super) fn no_workbook_for_lineage() -> String {
+    "No workbook is visible to these credentials; lineage was not checked.".into()
+}
+
+pub(super) fn workbook_lineage_read(workbook: &str, entries: usize, total: Option<u64>) -> String {
+    let count = total.map_or(entries as u64, |t| t.max(entries as u64));
+    format!(
+        "Read the lineage of workbook {workbook} in one call ({count} entr{}).",
+        if count == 1 { "y" } else { "ies" }
+    )
+}
+
+/// Where the per-element fallback ended, with the reason it was needed.
+pub(super) fn element_lineage_fallback(
+    workbook: &str,
+    found: &ElementLineageProbe,
+    lineage_404: &ClientError,
+) -> String {
+    let older = format!(
+        "this deployment has no workbook-level lineage (HTTP 404 at {}: an older API), so lineage will be read element by element",
+        lineage_404.path()
+    );
+    match found {
+        ElementLineageProbe::Read { element, nodes } => format!(
+            "Read the lineage of element {element} of workbook {workbook} ({nodes} node{}); {older}.",
+            if *nodes == 1 { "" } else { "s" }
+        ),
+        ElementLineageProbe::NoPages => {
+            format!("Workbook {workbook} has no pages, so lineage was not checked; {older}.")
+        }
+        ElementLineageProbe::NoCharts => format!(
+            "The first page of workbook {workbook} has no chart elements, so lineage was not checked; {older}."
+        ),
+        ElementLineageProbe::NoneAnswered { tried } => format!(
+            "None of the {tried} chart elements tried on the first page of workbook {workbook} has lineage, which the ingestion takes as \"no lineage\"; {older}."
+        ),
+    }
+}
+
+/// What the per-element lineage probe found.
+#[derive(Debug, Clone)]
+pub(super) enum ElementLineageProbe {
+    Read { element: String, nodes: usize },
+    NoPages,
+    NoCharts,
+    NoneAnswered { tried: usize },
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &url::Url) -> String {
+    crate::config::endpoints::origin(url)
+}
+
+/// `host:port` of a URL, for "nothing listens at" messages.
+fn host_port(url: &url::Url) -> String {
+    match (url.host_str(), url.port_or_known_default()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => url.as_str().to_owned(),
+    }
+}

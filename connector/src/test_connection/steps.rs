@@ -1,0 +1,311 @@
+//! The steps: each asks Sigma one cheap question through [`SigmaApi`] (a first page of one
+//! item, never a whole listing) and turns the answer into a [`StepOutcome`]. Where today's
+//! Sigma has a call the ingestion prefers (workbook-level lineage, data model lineage), the
+//! step asks it first and falls back as the ingestion does on an older deployment's 404.
+
+use serde::de::IgnoredAny;
+use tokio::time::Instant;
+
+use crate::client::ClientError;
+use crate::config::{SigmaConnection, SigmaEndpoints};
+use crate::sigma::api::{FirstPage, ListingEndpoint, SigmaApi};
+use crate::sigma::mapping::is_chart;
+use crate::sigma::model::{DataModel, Workbook, WorkbookElement, WorkbookPage};
+
+use super::messages::{self, ElementLineageProbe};
+use super::result::StepOutcome;
+
+/// The steps, in the order they run and are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Schema and semantic validation of the config; no network.
+    CheckConfig,
+    /// An access token from the token endpoint: proves hostPort, apiVersion and credentials.
+    GetToken,
+    /// `GET /v2/workbooks?limit=1`: the dashboards.
+    GetWorkbooks,
+    /// `GET /v2/reports?limit=1` (today's API; an older deployment's 404 warns).
+    GetReports,
+    /// `GET /v2/datasets?limit=1`.
+    GetDatasets,
+    /// `GET /v2/dataModels?limit=1`, then the first data model's `/lineage` (or, on an
+    /// older deployment, its `/sources`).
+    GetDataModels,
+    /// `GET /v2/members?limit=1`: owners.
+    GetMembers,
+    /// The first workbook's `/lineage`, or on an older deployment one chart element's.
+    GetLineage,
+}
+
+impl Step {
+    pub const ALL: [Step; 8] = [
+        Step::CheckConfig,
+        Step::GetToken,
+        Step::GetWorkbooks,
+        Step::GetReports,
+        Step::GetDatasets,
+        Step::GetDataModels,
+        Step::GetMembers,
+        Step::GetLineage,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::CheckConfig => "CheckConfig",
+            Step::GetToken => "GetToken",
+            Step::GetWorkbooks => "GetWorkbooks",
+            Step::GetReports => "GetReports",
+            Step::GetDatasets => "GetDatasets",
+            Step::GetDataModels => "GetDataModels",
+            Step::GetMembers => "GetMembers",
+            Step::GetLineage => "GetLineage",
+        }
+    }
+
+    /// Whether the test fails when this step fails. Optional steps only warn.
+    pub fn mandatory(self) -> bool {
+        matches!(
+            self,
+            Step::CheckConfig | Step::GetToken | Step::GetWorkbooks
+        )
+    }
+}
+
+/// Chart elements whose lineage is tried, at most, on an older deployment.
+const MAX_ELEMENTS_TRIED: usize = 3;
+/// One page of elements is enough to find a chart; it is never paged through.
+const ELEMENTS_PAGE: u32 = 50;
+
+fn is_not_found(e: &ClientError) -> bool {
+    e.status().is_some_and(|s| s.as_u16() == 404)
+}
+
+/// The steps of one test, sharing one client.
+pub(super) struct Probe<'a> {
+    pub(super) conn: &'a SigmaConnection,
+    pub(super) api: SigmaApi,
+}
+
+impl Probe<'_> {
+    fn endpoints(&self) -> &SigmaEndpoints {
+        self.api.client().endpoints()
+    }
+
+    pub(super) async fn get_token(&self) -> StepOutcome {
+        // Resolve names ourselves first: reqwest reports an unknown host as a generic
+        // connect error, and "check for typos" is the one useful thing to say.
+        let endpoints = self.endpoints();
+        let mut urls = vec![(&endpoints.host, "hostPort")];
+        if endpoints.custom_token_url && endpoints.token_url.host_str() != endpoints.host.host_str()
+        {
+            urls.push((&endpoints.token_url, "tokenUrl"));
+        }
+        for (url, field) in urls {
+            if let Some(url::Host::Domain(host)) = url.host() {
+                let port = url.port_or_known_default().unwrap_or(443);
+                if let Err(e) = tokio::net::lookup_host((host, port)).await {
+                    return messages::unresolved_host(host, port, field, &e);
+                }
+            }
+        }
+        let start = Instant::now();
+        match self.api.client().authenticate().await {
+            Ok(()) => StepOutcome::pass(messages::token_obtained(endpoints, start.elapsed())),
+            Err(e) => StepOutcome::fail(
+                messages::token_failure(self.conn, endpoints, &e),
+                messages::detail(&e),
+            ),
+        }
+    }
+
+    /// The workbook listing, and the first workbook's id for the lineage step.
+    pub(super) async fn get_workbooks(&self) -> (StepOutcome, Option<String>) {
+        match self
+            .api
+            .first_page::<Workbook>(ListingEndpoint::Workbooks, 1)
+            .await
+        {
+            Ok(page) => {
+                let first = first_ok(&page).map(|w| w.workbook_id.clone());
+                let outcome = match (&first, page.entries.first()) {
+                    (None, Some(Err(e))) => messages::first_entry_malformed(Step::GetWorkbooks, e),
+                    _ => StepOutcome::pass(listed(Step::GetWorkbooks, &page)),
+                };
+                (outcome, first)
+            }
+            Err(e) => {
+                let outcome = is_not_found(&e)
+                    .then(|| messages::unused_host_path(self.endpoints(), &e))
+                    .flatten()
+                    .unwrap_or_else(|| messages::request_failed(Step::GetWorkbooks, &e));
+                (outcome, None)
+            }
+        }
+    }
+
+    pub(super) async fn get_reports(&self) -> StepOutcome {
+        match self
+            .api
+            .first_page::<IgnoredAny>(ListingEndpoint::Reports, 1)
+            .await
+        {
+            Ok(page) => StepOutcome::pass(listed(Step::GetReports, &page)),
+            Err(e) if is_not_found(&e) => messages::reports_missing(&e),
+            Err(e) => messages::request_failed(Step::GetReports, &e),
+        }
+    }
+
+    /// A listing of which only the count matters.
+    pub(super) async fn count(&self, step: Step, listing: ListingEndpoint<'_>) -> StepOutcome {
+        match self.api.first_page::<IgnoredAny>(listing, 1).await {
+            Ok(page) => StepOutcome::pass(listed(step, &page)),
+            Err(e) => messages::request_failed(step, &e),
+        }
+    }
+
+    /// The data model listing, then what the ingestion reads of one data model: its
+    /// lineage, or (older deployments answer 404 there) its sources.
+    pub(super) async fn get_data_models(&self) -> StepOutcome {
+        let step = Step::GetDataModels;
+        let page = match self
+            .api
+            .first_page::<DataModel>(ListingEndpoint::DataModels, 1)
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => return messages::request_failed(step, &e),
+        };
+        let listed = listed(step, &page);
+        let Some(model) = first_ok(&page) else {
+            return match page.entries.first() {
+                Some(Err(e)) => messages::first_entry_malformed(step, e),
+                _ => StepOutcome::pass(messages::no_data_model_to_probe(&listed)),
+            };
+        };
+        let id = model.data_model_id.as_str();
+        let lineage_404 = match self
+            .api
+            .first_page::<IgnoredAny>(ListingEndpoint::DataModelLineage(id), 1)
+            .await
+        {
+            Ok(lineage) => {
+                return StepOutcome::pass(messages::data_model_lineage_read(
+                    &listed,
+                    id,
+                    lineage.entries.len(),
+                ));
+            }
+            Err(e) if is_not_found(&e) => e,
+            Err(e) => return messages::request_failed(step, &e),
+        };
+        match self
+            .api
+            .first_page::<IgnoredAny>(ListingEndpoint::DataModelSources(id), 1)
+            .await
+        {
+            Ok(_) => StepOutcome::pass(messages::data_model_sources_read(
+                &listed,
+                id,
+                Some(&lineage_404),
+            )),
+            Err(e) if is_not_found(&e) => messages::older_deployment(
+                "data model lineage or sources",
+                "data models are ingested without lineage",
+                &e,
+            ),
+            Err(e) => messages::request_failed(step, &e),
+        }
+    }
+
+    /// The first workbook's lineage in one call; on an older deployment's 404, the
+    /// per-element path the ingestion then falls back to.
+    pub(super) async fn get_lineage(&self, workbook: Option<&str>) -> StepOutcome {
+        let step = Step::GetLineage;
+        let Some(workbook) = workbook else {
+            return StepOutcome::pass(messages::no_workbook_for_lineage());
+        };
+        let lineage_404 = match self
+            .api
+            .first_page::<IgnoredAny>(ListingEndpoint::WorkbookLineage(workbook), 1)
+            .await
+        {
+            Ok(page) => {
+                return StepOutcome::pass(messages::workbook_lineage_read(
+                    workbook,
+                    page.entries.len(),
+                    page.total,
+                ));
+            }
+            Err(e) if is_not_found(&e) => e,
+            Err(e) => return messages::request_failed(step, &e),
+        };
+        match self.element_lineage(workbook).await {
+            Ok(found) => {
+                let message = messages::element_lineage_fallback(workbook, &found, &lineage_404);
+                match found {
+                    ElementLineageProbe::NoneAnswered { .. } => {
+                        StepOutcome::fail(message, messages::detail(&lineage_404))
+                    }
+                    _ => StepOutcome::pass(message),
+                }
+            }
+            Err(e) => messages::request_failed(step, &e),
+        }
+    }
+
+    /// First page → its elements (one page of them) → the lineage of up to a few chart
+    /// elements, until one has some (UI elements and elements without lineage answer
+    /// 400/403/404/500, which the ingestion takes as "no lineage").
+    async fn element_lineage(&self, workbook: &str) -> Result<ElementLineageProbe, ClientError> {
+        let pages = self
+            .api
+            .first_page::<WorkbookPage>(ListingEndpoint::WorkbookPages(workbook), 1)
+            .await?;
+        let Some(page) = first_ok(&pages) else {
+            return Ok(ElementLineageProbe::NoPages);
+        };
+        let elements = self
+            .api
+            .first_page::<WorkbookElement>(
+                ListingEndpoint::PageElements {
+                    workbook,
+                    page: &page.page_id,
+                },
+                ELEMENTS_PAGE,
+            )
+            .await?;
+        let charts: Vec<&WorkbookElement> = elements
+            .entries
+            .iter()
+            .filter_map(|e| e.as_ref().ok())
+            .filter(|e| is_chart(e))
+            .take(MAX_ELEMENTS_TRIED)
+            .collect();
+        if charts.is_empty() {
+            return Ok(ElementLineageProbe::NoCharts);
+        }
+        for element in &charts {
+            if let Some(lineage) = self
+                .api
+                .element_lineage(workbook, &element.element_id)
+                .await?
+            {
+                return Ok(ElementLineageProbe::Read {
+                    element: element.element_id.clone(),
+                    nodes: lineage.dependencies.len(),
+                });
+            }
+        }
+        Ok(ElementLineageProbe::NoneAnswered {
+            tried: charts.len(),
+        })
+    }
+}
+
+fn first_ok<T>(page: &FirstPage<T>) -> Option<&T> {
+    page.entries.iter().find_map(|e| e.as_ref().ok())
+}
+
+fn listed<T>(step: Step, page: &FirstPage<T>) -> String {
+    messages::listed(step, page.total, page.entries.is_empty())
+}
