@@ -3,53 +3,17 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sigma_connector::sandbox::{
-    Knobs, OrgSource, Sandbox, SandboxConfig, SandboxHandle, SyntheticConfig,
-};
+use sigma_connector::sandbox::{Knobs, OrgSource, SandboxHandle, SyntheticConfig};
 use support::cli::{BIN, assert_exit, ingest, read_json};
+use support::sandbox::{file_sink, sandbox, workflow_file};
 use tokio::process::Command;
 
 const MARKETING: &str = "a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
-
-async fn sandbox(org: OrgSource, knobs: Knobs) -> SandboxHandle {
-    Sandbox::start(SandboxConfig {
-        org,
-        knobs,
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-/// Writes a workflow file for the sandbox; `source_config` and `sink` are JSON fragments.
-fn workflow_file(dir: &Path, h: &SandboxHandle, source_config: Value, sink: Value) -> PathBuf {
-    let doc = json!({
-        "source": {
-            "type": "sigma",
-            "serviceName": "sigma_sandbox",
-            "serviceConnection": {"config": {
-                "type": "Sigma", "hostPort": h.base_url().to_string(),
-                "clientId": h.client_id(), "clientSecret": h.client_secret(),
-                "maxRetries": 1, "retryTimeout": 5
-            }},
-            "sourceConfig": {"config": source_config}
-        },
-        "sink": sink,
-        "workflowConfig": {"loggerLevel": "INFO"}
-    });
-    let path = dir.join("workflow.json");
-    std::fs::write(&path, doc.to_string()).unwrap();
-    path
-}
-
-fn file_sink(dir: &Path) -> Value {
-    json!({"type": "file", "config": {"filename": dir.join("out.jsonl")}})
-}
 
 fn lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)

@@ -24,8 +24,91 @@ pub struct StepStatus {
     pub skipped: BTreeMap<String, u64>,
     pub warnings: u64,
     pub warning_examples: Vec<String>,
+    /// The warnings grouped by cause, with the objects each affected: what the summary
+    /// prints (see [`WarningGroups`]).
+    #[serde(default, skip_serializing_if = "WarningGroups::is_empty")]
+    pub warnings_by_cause: WarningGroups,
     pub failures: u64,
     pub failure_examples: Vec<String>,
+}
+
+/// Warnings grouped by cause: one entry per distinct cause with the number of objects it
+/// affected and the first few of their ids, in the order the causes first appeared. What
+/// a run reports instead of one line per object: a forbidden `/v2/members` is one cause
+/// affecting every workbook, not hundreds of warnings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WarningGroups {
+    groups: Vec<WarningGroup>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarningGroup {
+    /// The cause in words, the same for every object it affected.
+    pub cause: String,
+    /// Objects affected (0 for a cause that concerns the whole run).
+    pub objects: u64,
+    /// The first few of their ids.
+    pub example_ids: Vec<String>,
+}
+
+/// Ids kept per cause (all are counted).
+const GROUP_EXAMPLES: usize = 3;
+
+impl WarningGroups {
+    /// Files one occurrence of `cause`, affecting `object` when given. Returns true when
+    /// the cause is new: the caller logs it then, and only then.
+    pub fn add(&mut self, cause: &str, object: Option<&str>) -> bool {
+        let (index, is_new) = match self.groups.iter().position(|g| g.cause == cause) {
+            Some(index) => (index, false),
+            None => {
+                self.groups.push(WarningGroup {
+                    cause: cause.to_owned(),
+                    ..WarningGroup::default()
+                });
+                (self.groups.len() - 1, true)
+            }
+        };
+        if let Some(id) = object {
+            let group = &mut self.groups[index];
+            group.objects += 1;
+            if group.example_ids.len() < GROUP_EXAMPLES
+                && !group.example_ids.iter().any(|e| e == id)
+            {
+                group.example_ids.push(id.to_owned());
+            }
+        }
+        is_new
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &WarningGroup> {
+        self.groups.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+}
+
+impl std::fmt::Display for WarningGroup {
+    /// `cause (N objects, e.g. a, b, c)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.cause)?;
+        match self.objects {
+            0 => Ok(()),
+            n => {
+                write!(f, " ({n} object{}", if n == 1 { "" } else { "s" })?;
+                if !self.example_ids.is_empty() {
+                    write!(f, ", e.g. {}", self.example_ids.join(", "))?;
+                    if n as usize > self.example_ids.len() {
+                        f.write_str(", ...")?;
+                    }
+                }
+                f.write_str(")")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -130,6 +213,7 @@ impl StepStatus {
             skipped: s.skipped.clone(),
             warnings: s.warnings,
             warning_examples: s.warning_examples.clone(),
+            warnings_by_cause: s.warnings_by_cause.clone(),
             failures: s.failures,
             failure_examples: s.failure_examples.clone(),
         }
@@ -211,8 +295,15 @@ impl RunStatus {
             for e in &s.failure_examples {
                 let _ = writeln!(out, "failure: {e}");
             }
-            for w in &s.warning_examples {
-                let _ = writeln!(out, "warning: {w}");
+            // One line per cause where the step groups them, else its first examples.
+            if s.warnings_by_cause.is_empty() {
+                for w in &s.warning_examples {
+                    let _ = writeln!(out, "warning: {w}");
+                }
+            } else {
+                for group in s.warnings_by_cause.iter() {
+                    let _ = writeln!(out, "warning: {group}");
+                }
             }
         }
         if let Some(r) = &self.resources {
@@ -240,6 +331,28 @@ mod tests {
             let r = ResourceUse::of_this_process().unwrap();
             assert!(r.peak_rss_bytes > 1024 * 1024);
         }
+    }
+
+    #[test]
+    fn warnings_group_by_cause_counting_objects_and_keeping_a_few_ids() {
+        let mut groups = WarningGroups::default();
+        assert!(groups.add("members could not be listed", None));
+        for i in 0..400 {
+            let id = format!("wb{i}");
+            assert!(!groups.add("members could not be listed", Some(&id)));
+        }
+        assert!(groups.add("lineage unavailable (HTTP 500)", Some("wb1/el1")));
+        let lines: Vec<String> = groups.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "members could not be listed (400 objects, e.g. wb0, wb1, wb2, ...)",
+                "lineage unavailable (HTTP 500) (1 object, e.g. wb1/el1)",
+            ]
+        );
+        let json = serde_json::to_value(&groups).unwrap();
+        assert_eq!(json[0]["objects"], 400);
+        assert_eq!(json[0]["exampleIds"].as_array().unwrap().len(), 3);
     }
 
     #[test]

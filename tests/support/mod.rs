@@ -4,3 +4,4 @@
 
 pub mod cli;
 pub mod om_standin;
+pub mod sandbox;

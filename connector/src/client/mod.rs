@@ -390,7 +390,7 @@ impl SigmaClient {
                 }
                 Err(e) => http::outcome_of(e),
             };
-            tracing::debug!(%method, path, attempt = attempts, status = ?result.as_ref().ok().map(|r| r.status.as_u16()), "Sigma request");
+            tracing::debug!(%method, path, attempt = attempts, status = result.as_ref().ok().map(|r| r.status.as_u16()), "Sigma request");
 
             if let (Ok(raw), Some(token)) = (&result, &token) {
                 if raw.status == StatusCode::UNAUTHORIZED {
@@ -398,7 +398,7 @@ impl SigmaClient {
                     if !replayed {
                         replayed = true;
                         bump(&inner.counters.auth_replays, 1);
-                        tracing::info!(%method, path, request_id = request_id(&raw.headers).as_deref(), "API answered 401; fetching a new token and replaying once");
+                        tracing::debug!(%method, path, request_id = request_id(&raw.headers).as_deref(), "API answered 401; fetching a new token and replaying once");
                         inner.tokens.invalidate(token.generation).await;
                         continue;
                     }
@@ -442,14 +442,20 @@ impl SigmaClient {
                             Ok(raw) => (Some(raw.status.as_u16()), request_id(&raw.headers)),
                             Err(_) => (None, None),
                         };
-                        let error = result.as_ref().err().map(http::kind_of);
-                        tracing::info!(
+                        // The kind in words: the reqwest error itself may carry the URL.
+                        let error = result.as_ref().err().map(|e| {
+                            tracing::field::display(
+                                ClientError::new(http::kind_of(e), method.clone(), "").cause(),
+                            )
+                        });
+                        // Retries are routine; their totals are in the run summary.
+                        tracing::debug!(
                             %method,
                             path,
                             attempt = attempts,
                             wait_ms = wait.as_millis() as u64,
                             status,
-                            error = ?error,
+                            error,
                             request_id = rid.as_deref(),
                             "retrying Sigma request"
                         );

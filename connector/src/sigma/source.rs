@@ -23,6 +23,7 @@ use tokio::sync::OnceCell;
 use crate::client::{ClientError, SigmaClient};
 use crate::config::{FilterPattern, Workflow};
 use crate::records::{ColumnLineage, EntityType};
+use crate::status::WarningGroups;
 
 use super::api::{DecodeError, Listed, SigmaApi};
 use super::filter::NameFilter;
@@ -139,6 +140,8 @@ pub struct SourceStatus {
     pub skipped: BTreeMap<String, u64>,
     pub warnings: u64,
     pub warning_examples: Vec<String>,
+    /// The same warnings, one entry per cause.
+    pub warnings_by_cause: WarningGroups,
     pub failures: u64,
     pub failure_examples: Vec<String>,
     /// Listings that ended early: a run with any is not complete.
@@ -180,13 +183,25 @@ impl StatusHandle {
     fn skipped(&self, reason: &str) {
         *self.lock().skipped.entry(reason.to_owned()).or_default() += 1;
     }
-    fn warn(&self, message: String) {
-        tracing::warn!("{message}");
+    /// A warning: `cause` is what groups it (the same words for every object it affects),
+    /// `object` the id it is about, `message` the whole story for the log and the examples.
+    /// Only a cause's first occurrence is logged at WARN; the rest go to DEBUG, and the
+    /// summary counts them all.
+    fn warn(&self, cause: &str, object: Option<&str>, message: String) {
         let mut s = self.lock();
         s.warnings += 1;
+        if s.warnings_by_cause.add(cause, object) {
+            tracing::warn!("{message}");
+        } else {
+            tracing::debug!("{message}");
+        }
         if s.warning_examples.len() < EXAMPLES {
             s.warning_examples.push(message);
         }
+    }
+    /// A cause that concerns the whole run, not one object.
+    fn warn_once(&self, cause: String) {
+        self.warn(&cause, None, cause.clone());
     }
     fn fail(&self, error: &SourceError) {
         tracing::warn!("{error}");
@@ -243,7 +258,7 @@ impl SigmaSource {
                 &connections,
             ));
             if mapping.is_empty() {
-                ctx.status.warn(
+                ctx.status.warn_once(
                     "lineage to warehouse tables is skipped: set lineageInformation.dbServicePrefixes or connectionServiceMap to map Sigma connections to OpenMetadata database services".into(),
                 );
             }
@@ -375,8 +390,8 @@ impl Ctx {
         error
     }
 
-    async fn member_emails(&self) -> HashMap<String, String> {
-        let mut out = HashMap::new();
+    async fn member_emails(&self) -> Owners {
+        let mut out = Owners::default();
         if !self.options.include_owners {
             return out;
         }
@@ -384,13 +399,25 @@ impl Ctx {
         while let Some(item) = members.next().await {
             match item {
                 Listed::Item(m) => {
-                    out.insert(m.member_id, m.email);
+                    out.emails.insert(m.member_id, m.email);
                 }
-                Listed::Malformed(e) => self.status.warn(format!("owner lookup: {e}")),
+                Listed::Malformed(e) => self.status.warn(
+                    "a member could not be read; workbooks they own get no owner",
+                    Some(&e.id),
+                    format!("owner lookup: {e}"),
+                ),
                 Listed::Failed(e) => {
-                    self.status.warn(format!(
-                        "members could not be listed ({e}); owners are missing for the workbooks of members not listed"
-                    ));
+                    // Every workbook whose owner was not listed is filed under this cause,
+                    // which is the real one, rather than as "owner is not a member".
+                    let cause = format!(
+                        "members could not be listed ({} {}: {}), so workbooks whose owner was not listed get no owner; let the API credential's owner list members (an admin account type), or set includeOwners: false",
+                        e.method(),
+                        e.path(),
+                        e.cause()
+                    );
+                    self.status
+                        .warn(&cause, None, format!("{cause}. The error: {e}"));
+                    out.listing_failed = Some(cause);
                     break;
                 }
             }
@@ -406,9 +433,13 @@ impl Ctx {
                 Listed::Item(c) => {
                     out.insert(c.connection_id, c.name);
                 }
-                Listed::Malformed(e) => self.status.warn(format!("connection lookup: {e}")),
+                Listed::Malformed(e) => self.status.warn(
+                    "a connection could not be read; connectionServiceMap entries naming it may not apply",
+                    Some(&e.id),
+                    format!("connection lookup: {e}"),
+                ),
                 Listed::Failed(e) => {
-                    self.status.warn(format!(
+                    self.status.warn_once(format!(
                         "connections could not be listed ({e}); connectionServiceMap entries keyed by name may not apply"
                     ));
                     break;
@@ -430,9 +461,17 @@ impl Ctx {
     }
 }
 
+/// Workbook owners' emails by member id, and why there are none if members could not be
+/// listed.
+#[derive(Default)]
+struct Owners {
+    emails: HashMap<String, String>,
+    listing_failed: Option<String>,
+}
+
 struct WorkbookCtx {
     ctx: Ctx,
-    owners: HashMap<String, String>,
+    owners: Owners,
     mapping: Arc<ServiceMapping>,
     models: OnceCell<DataModelIndex>,
 }
@@ -625,20 +664,29 @@ impl WorkbookCtx {
                         candidates: candidates[1..].to_vec(),
                     }],
                     None => {
-                        self.ctx.status.warn(format!(
-                            "table {} (connection {}) matches no database service prefix; lineage to it is skipped",
-                            path.path.join("."),
-                            path.connection_id
-                        ));
+                        let table = path.path.join(".");
+                        self.ctx.status.warn(
+                            "tables match no database service prefix (lineageInformation.dbServicePrefixes, connectionServiceMap); lineage to them is skipped",
+                            Some(&table),
+                            format!(
+                                "table {table} (connection {}) matches no database service prefix; lineage to it is skipped",
+                                path.connection_id
+                            ),
+                        );
                         Vec::new()
                     }
                 }
             }
             Ok(_) => Vec::new(),
             Err(e) => {
-                self.ctx
-                    .status
-                    .warn(format!("table {inode} could not be resolved: {e}"));
+                self.ctx.status.warn(
+                    &format!(
+                        "warehouse tables could not be resolved ({}); lineage to them is skipped",
+                        e.cause()
+                    ),
+                    Some(inode),
+                    format!("table {inode} could not be resolved: {e}"),
+                );
                 Vec::new()
             }
         }
@@ -696,10 +744,17 @@ impl WorkbookCtx {
                 .filter_map(|q| q.sql.map(|sql| (q.element_id, sql)))
                 .collect(),
             Err(e) => {
-                status.warn(format!(
-                    "workbook `{}` ({}): element SQL unavailable ({e}); lineage comes from the lineage graph only",
-                    wb.name, wb.workbook_id
-                ));
+                status.warn(
+                    &format!(
+                        "workbook element SQL unavailable ({}); lineage comes from the lineage graph only",
+                        e.cause()
+                    ),
+                    Some(&wb.workbook_id),
+                    format!(
+                        "workbook `{}` ({}): element SQL unavailable ({e}); lineage comes from the lineage graph only",
+                        wb.name, wb.workbook_id
+                    ),
+                );
                 HashMap::new()
             }
         };
@@ -763,10 +818,14 @@ impl WorkbookCtx {
             .map(|(element_id, result)| match result {
                 Ok(l) => l,
                 Err(e) => {
-                    status.warn(format!(
-                        "workbook `{}` element {element_id}: lineage unavailable: {e}",
-                        wb.name
-                    ));
+                    status.warn(
+                        &format!("element lineage unavailable ({})", e.cause()),
+                        Some(&format!("{}/{element_id}", wb.workbook_id)),
+                        format!(
+                            "workbook `{}` element {element_id}: lineage unavailable: {e}",
+                            wb.name
+                        ),
+                    );
                     None
                 }
             })
@@ -782,13 +841,28 @@ impl WorkbookCtx {
             items.push(Ok(draft));
         }
         let owner = if self.options().include_owners {
-            match self.owners.get(&wb.owner_id) {
-                Some(email) => Some(email.clone()),
-                None => {
-                    status.warn(format!(
-                        "workbook `{}`: owner {} is not a listed member; no owner set",
-                        wb.name, wb.owner_id
-                    ));
+            match (
+                self.owners.emails.get(&wb.owner_id),
+                &self.owners.listing_failed,
+            ) {
+                (Some(email), _) => Some(email.clone()),
+                (None, Some(cause)) => {
+                    status.warn(
+                        cause,
+                        Some(&wb.workbook_id),
+                        format!("workbook `{}`: no owner set: {cause}", wb.name),
+                    );
+                    None
+                }
+                (None, None) => {
+                    status.warn(
+                        "workbook owners are not listed members (deactivated, or not visible to these credentials); no owner set",
+                        Some(&wb.workbook_id),
+                        format!(
+                            "workbook `{}`: owner {} is not a listed member; no owner set",
+                            wb.name, wb.owner_id
+                        ),
+                    );
                     None
                 }
             }

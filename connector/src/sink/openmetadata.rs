@@ -160,7 +160,7 @@ impl OmClient {
                 if may_retry(retry, retries, start.elapsed(), wait) {
                     retries += 1;
                     self.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(
+                    tracing::debug!(
                         %method,
                         path = url.path(),
                         status = result.as_ref().ok().map(|r| r.status.as_u16()),
