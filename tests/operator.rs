@@ -353,3 +353,70 @@ async fn forbidden_members_are_one_warning_naming_the_real_cause() {
         "{text}"
     );
 }
+
+async fn test_connection_table(connection: &str) -> (Option<i32>, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = Command::new(BIN)
+        .args([
+            "test-connection",
+            "-c",
+            "-",
+            "--format",
+            "table",
+            "--timeout",
+            "10",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(connection.as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_connection_names_the_path_at_fault_and_shows_skipped_steps_as_skip() {
+    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    let base = h.base_url().to_string();
+    let base = base.trim_end_matches('/');
+    let connection = |host_port: String| {
+        json!({"type": "Sigma", "hostPort": host_port, "clientId": h.client_id(), "clientSecret": h.client_secret()})
+            .to_string()
+    };
+
+    // `/api`: refused by CheckConfig, naming it; the steps after it did not run.
+    let (code, table) = test_connection_table(&connection(format!("{base}/api"))).await;
+    assert_eq!(code, Some(2), "{table}");
+    let check = table
+        .lines()
+        .find(|l| l.starts_with("CheckConfig"))
+        .unwrap();
+    assert!(
+        check.contains("FAIL") && check.contains("`/api`"),
+        "{table}"
+    );
+    let skipped: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains("skipped: CheckConfig failed"))
+        .collect();
+    assert_eq!(skipped.len(), 6, "{table}");
+    for line in skipped {
+        assert!(line.contains(" SKIP ") && !line.contains("FAIL"), "{line}");
+    }
+
+    // Another path (a proxy prefix that is wrong here): the token step's message shows it.
+    let (code, table) = test_connection_table(&connection(format!("{base}/sigma"))).await;
+    assert_eq!(code, Some(1), "{table}");
+    let token = table.lines().find(|l| l.starts_with("GetToken")).unwrap();
+    assert!(
+        token.contains(&format!("{base}/sigma/v2/auth/token answered HTTP 404"))
+            && token.contains("hostPort's path `/sigma`"),
+        "{table}"
+    );
+}

@@ -111,6 +111,86 @@ impl std::fmt::Display for WarningGroup {
     }
 }
 
+/// What an interrupted run leaves as it was, decided before the run starts (whether an
+/// output file existed then), so the messages say only what is true.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptOnInterrupt {
+    output: KeptOutput,
+    state_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KeptOutput {
+    /// A file from an earlier run: an interrupted run leaves it byte for byte.
+    PreviousFile(std::path::PathBuf),
+    /// No file yet: an interrupted run writes none.
+    NoFile(std::path::PathBuf),
+    /// Standard output or the console: what was printed stays printed.
+    Printed,
+    /// The metadata-rest sink: what was sent is in OpenMetadata.
+    Sent,
+}
+
+impl KeptOnInterrupt {
+    pub fn before_run(
+        workflow: &crate::config::Workflow,
+        options: &crate::workflow::RunOptions,
+    ) -> Self {
+        use crate::config::SinkType;
+        let file = match (&options.output, workflow.sink.sink_type) {
+            (Some(path), _) => Some(path.clone()),
+            (None, SinkType::File) => Some(
+                workflow
+                    .sink
+                    .config
+                    .filename
+                    .clone()
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            (None, SinkType::Console) => None,
+            (None, SinkType::MetadataRest) => {
+                return Self {
+                    output: KeptOutput::Sent,
+                    state_file: options.state_file.clone(),
+                };
+            }
+        };
+        let output = match file {
+            Some(path) if path.as_os_str() != "-" => {
+                if path.exists() {
+                    KeptOutput::PreviousFile(path)
+                } else {
+                    KeptOutput::NoFile(path)
+                }
+            }
+            _ => KeptOutput::Printed,
+        };
+        Self {
+            output,
+            state_file: options.state_file.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for KeptOnInterrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.output {
+            KeptOutput::PreviousFile(p) => write!(f, "the previous {} was kept", p.display())?,
+            KeptOutput::NoFile(p) => write!(f, "nothing was written to {}", p.display())?,
+            KeptOutput::Printed => {
+                f.write_str("the records printed so far are an incomplete run")?
+            }
+            KeptOutput::Sent => f.write_str(
+                "entities sent so far stay in OpenMetadata; nothing was marked deleted",
+            )?,
+        }
+        if let Some(state) = &self.state_file {
+            write!(f, "; the state {} was not updated", state.display())?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestStatus {
@@ -159,6 +239,9 @@ pub struct RunStatus {
     pub deleted: u64,
     /// Workbooks replayed from the state unchanged (incremental runs).
     pub unchanged_workbooks: u64,
+    /// What an interrupted run left as it was, in words (absent when not interrupted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_on_interrupt: Option<String>,
     /// Where the output went, when it is a file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
@@ -289,7 +372,14 @@ impl RunStatus {
             );
         }
         if self.interrupted {
-            let _ = writeln!(out, "the run was INTERRUPTED; the previous output was kept");
+            match &self.kept_on_interrupt {
+                Some(kept) => {
+                    let _ = writeln!(out, "the run was INTERRUPTED: {kept}");
+                }
+                None => {
+                    let _ = writeln!(out, "the run was INTERRUPTED");
+                }
+            }
         }
         for s in &self.steps {
             for e in &s.failure_examples {

@@ -66,6 +66,22 @@ pub struct TestConnectionStepResult {
     pub error_log: Option<String>,
 }
 
+impl TestConnectionStepResult {
+    /// A step that did not run (an earlier one failed, or the total timeout ran out).
+    /// OpenMetadata's result has only `passed`, so it says so in the message; the table
+    /// shows SKIP rather than FAIL.
+    pub fn is_skipped(&self) -> bool {
+        !self.passed
+            && self
+                .message
+                .as_deref()
+                .is_some_and(|m| m.starts_with(SKIPPED))
+    }
+}
+
+/// How the message of a step that did not run begins.
+const SKIPPED: &str = "skipped: ";
+
 impl TestConnectionResult {
     /// The CLI's exit code: 2 when the config did not validate, 1 when another mandatory
     /// step failed, 0 when every mandatory step passed (optional ones may have failed).
@@ -98,10 +114,16 @@ impl TestConnectionResult {
                 "{:width$}  {:9}  {:4}  {}",
                 s.name,
                 if s.mandatory { "yes" } else { "no" },
-                if s.passed { "ok" } else { "FAIL" },
+                if s.passed {
+                    "ok"
+                } else if s.is_skipped() {
+                    "SKIP"
+                } else {
+                    "FAIL"
+                },
                 s.message.as_deref().unwrap_or("")
             );
-            if let (false, Some(log)) = (s.passed, &s.error_log) {
+            if let (false, Some(log)) = (s.passed, s.error_log.as_ref().filter(|l| !l.is_empty())) {
                 for line in log.lines() {
                     let _ = writeln!(out, "{:width$}      | {line}", "");
                 }
@@ -658,8 +680,20 @@ impl Ctx<'_> {
                         status.unwrap_or(404)
                     )
                 } else {
+                    // The whole URL, not just the origin: a path on hostPort (`/api`) is
+                    // usually what is wrong.
+                    let path = conn.host_port.path().trim_end_matches('/');
+                    let path_note = if path.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (hostPort's path `{path}` is part of it: Sigma's API has none before /{})",
+                            conn.api_version
+                        )
+                    };
                     format!(
-                        "{at} answered HTTP {} where Sigma's token endpoint should be, so it is not Sigma's REST API; {REGION_HINT}.",
+                        "{} answered HTTP {} where Sigma's token endpoint should be{path_note}, so it is not Sigma's REST API; {REGION_HINT}.",
+                        conn.token_endpoint(),
                         status.unwrap_or(404)
                     )
                 }

@@ -149,13 +149,14 @@ fn default_retry_timeout() -> u64 {
 }
 
 impl SigmaConnection {
+    /// `hostPort` without the trailing `/` that `Url` adds to a bare origin.
+    pub fn host_port_text(&self) -> &str {
+        self.host_port.as_str().trim_end_matches('/')
+    }
+
     /// The REST base URL: `hostPort` + `/` + `apiVersion`, with no trailing slash.
     pub fn api_base(&self) -> String {
-        format!(
-            "{}/{}",
-            self.host_port.as_str().trim_end_matches('/'),
-            self.api_version
-        )
+        format!("{}/{}", self.host_port_text(), self.api_version)
     }
 
     /// The token endpoint: `tokenUrl` when set, else `{api_base}/auth/token`.
@@ -171,7 +172,8 @@ impl SigmaConnection {
     pub fn to_public_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         map.insert("type".into(), "Sigma".into());
-        map.insert("hostPort".into(), self.host_port.as_str().into());
+        // As written: `Url` adds a `/` to a bare origin, which OpenMetadata would then show.
+        map.insert("hostPort".into(), self.host_port_text().into());
         map.insert("clientId".into(), self.client_id.clone().into());
         map.insert("apiVersion".into(), self.api_version.clone().into());
         for (key, pattern) in [
@@ -204,5 +206,35 @@ impl fmt::Debug for SigmaConnection {
             .field("max_concurrency", &self.max_concurrency)
             .field("requests_per_second", &self.requests_per_second)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_host_port_is_as_written_without_an_added_slash() {
+        for (written, public) in [
+            (
+                "https://aws-api.sigmacomputing.com",
+                "https://aws-api.sigmacomputing.com",
+            ),
+            (
+                "https://aws-api.sigmacomputing.com/",
+                "https://aws-api.sigmacomputing.com",
+            ),
+            (
+                "https://proxy.example.com/sigma",
+                "https://proxy.example.com/sigma",
+            ),
+        ] {
+            let conn: SigmaConnection = serde_json::from_value(serde_json::json!({
+                "hostPort": written, "clientId": "id", "clientSecret": "secret"
+            }))
+            .unwrap();
+            assert_eq!(conn.to_public_json()["hostPort"], public);
+            assert_eq!(conn.api_base(), format!("{public}/v2"));
+        }
     }
 }

@@ -148,6 +148,8 @@ pub struct SourceStatus {
     pub incomplete_listings: Vec<String>,
     /// Workbooks Sigma says it has (from the listing's `total`), for progress.
     pub workbooks_total: Option<u64>,
+    /// Workbooks finished with so far (expanded, filtered, skipped or failed), for progress.
+    pub workbooks_done: u64,
 }
 
 impl SourceStatus {
@@ -161,6 +163,7 @@ impl SourceStatus {
 pub struct StatusHandle {
     status: Arc<Mutex<SourceStatus>>,
     workbooks_total: Arc<AtomicU64>,
+    workbooks_done: Arc<AtomicU64>,
 }
 
 impl StatusHandle {
@@ -168,6 +171,7 @@ impl StatusHandle {
         let mut s = self.lock().clone();
         let total = self.workbooks_total.load(Ordering::Relaxed);
         s.workbooks_total = (total > 0).then_some(total);
+        s.workbooks_done = self.workbooks_done.load(Ordering::Relaxed);
         s
     }
     fn lock(&self) -> std::sync::MutexGuard<'_, SourceStatus> {
@@ -693,6 +697,15 @@ impl WorkbookCtx {
     }
 
     async fn expand_workbook(&self, wb: Workbook) -> Vec<SourceItem> {
+        let items = self.expand_listed_workbook(wb).await;
+        self.ctx
+            .status
+            .workbooks_done
+            .fetch_add(1, Ordering::Relaxed);
+        items
+    }
+
+    async fn expand_listed_workbook(&self, wb: Workbook) -> Vec<SourceItem> {
         let status = &self.ctx.status;
         if wb.is_archived {
             status.skipped("archived workbook");
