@@ -240,6 +240,12 @@ async fn an_interrupted_run_keeps_the_previous_output_and_says_so() {
     let s = read_json(&status_file);
     assert_eq!(s["interrupted"], true);
     assert_eq!(s["outcome"], "interrupted");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let kept = format!("the previous {} was kept", out_file.display());
+    assert!(
+        stderr.contains(&format!("the run was INTERRUPTED: {kept}")),
+        "{stderr}"
+    );
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(
         leftovers, 3,
@@ -278,6 +284,39 @@ async fn kill_9_mid_run_leaves_the_previous_output_and_state_intact() {
         std::fs::read_to_string(&state_file).unwrap(),
         previous_state
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_first_run_does_not_claim_to_keep_an_output_it_never_had() {
+    let knobs = Knobs {
+        latency: Duration::from_millis(30),
+        ..Knobs::default()
+    };
+    let h = sandbox(
+        OrgSource::Synthetic(SyntheticConfig {
+            workbooks: 300,
+            ..Default::default()
+        }),
+        knobs,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let wf = workflow_file(dir.path(), &h, json!({}), file_sink(dir.path()));
+    let state_file = dir.path().join("state.json");
+    let out = run_and_signal(&wf, &["--state", state_file.to_str().unwrap()], &h, "-TERM").await;
+    assert_exit(&out, 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("previous"), "{stderr}");
+    let out_file = dir.path().join("out.jsonl");
+    assert!(
+        stderr.contains(&format!(
+            "the run was INTERRUPTED: nothing was written to {}; the state {} was not updated",
+            out_file.display(),
+            state_file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!out_file.exists() && !state_file.exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -171,7 +171,14 @@ fn a_sigma_workflow_as_2_0_7_serialises_it_loads_unchanged() {
     let sc = &wf.source.source_config.config;
     assert!(sc.mark_deleted_charts && sc.include_usage);
     assert_eq!(
-        wf.source.service_connection.config.api_base(),
+        wf.source
+            .service_connection
+            .config
+            .endpoints()
+            .unwrap()
+            .api_base
+            .as_str()
+            .trim_end_matches('/'),
         "https://api.sigmacomputing.com/v2"
     );
     assert_eq!(wf.enable_streamable_logs, Some(false));

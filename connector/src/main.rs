@@ -15,11 +15,12 @@ use sigma_connector::workflow::{self, RunOptions};
 #[derive(Debug, Parser)]
 #[command(name = "sigma-connector", version, about, long_about = None)]
 struct Cli {
-    /// Log filter: error, warn, info, debug, trace, or a tracing directive. Overrides
-    /// RUST_LOG and the workflow's loggerLevel.
+    /// Log level for the connector's own lines (error, warn, info, debug; trace adds
+    /// dependencies), or a directive such as `sigma_connector=debug,hyper=info`.
+    /// Overrides RUST_LOG and the workflow's loggerLevel.
     #[arg(long, global = true, env = "SIGMA_CONNECTOR_LOG_LEVEL")]
     log_level: Option<String>,
-    /// Log line format on stderr.
+    /// Log line format on stderr (colour only on a terminal without NO_COLOR).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     #[command(subcommand)]
@@ -115,20 +116,28 @@ struct SandboxArgs {
     /// Generate a synthetic org with this many workbooks.
     #[arg(long)]
     workbooks: Option<usize>,
+    /// Pages per generated workbook.
     #[arg(long, default_value_t = 3)]
     pages: usize,
+    /// Elements per generated page (charts, tables and a few UI elements).
     #[arg(long, default_value_t = 5)]
     elements: usize,
+    /// Datasets in the generated org.
     #[arg(long, default_value_t = 20)]
     datasets: usize,
+    /// Data models in the generated org.
     #[arg(long, default_value_t = 10)]
     data_models: usize,
+    /// Reports in the generated org (today's surface only).
     #[arg(long, default_value_t = 10)]
     reports: usize,
+    /// Members (workbook owners) in the generated org.
     #[arg(long, default_value_t = 25)]
     members: usize,
+    /// Workspaces the generated workbooks are spread over.
     #[arg(long, default_value_t = 5)]
     workspaces: usize,
+    /// Warehouse tables the generated elements read.
     #[arg(long, default_value_t = 50)]
     tables: usize,
     /// Archive every n-th generated workbook (0: none).
@@ -145,8 +154,10 @@ struct SandboxArgs {
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// Client id the token endpoint accepts.
     #[arg(long, default_value = sigma_connector::sandbox::DEFAULT_CLIENT_ID)]
     client_id: String,
+    /// Client secret the token endpoint accepts (a test credential: it is printed).
     #[arg(long, default_value = sigma_connector::sandbox::DEFAULT_CLIENT_SECRET)]
     client_secret: String,
     /// Added latency per request, in milliseconds.
@@ -211,7 +222,14 @@ fn main() -> ExitCode {
             .unwrap_or("info"),
         _ => "info",
     };
-    logging::init(cli.log_level.as_deref(), fallback, cli.log_format);
+    let rust_log = std::env::var("RUST_LOG").ok();
+    match logging::filter_directives(cli.log_level.as_deref(), rust_log.as_deref(), fallback) {
+        Ok(directives) => logging::init(&directives, cli.log_format),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -330,9 +348,9 @@ fn demo(output_dir: &std::path::Path) -> Result<ExitCode> {
         let code = run_workflow(&workflow, &options).await;
         sandbox.shutdown().await;
         if matches!(&code, Ok(c) if *c == ExitCode::SUCCESS) {
+            // The records' path is the summary's `output:` line, just above.
             eprintln!(
-                "records: {}\nstatus:  {}\nstate:   {}",
-                output_dir.join("records.jsonl").display(),
+                "status: {}\nstate:  {}",
                 output_dir.join("status.json").display(),
                 output_dir.join("state.json").display()
             );

@@ -25,8 +25,171 @@ pub struct StepStatus {
     pub skipped: BTreeMap<String, u64>,
     pub warnings: u64,
     pub warning_examples: Vec<String>,
+    /// The warnings grouped by cause, with the objects each affected: what the summary
+    /// prints (see [`WarningGroups`]).
+    #[serde(default, skip_serializing_if = "WarningGroups::is_empty")]
+    pub warnings_by_cause: WarningGroups,
     pub failures: u64,
     pub failure_examples: Vec<String>,
+}
+
+/// Warnings grouped by cause: one entry per distinct cause with the number of objects it
+/// affected and the first few of their ids, in the order the causes first appeared. What
+/// a run reports instead of one line per object: a forbidden `/v2/members` is one cause
+/// affecting every workbook, not hundreds of warnings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WarningGroups {
+    groups: Vec<WarningGroup>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarningGroup {
+    /// The cause in words, the same for every object it affected.
+    pub cause: String,
+    /// Objects affected (0 for a cause that concerns the whole run).
+    pub objects: u64,
+    /// The first few of their ids.
+    pub example_ids: Vec<String>,
+}
+
+/// Ids kept per cause (all are counted).
+const GROUP_EXAMPLES: usize = 3;
+
+impl WarningGroups {
+    /// Files one occurrence of `cause`, affecting `object` when given. Returns true when
+    /// the cause is new: the caller logs it then, and only then.
+    pub fn add(&mut self, cause: &str, object: Option<&str>) -> bool {
+        let (index, is_new) = match self.groups.iter().position(|g| g.cause == cause) {
+            Some(index) => (index, false),
+            None => {
+                self.groups.push(WarningGroup {
+                    cause: cause.to_owned(),
+                    ..WarningGroup::default()
+                });
+                (self.groups.len() - 1, true)
+            }
+        };
+        if let Some(id) = object {
+            let group = &mut self.groups[index];
+            group.objects += 1;
+            if group.example_ids.len() < GROUP_EXAMPLES
+                && !group.example_ids.iter().any(|e| e == id)
+            {
+                group.example_ids.push(id.to_owned());
+            }
+        }
+        is_new
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &WarningGroup> {
+        self.groups.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+}
+
+impl std::fmt::Display for WarningGroup {
+    /// `cause (N objects, e.g. a, b, c)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.cause)?;
+        match self.objects {
+            0 => Ok(()),
+            n => {
+                write!(f, " ({n} object{}", if n == 1 { "" } else { "s" })?;
+                if !self.example_ids.is_empty() {
+                    write!(f, ", e.g. {}", self.example_ids.join(", "))?;
+                    if n as usize > self.example_ids.len() {
+                        f.write_str(", ...")?;
+                    }
+                }
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+/// What an interrupted run leaves as it was, decided before the run starts (whether an
+/// output file existed then), so the messages say only what is true.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptOnInterrupt {
+    output: KeptOutput,
+    state_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KeptOutput {
+    /// A file from an earlier run: an interrupted run leaves it byte for byte.
+    PreviousFile(std::path::PathBuf),
+    /// No file yet: an interrupted run writes none.
+    NoFile(std::path::PathBuf),
+    /// Standard output or the console: what was printed stays printed.
+    Printed,
+    /// The metadata-rest sink: what was sent is in OpenMetadata.
+    Sent,
+}
+
+impl KeptOnInterrupt {
+    pub fn before_run(
+        workflow: &crate::config::Workflow,
+        options: &crate::workflow::RunOptions,
+    ) -> Self {
+        use crate::config::SinkType;
+        let file = match (&options.output, workflow.sink.sink_type) {
+            (Some(path), _) => Some(path.clone()),
+            (None, SinkType::File) => Some(
+                workflow
+                    .sink
+                    .config
+                    .filename
+                    .clone()
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            (None, SinkType::Console) => None,
+            (None, SinkType::MetadataRest) => {
+                return Self {
+                    output: KeptOutput::Sent,
+                    state_file: options.state_file.clone(),
+                };
+            }
+        };
+        let output = match file {
+            Some(path) if path.as_os_str() != "-" => {
+                if path.exists() {
+                    KeptOutput::PreviousFile(path)
+                } else {
+                    KeptOutput::NoFile(path)
+                }
+            }
+            _ => KeptOutput::Printed,
+        };
+        Self {
+            output,
+            state_file: options.state_file.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for KeptOnInterrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.output {
+            KeptOutput::PreviousFile(p) => write!(f, "the previous {} was kept", p.display())?,
+            KeptOutput::NoFile(p) => write!(f, "nothing was written to {}", p.display())?,
+            KeptOutput::Printed => {
+                f.write_str("the records printed so far are an incomplete run")?
+            }
+            KeptOutput::Sent => f.write_str(
+                "entities sent so far stay in OpenMetadata; nothing was marked deleted",
+            )?,
+        }
+        if let Some(state) = &self.state_file {
+            write!(f, "; the state {} was not updated", state.display())?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -82,6 +245,9 @@ pub struct RunStatus {
     pub deleted: u64,
     /// Workbooks replayed from the state unchanged (incremental runs).
     pub unchanged_workbooks: u64,
+    /// What an interrupted run left as it was, in words (absent when not interrupted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_on_interrupt: Option<String>,
     /// Where the output went, when it is a file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
@@ -136,6 +302,7 @@ impl StepStatus {
             skipped: s.skipped.clone(),
             warnings: s.warnings,
             warning_examples: s.warning_examples.clone(),
+            warnings_by_cause: s.warnings_by_cause.clone(),
             failures: s.failures,
             failure_examples: s.failure_examples.clone(),
         }
@@ -207,14 +374,28 @@ impl RunStatus {
             );
         }
         if self.interrupted {
-            let _ = writeln!(out, "the run was INTERRUPTED; the previous output was kept");
+            match &self.kept_on_interrupt {
+                Some(kept) => {
+                    let _ = writeln!(out, "the run was INTERRUPTED: {kept}");
+                }
+                None => {
+                    let _ = writeln!(out, "the run was INTERRUPTED");
+                }
+            }
         }
         for s in &self.steps {
             for e in &s.failure_examples {
                 let _ = writeln!(out, "failure: {e}");
             }
-            for w in &s.warning_examples {
-                let _ = writeln!(out, "warning: {w}");
+            // One line per cause where the step groups them, else its first examples.
+            if s.warnings_by_cause.is_empty() {
+                for w in &s.warning_examples {
+                    let _ = writeln!(out, "warning: {w}");
+                }
+            } else {
+                for group in s.warnings_by_cause.iter() {
+                    let _ = writeln!(out, "warning: {group}");
+                }
             }
         }
         if let Some(r) = &self.resources {
@@ -242,6 +423,28 @@ mod tests {
             let r = ResourceUse::of_this_process().unwrap();
             assert!(r.peak_rss_bytes > 1024 * 1024);
         }
+    }
+
+    #[test]
+    fn warnings_group_by_cause_counting_objects_and_keeping_a_few_ids() {
+        let mut groups = WarningGroups::default();
+        assert!(groups.add("members could not be listed", None));
+        for i in 0..400 {
+            let id = format!("wb{i}");
+            assert!(!groups.add("members could not be listed", Some(&id)));
+        }
+        assert!(groups.add("lineage unavailable (HTTP 500)", Some("wb1/el1")));
+        let lines: Vec<String> = groups.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "members could not be listed (400 objects, e.g. wb0, wb1, wb2, ...)",
+                "lineage unavailable (HTTP 500) (1 object, e.g. wb1/el1)",
+            ]
+        );
+        let json = serde_json::to_value(&groups).unwrap();
+        assert_eq!(json[0]["objects"], 400);
+        assert_eq!(json[0]["exampleIds"].as_array().unwrap().len(), 3);
     }
 
     #[test]

@@ -157,25 +157,15 @@ pub async fn run(
     let mut interrupted = false;
     let mut sink_error: Option<SinkError> = None;
     let mut last_progress = Instant::now();
-    let bar = options.progress_bar.then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} {pos} records ({per_sec}) {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        bar.enable_steady_tick(Duration::from_millis(200));
-        crate::logging::set_progress_bar(Some(bar.clone()));
-        bar
-    });
+    let progress = crate::logging::ProgressLine::start(options.progress_bar);
+    let what_is_kept = crate::status::KeptOnInterrupt::before_run(workflow, options);
 
     tokio::pin!(shutdown);
     loop {
         let item = tokio::select! {
             biased;
             _ = &mut shutdown => {
-                tracing::warn!("interrupted: stopping the Sigma source and keeping the previous output");
+                tracing::warn!("interrupted: stopping the Sigma source; {what_is_kept}");
                 interrupted = true;
                 break;
             }
@@ -219,21 +209,18 @@ pub async fn run(
             sink_error = Some(e);
             break;
         }
-        if let Some(bar) = &bar {
-            bar.set_position(sink_status.processed);
+        if progress.is_shown() {
             if last_progress.elapsed() >= Duration::from_millis(250) {
                 last_progress = Instant::now();
-                let s = source_status.snapshot();
-                let c = client.stats();
-                let dashboards = s.emitted.get("dashboard").copied().unwrap_or(0);
-                let of_total = s
-                    .workbooks_total
-                    .map(|t| format!("{dashboards}/{t} workbooks"))
-                    .unwrap_or_else(|| format!("{dashboards} dashboards"));
-                bar.set_message(format!(
-                    "| {of_total} | {} requests, {} retries | {} failures",
-                    c.requests_sent, c.retries, s.failures
-                ));
+                let (s, c) = (source_status.snapshot(), client.stats());
+                progress.update(&crate::logging::ProgressFigures {
+                    records: sink_status.processed,
+                    workbooks_done: s.workbooks_done,
+                    workbooks_total: s.workbooks_total,
+                    requests: c.requests_sent,
+                    retries: c.retries,
+                    failures: s.failures,
+                });
             }
         } else if last_progress.elapsed() >= options.progress_every {
             last_progress = Instant::now();
@@ -248,10 +235,7 @@ pub async fn run(
             );
         }
     }
-    if let Some(bar) = bar {
-        crate::logging::set_progress_bar(None);
-        bar.finish_and_clear();
-    }
+    drop(progress);
     drop(rx);
     if interrupted || sink_error.is_some() {
         producer.abort();
@@ -366,6 +350,7 @@ pub async fn run(
         sigma_requests: RequestStatus::from(&client.stats()),
         deleted,
         unchanged_workbooks: unchanged,
+        kept_on_interrupt: interrupted.then(|| what_is_kept.to_string()),
         output,
         resources: crate::status::ResourceUse::of_this_process(),
     };

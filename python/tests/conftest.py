@@ -56,7 +56,9 @@ def start_sandbox(*extra: str) -> Sandbox:
     )
     values = {}
     assert process.stdout is not None
-    for _ in range(3):
+    # It prints `key: value` lines (url, api, client_id, client_secret); read until the
+    # three we need are there, whatever else it says first.
+    while not {"url", "client_id", "client_secret"} <= values.keys():
         line = process.stdout.readline()
         if not line:
             process.kill()

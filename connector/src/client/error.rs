@@ -219,6 +219,13 @@ impl ClientError {
         self.0.listing
     }
 
+    /// The cause in words, shared by every request that failed the same way (`HTTP 403
+    /// Forbidden`, `could not connect`): what warnings are grouped by.
+    pub fn cause(&self) -> String {
+        let mut out = String::new();
+        let _ = self.0.write_cause(&mut out);
+        out
+    }
     /// 404: the object does not exist (or is not visible to these credentials).
     pub fn is_not_found(&self) -> bool {
         self.0.status == Some(StatusCode::NOT_FOUND) && self.0.kind == ErrorKind::Status
@@ -271,12 +278,11 @@ impl fmt::Debug for ClientError {
     }
 }
 
-impl fmt::Display for ClientError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = &self.0;
-        if !d.path.is_empty() {
-            write!(f, "{} {}: ", d.method, d.path)?;
-        }
+impl Details {
+    /// What failed, without the request's path, ids or attempts: the part that is the
+    /// same for every object one cause affects (see [`ClientError::cause`]).
+    fn write_cause(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let d = self;
         match &d.kind {
             ErrorKind::Status => match d.status {
                 Some(s) => write!(f, "HTTP {s}")?,
@@ -335,6 +341,17 @@ impl fmt::Display for ClientError {
             )?,
             ErrorKind::Refused(why) => write!(f, "refused: {why}")?,
         }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.0;
+        if !d.path.is_empty() {
+            write!(f, "{} {}: ", d.method, d.path)?;
+        }
+        d.write_cause(f)?;
         if let Some(api) = &d.api {
             if !matches!(
                 d.kind,

@@ -412,14 +412,14 @@ impl SigmaClient {
             }
             Err(e) => http::outcome_of(e),
         };
-        tracing::debug!(%method, path, attempt = attempt.number, status = ?result.as_ref().ok().map(|r| r.status.as_u16()), "Sigma request");
+        tracing::debug!(%method, path, attempt = attempt.number, status = result.as_ref().ok().map(|r| r.status.as_u16()), "Sigma request");
 
         if let (Ok(raw), Some(token)) = (&result, &token) {
             if raw.status == StatusCode::UNAUTHORIZED {
                 drop(slot);
                 if !attempt.replayed {
                     bump(&inner.counters.auth_replays, 1);
-                    tracing::info!(%method, path, request_id = request_id(&raw.headers).as_deref(), "API answered 401; fetching a new token and replaying once");
+                    tracing::debug!(%method, path, request_id = request_id(&raw.headers).as_deref(), "API answered 401; fetching a new token and replaying once");
                     inner.tokens.invalidate(token.generation).await;
                     return Step::Replay;
                 }

@@ -237,7 +237,8 @@ where
                     wait_before_retry(backoff.next_wait(), retry_after, config.max_retry_after);
                 if may_retry(config, spent.retries, start.elapsed(), wait) {
                     spent.retries += 1;
-                    tracing::info!(
+                    // Retries are routine: DEBUG, with their totals in the run summary.
+                    tracing::debug!(
                         %method,
                         path,
                         attempt = spent.attempts,

@@ -149,6 +149,11 @@ fn default_retry_timeout() -> u64 {
 }
 
 impl SigmaConnection {
+    /// `hostPort` as written: without the trailing `/` that `Url` adds to a bare origin.
+    pub fn host_port_text(&self) -> &str {
+        self.host_port.as_str().trim_end_matches('/')
+    }
+
     /// The URLs this connection talks to (API base, host, token endpoint), parsed once.
     pub fn endpoints(&self) -> Result<super::SigmaEndpoints, super::EndpointError> {
         super::SigmaEndpoints::of(self)
@@ -159,7 +164,8 @@ impl SigmaConnection {
     pub fn to_public_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         map.insert("type".into(), "Sigma".into());
-        map.insert("hostPort".into(), self.host_port.as_str().into());
+        // As written: `Url` adds a `/` to a bare origin, which OpenMetadata would then show.
+        map.insert("hostPort".into(), self.host_port_text().into());
         map.insert("clientId".into(), self.client_id.clone().into());
         map.insert("apiVersion".into(), self.api_version.clone().into());
         for (key, pattern) in [
@@ -192,5 +198,42 @@ impl fmt::Debug for SigmaConnection {
             .field("max_concurrency", &self.max_concurrency)
             .field("requests_per_second", &self.requests_per_second)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_host_port_is_as_written_without_an_added_slash() {
+        for (written, public) in [
+            (
+                "https://aws-api.sigmacomputing.com",
+                "https://aws-api.sigmacomputing.com",
+            ),
+            (
+                "https://aws-api.sigmacomputing.com/",
+                "https://aws-api.sigmacomputing.com",
+            ),
+            (
+                "https://proxy.example.com/sigma",
+                "https://proxy.example.com/sigma",
+            ),
+        ] {
+            let conn: SigmaConnection = serde_json::from_value(serde_json::json!({
+                "hostPort": written, "clientId": "id", "clientSecret": "secret"
+            }))
+            .unwrap();
+            assert_eq!(conn.to_public_json()["hostPort"], public);
+            assert_eq!(
+                conn.endpoints()
+                    .unwrap()
+                    .api_base
+                    .as_str()
+                    .trim_end_matches('/'),
+                format!("{public}/v2")
+            );
+        }
     }
 }

@@ -387,6 +387,26 @@ fn semantic_violations(value: &Value, kind: Kind) -> Vec<Violation> {
             .get("allowInsecureHttp")
             .and_then(Value::as_bool)
             .unwrap_or(false);
+        for field in ["clientId", "clientSecret"] {
+            if conn
+                .get(field)
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.trim().is_empty())
+            {
+                let hint = if field == "clientSecret" {
+                    "${SIGMA_CLIENT_SECRET}"
+                } else {
+                    "${SIGMA_CLIENT_ID}"
+                };
+                out.push(Violation {
+                    pointer: format!("{conn_ptr}/{field}"),
+                    message: format!(
+                        "is empty; set it to the API credential's {} from Sigma's Developer Access page, or take it from the environment with {hint}",
+                        if field == "clientSecret" { "secret" } else { "client id" }
+                    ),
+                });
+            }
+        }
         for field in ["hostPort", "tokenUrl"] {
             if let Some(raw) = conn.get(field).and_then(Value::as_str) {
                 check_base_url(raw, field == "hostPort", allow_http)
@@ -483,6 +503,8 @@ fn check_base_url(raw: &str, is_host_port: bool, allow_http: bool) -> Vec<String
             out.push(format!(
                 "`{raw}` ends with the API version `{last}`; give hostPort without it (apiVersion is appended)"
             ));
+        } else if let Some(problem) = unused_host_port_path(&url) {
+            out.push(format!("`{raw}` {problem}"));
         }
         if url.query().is_some() || url.fragment().is_some() {
             out.push(format!(
@@ -491,6 +513,32 @@ fn check_base_url(raw: &str, is_host_port: bool, allow_http: bool) -> Vec<String
         }
     }
     out
+}
+
+/// A path on `hostPort` that Sigma never serves: Sigma's API paths begin `/v2` right
+/// after the host, so its own hosts take no path, and `/api` (OpenMetadata's own
+/// `hostPort` ends so) is the common slip. A reverse proxy's prefix such as `/sigma` is
+/// allowed.
+fn unused_host_port_path(url: &url::Url) -> Option<String> {
+    let path = url.path().trim_end_matches('/');
+    if path.is_empty() {
+        return None;
+    }
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let sigma_host = host == "sigmacomputing.com" || host.ends_with(".sigmacomputing.com");
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if sigma_host {
+        Some(format!(
+            "has the path `{path}`, which Sigma's API does not use; give hostPort as `{}://{host}` (apiVersion is appended)",
+            url.scheme()
+        ))
+    } else if last.eq_ignore_ascii_case("api") {
+        Some(format!(
+            "ends with `/{last}`, a path Sigma's API does not use (its paths start with /{{apiVersion}} right after the host); remove `/{last}`"
+        ))
+    } else {
+        None
+    }
 }
 
 /// Replaces `${VAR}` and `${VAR:-default}` in every string value; `$${` is a literal `${`.
@@ -626,5 +674,12 @@ mod tests {
             1
         );
         assert!(check_base_url("https://proxy.example.com/sigma", true, false).is_empty());
+        let api = check_base_url("https://aws-api.sigmacomputing.com/api", true, false);
+        assert_eq!(api.len(), 1, "{api:?}");
+        assert!(api[0].contains("`/api`"), "{api:?}");
+        let api = check_base_url("https://proxy.example.com/sigma/api/", true, false);
+        assert!(api[0].contains("remove `/api`"), "{api:?}");
+        // tokenUrl is a full endpoint: its path is its own business.
+        assert!(check_base_url("https://kc.example.com/api/token", false, false).is_empty());
     }
 }

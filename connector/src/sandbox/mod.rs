@@ -57,10 +57,12 @@ pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-client-secret";
 pub enum SandboxError {
     #[error("fixture {file}: {message}")]
     Fixture { file: String, message: String },
-    #[error("cannot listen on {addr}: {source}")]
+    // The OS error is in the message and deliberately not a `source`: printed with its
+    // chain (`{:#}`), it would appear twice.
+    #[error("cannot listen on {addr}: {reason}; choose another --port, or 0 for any free port")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 
@@ -113,10 +115,10 @@ impl Sandbox {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.port));
         let listener = TcpListener::bind(addr)
             .await
-            .map_err(|source| SandboxError::Bind { addr, source })?;
+            .map_err(|reason| SandboxError::Bind { addr, reason })?;
         let local_addr = listener
             .local_addr()
-            .map_err(|source| SandboxError::Bind { addr, source })?;
+            .map_err(|reason| SandboxError::Bind { addr, reason })?;
         let state = Arc::new(state::AppState::new(
             Arc::new(org),
             config.api,

@@ -99,6 +99,32 @@ fn collect_ctes(query: &sqlparser::ast::Query, out: &mut BTreeSet<String>) {
 mod tests {
     use super::*;
 
+    /// Hostile SQL must fail to parse, not overflow the stack: sqlparser's depth limit
+    /// plus its `recursive-protection` feature (stack growth) see to it. Checked on a
+    /// stack the size of a tokio worker's (2 MiB), in an unoptimised build, where frames
+    /// are largest: without that feature 30 nested subqueries overflow it.
+    #[test]
+    fn deeply_nested_sql_is_an_error_not_a_stack_overflow() {
+        let depth = 5_000;
+        let parens = format!("SELECT {}1{}", "(".repeat(depth), ")".repeat(depth));
+        let subqueries = format!(
+            "{}SELECT * FROM t{}",
+            "SELECT * FROM (".repeat(depth),
+            ") AS s".repeat(depth)
+        );
+        let unary = format!("SELECT {}1", "- ".repeat(depth));
+        let worker = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                [parens, subqueries, unary]
+                    .iter()
+                    .map(|sql| tables_in(sql).is_err())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap();
+        assert_eq!(worker.join().unwrap(), [true, true, true]);
+    }
+
     fn names(sql: &str) -> Vec<String> {
         tables_in(sql)
             .unwrap()

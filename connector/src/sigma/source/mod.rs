@@ -21,6 +21,7 @@ use tokio::sync::OnceCell;
 
 use crate::client::{ClientError, SigmaClient};
 use crate::records::{ColumnLineage, EntityType, Record, RecordKind};
+use crate::status::WarningGroups;
 
 use super::api::{DecodeError, Listed, SigmaApi};
 use super::filter::NameFilter;
@@ -135,6 +136,8 @@ pub struct SourceStatus {
     pub skipped: BTreeMap<String, u64>,
     pub warnings: u64,
     pub warning_examples: Vec<String>,
+    /// The same warnings, one entry per cause.
+    pub warnings_by_cause: WarningGroups,
     pub failures: u64,
     pub failure_examples: Vec<String>,
     /// Every object that failed (up to `FAILED_OBJECTS_MAX`), with its id.
@@ -143,6 +146,8 @@ pub struct SourceStatus {
     pub incomplete_listings: Vec<String>,
     /// Workbooks Sigma says it has (from the listing's `total`), for progress.
     pub workbooks_total: Option<u64>,
+    /// Workbooks finished with so far (expanded, filtered, skipped or failed), for progress.
+    pub workbooks_done: u64,
 }
 
 impl SourceStatus {
@@ -156,6 +161,7 @@ impl SourceStatus {
 pub struct StatusHandle {
     status: Arc<Mutex<SourceStatus>>,
     workbooks_total: Arc<AtomicU64>,
+    workbooks_done: Arc<AtomicU64>,
 }
 
 impl StatusHandle {
@@ -163,6 +169,7 @@ impl StatusHandle {
         let mut s = self.lock().clone();
         let total = self.workbooks_total.load(Ordering::Relaxed);
         s.workbooks_total = (total > 0).then_some(total);
+        s.workbooks_done = self.workbooks_done.load(Ordering::Relaxed);
         s
     }
     fn lock(&self) -> std::sync::MutexGuard<'_, SourceStatus> {
@@ -182,13 +189,29 @@ impl StatusHandle {
     fn skipped(&self, reason: &str) {
         *self.lock().skipped.entry(reason.to_owned()).or_default() += 1;
     }
-    fn warn(&self, message: String) {
-        tracing::warn!("{message}");
+    /// A warning: `cause` is what groups it (the same words for every object it affects),
+    /// `object` the id it is about, `message` the whole story for the log and the examples.
+    /// Only a cause's first occurrence is logged at WARN; the rest go to DEBUG, and the
+    /// summary counts them all.
+    fn warn(&self, cause: &str, object: Option<&str>, message: String) {
         let mut s = self.lock();
         s.warnings += 1;
+        if s.warnings_by_cause.add(cause, object) {
+            tracing::warn!("{message}");
+        } else {
+            tracing::debug!("{message}");
+        }
         if s.warning_examples.len() < EXAMPLES {
             s.warning_examples.push(message);
         }
+    }
+    /// A cause that concerns the whole run, not one object.
+    fn warn_once(&self, cause: String) {
+        self.warn(&cause, None, cause.clone());
+    }
+    /// One more workbook finished with (for progress).
+    fn workbook_done(&self) {
+        self.workbooks_done.fetch_add(1, Ordering::Relaxed);
     }
     fn fail(&self, error: &SourceError) {
         tracing::warn!("{error}");
@@ -273,7 +296,7 @@ impl SigmaSource {
             ctx.status.emitted(service.kind());
             yield Ok(service.into());
             if ctx.options.include_usage {
-                ctx.status.warn(
+                ctx.status.warn_once(
                     "includeUsage: Sigma has no usage API, so no dashboard usage is ingested; set includeUsage: false to silence this".into(),
                 );
             }
@@ -285,7 +308,7 @@ impl SigmaSource {
                 &connections,
             ));
             if mapping.is_empty() {
-                ctx.status.warn(
+                ctx.status.warn_once(
                     "lineage to warehouse tables is skipped: set lineageInformation.dbServicePrefixes or connectionServiceMap to map Sigma connections to OpenMetadata database services".into(),
                 );
             }
@@ -417,8 +440,8 @@ impl Ctx {
         error
     }
 
-    async fn member_emails(&self) -> HashMap<String, String> {
-        let mut out = HashMap::new();
+    async fn member_emails(&self) -> Owners {
+        let mut out = Owners::default();
         if !self.options.include_owners {
             return out;
         }
@@ -426,13 +449,25 @@ impl Ctx {
         while let Some(item) = members.next().await {
             match item {
                 Listed::Item(m) => {
-                    out.insert(m.member_id, m.email);
+                    out.emails.insert(m.member_id, m.email);
                 }
-                Listed::Malformed(e) => self.status.warn(format!("owner lookup: {e}")),
+                Listed::Malformed(e) => self.status.warn(
+                    "a member could not be read; workbooks they own get no owner",
+                    Some(&e.id),
+                    format!("owner lookup: {e}"),
+                ),
                 Listed::Failed(e) => {
-                    self.status.warn(format!(
-                        "members could not be listed ({e}); owners are missing for the workbooks of members not listed"
-                    ));
+                    // Every workbook whose owner was not listed is filed under this cause,
+                    // which is the real one, rather than as "owner is not a member".
+                    let cause = format!(
+                        "members could not be listed ({} {}: {}), so workbooks whose owner was not listed get no owner; let the API credential's owner list members (an admin account type), or set includeOwners: false",
+                        e.method(),
+                        e.path(),
+                        e.cause()
+                    );
+                    self.status
+                        .warn(&cause, None, format!("{cause}. The error: {e}"));
+                    out.listing_failed = Some(cause);
                     break;
                 }
             }
@@ -448,9 +483,13 @@ impl Ctx {
                 Listed::Item(c) => {
                     out.insert(c.connection_id, c.name);
                 }
-                Listed::Malformed(e) => self.status.warn(format!("connection lookup: {e}")),
+                Listed::Malformed(e) => self.status.warn(
+                    "a connection could not be read; connectionServiceMap entries naming it may not apply",
+                    Some(&e.id),
+                    format!("connection lookup: {e}"),
+                ),
                 Listed::Failed(e) => {
-                    self.status.warn(format!(
+                    self.status.warn_once(format!(
                         "connections could not be listed ({e}); connectionServiceMap entries keyed by name may not apply"
                     ));
                     break;
@@ -472,9 +511,17 @@ impl Ctx {
     }
 }
 
+/// Workbook owners' emails by member id, and why there are none if members could not be
+/// listed.
+#[derive(Default)]
+struct Owners {
+    emails: HashMap<String, String>,
+    listing_failed: Option<String>,
+}
+
 struct WorkbookCtx {
     ctx: Ctx,
-    owners: HashMap<String, String>,
+    owners: Owners,
     mapping: Arc<ServiceMapping>,
     models: OnceCell<DataModelIndex>,
 }
@@ -563,20 +610,29 @@ impl WorkbookCtx {
                         candidates: candidates[1..].to_vec(),
                     }],
                     None => {
-                        self.ctx.status.warn(format!(
-                            "table {} (connection {}) matches no database service prefix; lineage to it is skipped",
-                            path.path.join("."),
-                            path.connection_id
-                        ));
+                        let table = path.path.join(".");
+                        self.ctx.status.warn(
+                            "tables match no database service prefix (lineageInformation.dbServicePrefixes, connectionServiceMap); lineage to them is skipped",
+                            Some(&table),
+                            format!(
+                                "table {table} (connection {}) matches no database service prefix; lineage to it is skipped",
+                                path.connection_id
+                            ),
+                        );
                         Vec::new()
                     }
                 }
             }
             Ok(_) => Vec::new(),
             Err(e) => {
-                self.ctx
-                    .status
-                    .warn(format!("table {inode} could not be resolved: {e}"));
+                self.ctx.status.warn(
+                    &format!(
+                        "warehouse tables could not be resolved ({}); lineage to them is skipped",
+                        e.cause()
+                    ),
+                    Some(inode),
+                    format!("table {inode} could not be resolved: {e}"),
+                );
                 Vec::new()
             }
         }

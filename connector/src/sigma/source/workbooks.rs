@@ -4,6 +4,12 @@ use super::*;
 
 impl WorkbookCtx {
     pub(super) async fn expand_workbook(&self, wb: Workbook) -> Vec<SourceResult> {
+        let items = self.expand_listed_workbook(wb).await;
+        self.ctx.status.workbook_done();
+        items
+    }
+
+    async fn expand_listed_workbook(&self, wb: Workbook) -> Vec<SourceResult> {
         let status = &self.ctx.status;
         let selected = self.selected(Candidate {
             kind: "dashboard",
@@ -57,10 +63,17 @@ impl WorkbookCtx {
                 .filter_map(|q| q.sql.map(|sql| (q.element_id, sql)))
                 .collect(),
             Err(e) => {
-                status.warn(format!(
-                    "workbook `{}` ({}): element SQL unavailable ({e}); lineage comes from the lineage graph only",
-                    wb.name, wb.workbook_id
-                ));
+                status.warn(
+                    &format!(
+                        "workbook element SQL unavailable ({}); lineage comes from the lineage graph only",
+                        e.cause()
+                    ),
+                    Some(&wb.workbook_id),
+                    format!(
+                        "workbook `{}` ({}): element SQL unavailable ({e}); lineage comes from the lineage graph only",
+                        wb.name, wb.workbook_id
+                    ),
+                );
                 HashMap::new()
             }
         };
@@ -124,10 +137,14 @@ impl WorkbookCtx {
             .map(|(element_id, result)| match result {
                 Ok(l) => l,
                 Err(e) => {
-                    status.warn(format!(
-                        "workbook `{}` element {element_id}: lineage unavailable: {e}",
-                        wb.name
-                    ));
+                    status.warn(
+                        &format!("element lineage unavailable ({})", e.cause()),
+                        Some(&format!("{}/{element_id}", wb.workbook_id)),
+                        format!(
+                            "workbook `{}` element {element_id}: lineage unavailable: {e}",
+                            wb.name
+                        ),
+                    );
                     None
                 }
             })
@@ -143,13 +160,28 @@ impl WorkbookCtx {
             items.push(Ok(record.into()));
         }
         let owner = if self.options().include_owners {
-            match self.owners.get(&wb.owner_id) {
-                Some(email) => Some(email.clone()),
-                None => {
-                    status.warn(format!(
-                        "workbook `{}`: owner {} is not a listed member; no owner set",
-                        wb.name, wb.owner_id
-                    ));
+            match (
+                self.owners.emails.get(&wb.owner_id),
+                &self.owners.listing_failed,
+            ) {
+                (Some(email), _) => Some(email.clone()),
+                (None, Some(cause)) => {
+                    status.warn(
+                        cause,
+                        Some(&wb.workbook_id),
+                        format!("workbook `{}`: no owner set: {cause}", wb.name),
+                    );
+                    None
+                }
+                (None, None) => {
+                    status.warn(
+                        "workbook owners are not listed members (deactivated, or not visible to these credentials); no owner set",
+                        Some(&wb.workbook_id),
+                        format!(
+                            "workbook `{}`: owner {} is not a listed member; no owner set",
+                            wb.name, wb.owner_id
+                        ),
+                    );
                     None
                 }
             }
