@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sigma_connector::sandbox::{Knobs, OrgSource, SandboxHandle, SyntheticConfig};
-use support::cli::{
-    BIN, assert_exit, file_sink, ingest, lines, read_json, redact_host, workflow_file,
-};
+use support::cli::{BIN, assert_exit, file_sink, ingest, lines, read_json, workflow_file};
 use support::source::sandbox;
 use tokio::process::Command;
 
@@ -33,7 +31,7 @@ async fn file_sink_output_equals_the_expected_records() {
     .lines()
     .map(|l| serde_json::from_str(l).unwrap())
     .collect();
-    assert_eq!(redact_host(lines(&dir.path().join("out.jsonl"))), expected);
+    assert_eq!(lines(&dir.path().join("out.jsonl")), expected);
     let s = read_json(&status_file);
     assert_eq!(s["outcome"], "success");
     assert_eq!(s["listingsComplete"], true);

@@ -26,7 +26,9 @@ use serde_json::Value;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::client::{AuthFailure, BackoffConfig, ClientError, ErrorKind, RetryConfig, SigmaClient};
+use crate::client::{
+    AuthFailure, BackoffConfig, ClientError, ErrorKind, FailureCause, RetryConfig, SigmaClient,
+};
 use crate::config::{ConfigError, ConfigInput, SigmaConnection, load_input_str};
 use crate::sigma::mapping::is_chart;
 use crate::sigma::model::WorkbookElement;
@@ -566,17 +568,6 @@ fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
-/// `host:port` of a URL, for "nothing listens at" messages.
-fn host_port(url: &Url) -> String {
-    match (url.host_str(), url.port_or_known_default()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => url.as_str().to_owned(),
-    }
-}
-
-const REGION_HINT: &str = "set hostPort to your Sigma cloud's API URL (https://aws-api.sigmacomputing.com, https://api.sigmacomputing.com for GCP, https://api.us.azure.sigmacomputing.com, ...); Administration → Developer Access shows your API base URL";
-
 struct Ctx<'a> {
     conn: &'a SigmaConnection,
     client: SigmaClient,
@@ -587,36 +578,9 @@ impl Ctx<'_> {
         Url::parse(&self.conn.token_endpoint()).ok()
     }
 
-    /// Which setting a problem with the token endpoint's host points at.
-    fn token_setting(&self) -> &'static str {
-        if self.conn.token_url.is_some() {
-            "tokenUrl"
-        } else {
-            "hostPort"
-        }
-    }
-
     async fn get_token(&self) -> Outcome {
-        // Resolve names ourselves first: reqwest reports an unknown host as a generic
-        // connect error, and "check for typos" is the one useful thing to say.
-        let mut urls = vec![(self.conn.host_port.clone(), "hostPort")];
-        if let Some(t) = self.token_url() {
-            if t.host_str() != self.conn.host_port.host_str() {
-                urls.push((t, "tokenUrl"));
-            }
-        }
-        for (url, field) in &urls {
-            if let Some(url::Host::Domain(host)) = url.host() {
-                let port = url.port_or_known_default().unwrap_or(443);
-                if let Err(e) = tokio::net::lookup_host((host, port)).await {
-                    return Outcome::fail(
-                        format!(
-                            "The host name {host} could not be resolved; check {field} for typos."
-                        ),
-                        format!("DNS lookup of {host}:{port} ({field}) failed: {e}"),
-                    );
-                }
-            }
+        if let Some((cause, detail)) = FailureCause::unresolvable_host(self.conn).await {
+            return Outcome::fail(cause.to_string(), detail);
         }
         let start = Instant::now();
         match self.client.authenticate().await {
@@ -627,86 +591,7 @@ impl Ctx<'_> {
                     .unwrap_or_else(|| self.conn.token_endpoint()),
                 start.elapsed().as_millis()
             )),
-            Err(e) => Outcome::fail(self.token_failure(&e), detail(&e)),
-        }
-    }
-
-    fn token_failure(&self, e: &ClientError) -> String {
-        let conn = self.conn;
-        let endpoint = self.token_url();
-        let at = endpoint
-            .as_ref()
-            .map(origin)
-            .unwrap_or_else(|| conn.token_endpoint());
-        let setting = self.token_setting();
-        let status = e.status().map(|s| s.as_u16());
-        match e.kind() {
-            ErrorKind::Auth(AuthFailure::InvalidCredentials { .. }) => format!(
-                "Sigma rejected the client ID or client secret (HTTP {}); check both, or create new API credentials in Administration → Developer Access.",
-                status.unwrap_or(401)
-            ),
-            ErrorKind::Auth(AuthFailure::WrongTokenUrl) if status.is_some() => {
-                if conn.token_url.is_none() && conn.api_version != "v2" {
-                    format!(
-                        "There is no token endpoint for apiVersion `{}` (HTTP {}); apiVersion should be `v2`.",
-                        conn.api_version,
-                        status.unwrap_or(404)
-                    )
-                } else if conn.token_url.is_some() {
-                    format!(
-                        "{at} answered HTTP {} at the token URL, so tokenUrl is not a token endpoint; check tokenUrl, or remove it to use Sigma's own.",
-                        status.unwrap_or(404)
-                    )
-                } else {
-                    format!(
-                        "{at} answered HTTP {} where Sigma's token endpoint should be, so it is not Sigma's REST API; {REGION_HINT}.",
-                        status.unwrap_or(404)
-                    )
-                }
-            }
-            ErrorKind::Auth(AuthFailure::WrongTokenUrl) => {
-                let target = endpoint
-                    .as_ref()
-                    .map(host_port)
-                    .unwrap_or_else(|| at.clone());
-                if looks_refused(e) {
-                    format!(
-                        "Connection refused at {target}: nothing is listening there; check the port in {setting} (Sigma's API is on https, port 443)."
-                    )
-                } else {
-                    format!(
-                        "Could not connect to {target}; check {setting} and that this machine can reach it (proxy, firewall)."
-                    )
-                }
-            }
-            ErrorKind::Auth(AuthFailure::Tls) => format!(
-                "The TLS handshake with {at} failed; check that {setting} is Sigma's https API URL, and that no proxy intercepts TLS with a certificate this machine does not trust."
-            ),
-            ErrorKind::Auth(AuthFailure::Timeout) => format!(
-                "The token endpoint at {at} did not answer in time; check {setting}, and that this machine can reach it."
-            ),
-            ErrorKind::Auth(AuthFailure::NotAToken { .. }) => {
-                if conn.token_url.is_some() {
-                    format!(
-                        "{at} answered the token request with something that is not a token; check tokenUrl."
-                    )
-                } else {
-                    format!(
-                        "{at} answered the token request with something that is not a token (for example a web page), so it is not Sigma's REST API; {REGION_HINT}."
-                    )
-                }
-            }
-            ErrorKind::Auth(AuthFailure::TokenEndpoint) if e.is_rate_limited() => format!(
-                "Sigma is rate-limiting token requests (HTTP 429 after {} attempts); wait a minute and test again.",
-                e.attempts()
-            ),
-            ErrorKind::Auth(AuthFailure::TokenEndpoint) => format!(
-                "The token endpoint at {at} failed{}; Sigma may be unavailable, try again later.",
-                status
-                    .map(|s| format!(" with HTTP {s}"))
-                    .unwrap_or_default()
-            ),
-            _ => api_failure(Step::GetToken, e),
+            Err(e) => Outcome::fail(FailureCause::of(self.conn, &e).to_string(), detail(&e)),
         }
     }
 
@@ -856,10 +741,6 @@ fn count_message(objects: &str, page: &Value) -> String {
         }
         None => format!("Listed {objects}."),
     }
-}
-
-fn looks_refused(e: &ClientError) -> bool {
-    e.to_string().to_ascii_lowercase().contains("refused")
 }
 
 /// The one-sentence message for a failed API request of `step`.

@@ -18,6 +18,7 @@
 //! ```
 
 pub mod backoff;
+mod cause;
 mod error;
 pub(crate) mod http;
 mod limit;
@@ -27,7 +28,7 @@ mod token;
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
@@ -40,6 +41,7 @@ use url::Url;
 use crate::config::SigmaConnection;
 
 pub use backoff::BackoffConfig;
+pub use cause::FailureCause;
 pub use error::{ApiErrorBody, AuthFailure, ClientError, ErrorKind, ListingProgress};
 pub use pagination::{Listing, Page, PageStyle, collect_all};
 pub use retry::RetryConfig;
@@ -130,6 +132,10 @@ struct Inner {
     tokens: TokenCache,
     limit: Arc<AdaptiveLimit>,
     counters: Counters,
+    /// Sigma (or whatever listens at `hostPort`) has answered at least once. Until then a
+    /// failure to connect is not retried: a refused port or an unknown host at the start
+    /// is a wrong setting, not an outage, and waiting out the retry budget only hides it.
+    answered: AtomicBool,
 }
 
 impl fmt::Debug for SigmaClient {
@@ -194,6 +200,7 @@ impl SigmaClient {
                     conn.requests_per_second,
                 ),
                 counters: Counters::default(),
+                answered: AtomicBool::new(false),
             }),
         })
     }
@@ -441,8 +448,17 @@ impl SigmaClient {
                 slot.throttled();
             }
         }
+        if result.is_ok() {
+            inner.answered.store(true, Ordering::Relaxed);
+        }
+        let decision = match outcome {
+            AttemptOutcome::Connect if !inner.answered.load(Ordering::Relaxed) => {
+                RetryDecision::DontRetry
+            }
+            _ => should_retry(outcome, idempotent),
+        };
         // The slot is released before any wait: a request backing off holds no place.
-        match should_retry(outcome, idempotent) {
+        match decision {
             RetryDecision::Success => {
                 if let Some(slot) = &slot {
                     slot.succeeded();
