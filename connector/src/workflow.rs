@@ -400,21 +400,7 @@ async fn execute(
         Disposition::Commit => {
             // Mark-deleted: only after a run in which every listing was complete.
             if let Some(prev) = previous.as_ref().filter(|_| source_snapshot.is_complete()) {
-                let seen = recorder.seen();
-                let mut deletes = Vec::new();
-                if sc.mark_deleted_dashboards {
-                    deletes.extend(
-                        prev.deleted_dashboards(seen, &failed_ids)
-                            .map(|fqn| delete_record(EntityType::Dashboard, fqn)),
-                    );
-                }
-                if sc.mark_deleted_data_models && sc.include_data_models {
-                    deletes.extend(
-                        prev.deleted_data_models(seen)
-                            .map(|fqn| delete_record(EntityType::DashboardDataModel, fqn)),
-                    );
-                }
-                for record in deletes {
+                for record in deletions(sc, prev, recorder.seen(), &failed_ids) {
                     sink.write(&record).await?;
                     count(&mut sink_status, RecordKind::Delete);
                     deleted += 1;
@@ -443,6 +429,32 @@ fn count(step: &mut StepStatus, kind: RecordKind) {
         .processed_by_kind
         .entry(kind.as_str().to_owned())
         .or_default() += 1;
+}
+
+/// What the previous state had and this complete run did not see, as soft deletes, for
+/// the kinds the workflow marks deleted.
+fn deletions(
+    sc: &crate::config::DashboardSourceConfig,
+    previous: &RunState,
+    seen: &RunState,
+    failed_ids: &HashSet<String>,
+) -> Vec<Record> {
+    let mut deletes = Vec::new();
+    if sc.mark_deleted_dashboards {
+        deletes.extend(
+            previous
+                .deleted_dashboards(seen, failed_ids)
+                .map(|fqn| delete_record(EntityType::Dashboard, fqn)),
+        );
+    }
+    if sc.mark_deleted_data_models && sc.include_data_models {
+        deletes.extend(
+            previous
+                .deleted_data_models(seen)
+                .map(|fqn| delete_record(EntityType::DashboardDataModel, fqn)),
+        );
+    }
+    deletes
 }
 
 /// A soft delete (the metadata-rest sink never hard-deletes what a run merely did not see).
