@@ -130,7 +130,8 @@ pub async fn run(
         Ok(status) => status,
         Err(e) if e.outcome() == Outcome::InvalidConfig => return Err(e),
         Err(e) => {
-            tracing::error!("{e}");
+            // Said once, by the summary's `error:` line.
+            tracing::debug!("the run could not start or finish: {e}");
             RunStatus::could_not_run(
                 service,
                 started_at,
