@@ -2,9 +2,9 @@
 //! can act on. `test-connection` shows it as the `GetToken` step's message and `ingest`
 //! ends a run that cannot start with it, so both say the same thing about the same cause.
 //!
-//! [`FailureCause::retrying_cannot_fix`] is the one place that decides which start
-//! failures end a run at once (refused, DNS, TLS, rejected credentials, a URL that is not
-//! Sigma's) and which were transient answers the retry loop already waited out.
+//! Which start failures are retried is not decided here but by the client's one retry
+//! loop: a connection that cannot be made before Sigma ever answered, TLS failures and
+//! 4xx from the token endpoint end at once; 5xx, 429 and timeouts are retried first.
 
 use std::fmt;
 
@@ -169,19 +169,6 @@ impl FailureCause {
             ErrorKind::Auth(AuthFailure::TokenRejected) => FailureCause::TokenRejected,
             _ => FailureCause::Other(e.to_string()),
         }
-    }
-
-    /// Whether waiting and trying again could change the answer. A run that fails to start
-    /// with a cause for which this is false ends at once instead of spending its retry
-    /// budget (the retry loop already did not retry these; this names the decision).
-    pub fn retrying_cannot_fix(&self) -> bool {
-        !matches!(
-            self,
-            FailureCause::Timeout { .. }
-                | FailureCause::RateLimited { .. }
-                | FailureCause::TokenEndpointFailed { .. }
-                | FailureCause::Other(_)
-        )
     }
 }
 

@@ -133,8 +133,10 @@ struct Inner {
     limit: Arc<AdaptiveLimit>,
     counters: Counters,
     /// Sigma (or whatever listens at `hostPort`) has answered at least once. Until then a
-    /// failure to connect is not retried: a refused port or an unknown host at the start
-    /// is a wrong setting, not an outage, and waiting out the retry budget only hides it.
+    /// failure to connect is not retried: a refused port, an unknown host or an unreachable
+    /// address at the start is a wrong setting or a firewall, not a passing outage, and
+    /// waiting out the retry budget only hid it for minutes. Answers (503, 429) and request
+    /// timeouts are retried as always.
     answered: AtomicBool,
 }
 
@@ -451,8 +453,10 @@ impl SigmaClient {
         if result.is_ok() {
             inner.answered.store(true, Ordering::Relaxed);
         }
-        let decision = match outcome {
-            AttemptOutcome::Connect if !inner.answered.load(Ordering::Relaxed) => {
+        // A connection that could not be made (refused, DNS, or a connect timeout to a host
+        // that drops packets) before anything ever answered is not retried.
+        let decision = match &result {
+            Err(e) if e.is_connect() && !inner.answered.load(Ordering::Relaxed) => {
                 RetryDecision::DontRetry
             }
             _ => should_retry(outcome, idempotent),
