@@ -350,7 +350,11 @@ async fn an_unreachable_token_endpoint_is_a_wrong_url() {
         &ErrorKind::Auth(AuthFailure::WrongTokenUrl),
         "{err}"
     );
-    assert_eq!(err.attempts(), 2, "connection refused is retried");
+    assert_eq!(
+        err.attempts(),
+        1,
+        "a refused connection before Sigma ever answered is a wrong setting: not retried"
+    );
 }
 
 // ---------------------------------------------------------------- retries

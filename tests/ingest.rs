@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sigma_connector::sandbox::{Knobs, OrgSource, SandboxHandle, SyntheticConfig};
-use support::cli::{
-    BIN, assert_exit, file_sink, ingest, lines, read_json, redact_host, workflow_file,
-};
+use support::cli::{BIN, assert_exit, file_sink, ingest, lines, read_json, workflow_file};
 use support::source::sandbox;
 use tokio::process::Command;
 
@@ -33,7 +31,7 @@ async fn file_sink_output_equals_the_expected_records() {
     .lines()
     .map(|l| serde_json::from_str(l).unwrap())
     .collect();
-    assert_eq!(redact_host(lines(&dir.path().join("out.jsonl"))), expected);
+    assert_eq!(lines(&dir.path().join("out.jsonl")), expected);
     let s = read_json(&status_file);
     assert_eq!(s["outcome"], "success");
     assert_eq!(s["listingsComplete"], true);
@@ -224,10 +222,18 @@ async fn an_interrupted_run_keeps_the_previous_output_and_says_so() {
     let wf = workflow_file(dir.path(), &h, json!({}), file_sink(dir.path()));
     let out_file = dir.path().join("out.jsonl");
     std::fs::write(&out_file, "last good output\n").unwrap();
+    let state_file = dir.path().join("state.json");
+    let previous_state = r#"{"version":1,"serviceName":"sigma_sandbox","finishedAt":"2026-01-01T00:00:00Z","dashboards":{},"dataModels":{}}"#;
+    std::fs::write(&state_file, previous_state).unwrap();
     let status_file = dir.path().join("status.json");
     let out = run_and_signal(
         &wf,
-        &["--status-file", status_file.to_str().unwrap()],
+        &[
+            "--status-file",
+            status_file.to_str().unwrap(),
+            "--state",
+            state_file.to_str().unwrap(),
+        ],
         &h,
         "-TERM",
     )
@@ -236,6 +242,16 @@ async fn an_interrupted_run_keeps_the_previous_output_and_says_so() {
     assert_eq!(
         std::fs::read_to_string(&out_file).unwrap(),
         "last good output\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&state_file).unwrap(),
+        previous_state
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("outcome: interrupted"), "{stderr}");
+    assert!(
+        stderr.contains("kept the previous run's files unchanged"),
+        "{stderr}"
     );
     let s = read_json(&status_file);
     assert_eq!(s["interrupted"], true);
@@ -246,10 +262,11 @@ async fn an_interrupted_run_keeps_the_previous_output_and_says_so() {
         stderr.contains(&format!("the run was INTERRUPTED: {kept}")),
         "{stderr}"
     );
+    assert_eq!(s["keptPrevious"].as_array().unwrap().len(), 2);
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(
-        leftovers, 3,
-        "workflow, output and status: no temporary file left"
+        leftovers, 4,
+        "workflow, output, state and status: no temporary file left"
     );
 }
 

@@ -625,3 +625,43 @@ async fn lineage_falls_back_to_the_next_table_candidate() {
         "an edge from snowflake_prod's ORDERS, the second candidate"
     );
 }
+
+/// A service configured in OpenMetadata (its connection and secret live there) is never
+/// overwritten: a PUT from the connector could only replace it with a secret-less one. A
+/// missing service is created as the file record has it, without a connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_existing_dashboard_service_is_left_as_it_is() {
+    let h = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let om = OmStandin::start().await;
+    let configured = json!({
+        "id": "5a1d0000-0000-4000-8000-00000000beef", "name": "sigma_sandbox",
+        "fullyQualifiedName": "sigma_sandbox", "serviceType": "Sigma",
+        "connection": {"config": {"type": "Sigma", "hostPort": "https://aws-api.sigmacomputing.com",
+                                  "clientId": "ui-id", "clientSecret": "secret:/om/sigma"}}
+    });
+    om.store()
+        .entities
+        .entry("dashboardService".into())
+        .or_default()
+        .insert("sigma_sandbox".into(), configured.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let wf = sandbox_workflow(dir.path(), &h, &om, json!({}));
+    let out = ingest(&wf, &[]).await;
+    assert_exit(&out, 0);
+    let store = om.store();
+    assert_eq!(
+        store.entity("dashboardService", "sigma_sandbox"),
+        Some(&configured)
+    );
+    assert!(
+        store.entity("dashboard", REVENUE).is_some(),
+        "the rest is written under it"
+    );
+    assert!(
+        !store
+            .seen
+            .iter()
+            .any(|s| s.method == "PUT" && s.path.ends_with("/services/dashboardServices")),
+        "no PUT of the service"
+    );
+}

@@ -30,6 +30,30 @@ pub fn write_json(path: &Path, value: &impl Serialize, pretty: bool) -> std::io:
     Ok(())
 }
 
+/// Proves `path` can be written before a run spends any time on Sigma: its directory exists
+/// or can be created, it is not a directory, and the filesystem takes (and syncs) a byte.
+/// Leaves nothing behind except directories it had to create; an existing file is untouched.
+pub fn probe_writable(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "it is a directory; name a file in it instead",
+        ));
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut probe = tempfile::Builder::new()
+        .prefix(".sigma-connector-probe-")
+        .tempfile_in(dir)?;
+    probe.write_all(b"\n")?;
+    probe.flush()?;
+    probe.as_file().sync_all()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +69,20 @@ mod tests {
             "{\n  \"x\": 2\n}\n"
         );
         assert_eq!(std::fs::read_dir(dir.path().join("a")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn probe_refuses_a_directory_and_an_uncreatable_place_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = probe_writable(dir.path()).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::IsADirectory);
+        probe_writable(&dir.path().join("new/out.json")).unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("new")).unwrap().count(),
+            0
+        );
+        let blocker = dir.path().join("a-file");
+        std::fs::write(&blocker, "").unwrap();
+        assert!(probe_writable(&blocker.join("out.json")).is_err());
     }
 }

@@ -67,7 +67,8 @@ enum Command {
     /// Run an ingestion: Sigma -> the workflow's sink, ending with a status table.
     ///
     /// Exit 0 when the success percentage reaches the threshold, 1 when it does not (or
-    /// the run failed or was interrupted), 2 for an invalid config or usage.
+    /// the run failed, was interrupted or could not start), 2 for an invalid config or
+    /// usage, 3 when a listing ended early (the last complete output is kept).
     Ingest(IngestArgs),
     /// Start the embedded sandbox with the fixture org and run a full ingestion into
     /// ./sigma-demo-output/ (JSON Lines, status and state). Needs no network.
@@ -99,6 +100,11 @@ struct IngestArgs {
     /// successThreshold, else 90).
     #[arg(long, value_parser = parse_threshold)]
     success_threshold: Option<f64>,
+    /// Accept a run in which a listing ended early: commit its output and state (exit 0,
+    /// outcome partialSuccess) instead of keeping the last complete ones (outcome partial,
+    /// exit 3). Nothing is marked deleted either way.
+    #[arg(long)]
+    allow_partial: bool,
 }
 
 fn parse_threshold(s: &str) -> Result<f64, String> {
@@ -283,6 +289,7 @@ fn ingest(args: IngestArgs) -> Result<ExitCode> {
         state_file: args.state,
         incremental: args.incremental,
         output: args.output,
+        allow_partial: args.allow_partial,
         progress_bar: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         ..RunOptions::default()
     };

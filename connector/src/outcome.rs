@@ -15,9 +15,13 @@ pub enum Outcome {
     /// Every listing complete, no failure.
     #[default]
     Success,
-    /// Some objects failed or a listing ended early, but the success percentage reached
-    /// the threshold.
+    /// Some objects failed but the success percentage reached the threshold (or a listing
+    /// ended early and the operator accepted partial output with `--allow-partial`).
     PartialSuccess,
+    /// A top-level listing ended early: the org was not read whole. Nothing is deleted, the
+    /// last complete output and state stay; a file sink writes this run's records beside
+    /// them (`<output>.partial`).
+    Partial,
     /// Below the success threshold, or the sink could not write the output.
     Failed,
     /// Stopped by a signal before the end; the previous output is kept.
@@ -41,13 +45,27 @@ pub struct RunFacts {
     pub listings_complete: bool,
     pub success_percentage: f64,
     pub success_threshold: f64,
+    /// The operator accepts an incomplete listing (`--allow-partial`): output is committed.
+    pub allow_partial: bool,
+}
+
+/// What happens to a run's output and state, which the outcome decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Replace the output and the state with this run's.
+    Commit,
+    /// Keep the last output and state; write what was fetched beside the output.
+    SetAside,
+    /// Keep the last output and state; drop what was fetched.
+    Discard,
 }
 
 impl Outcome {
     /// Every outcome, in the order the README lists them.
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Success,
         Outcome::PartialSuccess,
+        Outcome::Partial,
         Outcome::Failed,
         Outcome::Interrupted,
         Outcome::InvalidConfig,
@@ -60,6 +78,9 @@ impl Outcome {
             Outcome::Interrupted
         } else if facts.sink_failed {
             Outcome::Failed
+        } else if !facts.listings_complete && !facts.allow_partial {
+            // Whatever the percentage: one failed page can hide most of an org.
+            Outcome::Partial
         } else if facts.failures == 0 && facts.listings_complete {
             Outcome::Success
         } else if facts.success_percentage >= facts.success_threshold {
@@ -69,13 +90,26 @@ impl Outcome {
         }
     }
 
+    /// Whether the run's output and state replace the last ones. Only a run that may be
+    /// used commits; a `partial` or `failed` run sets what it fetched aside, the others drop it.
+    pub fn disposition(self) -> Disposition {
+        match self {
+            Outcome::Success | Outcome::PartialSuccess => Disposition::Commit,
+            Outcome::Partial | Outcome::Failed => Disposition::SetAside,
+            Outcome::Interrupted | Outcome::InvalidConfig | Outcome::CouldNotRun => {
+                Disposition::Discard
+            }
+        }
+    }
+
     /// The process exit code: 0 when the output can be used, 2 when the user must fix the
-    /// config or command line, else 1.
+    /// config or command line, 3 when the org was read only in part, else 1.
     pub fn exit_code(self) -> u8 {
         match self {
             Outcome::Success | Outcome::PartialSuccess => 0,
             Outcome::Failed | Outcome::Interrupted | Outcome::CouldNotRun => 1,
             Outcome::InvalidConfig => 2,
+            Outcome::Partial => 3,
         }
     }
 
@@ -84,6 +118,7 @@ impl Outcome {
         match self {
             Outcome::Success => "success",
             Outcome::PartialSuccess => "partialSuccess",
+            Outcome::Partial => "partial",
             Outcome::Failed => "failed",
             Outcome::Interrupted => "interrupted",
             Outcome::InvalidConfig => "invalidConfig",
@@ -110,6 +145,7 @@ mod tests {
             listings_complete: true,
             success_percentage: 100.0,
             success_threshold: 90.0,
+            allow_partial: false,
         }
     }
 
@@ -127,11 +163,39 @@ mod tests {
             ..facts()
         });
         assert_eq!((o, o.exit_code()), (Outcome::PartialSuccess, 0));
+    }
+
+    #[test]
+    fn an_incomplete_listing_is_partial_with_exit_3_whatever_the_percentage() {
         let o = Outcome::of_run(&RunFacts {
             listings_complete: false,
+            failures: 1,
+            success_percentage: 99.9,
+            ..facts()
+        });
+        assert_eq!((o, o.exit_code()), (Outcome::Partial, 3));
+        assert_eq!(o.disposition(), Disposition::SetAside);
+    }
+
+    #[test]
+    fn allow_partial_accepts_an_incomplete_listing_and_commits() {
+        let o = Outcome::of_run(&RunFacts {
+            listings_complete: false,
+            failures: 1,
+            success_percentage: 99.9,
+            allow_partial: true,
             ..facts()
         });
         assert_eq!((o, o.exit_code()), (Outcome::PartialSuccess, 0));
+        assert_eq!(o.disposition(), Disposition::Commit);
+    }
+
+    #[test]
+    fn only_usable_runs_commit() {
+        for o in Outcome::ALL {
+            let commits = o.disposition() == Disposition::Commit;
+            assert_eq!(commits, o.exit_code() == 0, "{o}");
+        }
     }
 
     #[test]

@@ -204,6 +204,117 @@ fn chart_fqns(records: &[Record]) -> impl Iterator<Item = String> + '_ {
     })
 }
 
+/// Builds the next run's state from the records a run writes. A workbook's records arrive
+/// together; they are gathered and filed under its dashboard's FQN when the next workbook
+/// (or anything else) starts.
+#[derive(Debug)]
+pub struct StateRecorder {
+    state: RunState,
+    pending: Option<PendingWorkbook>,
+}
+
+#[derive(Debug)]
+struct PendingWorkbook {
+    workbook_id: String,
+    dashboard_fqn: Option<String>,
+    updated_at: Option<String>,
+    records: Vec<Record>,
+}
+
+impl StateRecorder {
+    pub fn new(service_name: &str) -> Self {
+        Self {
+            state: RunState::new(service_name),
+            pending: None,
+        }
+    }
+
+    /// Files a written record under its workbook (or as a data model).
+    pub fn record(&mut self, record: Record, workbook_id: Option<String>) {
+        match workbook_id {
+            Some(id) => {
+                if self.pending.as_ref().is_some_and(|p| p.workbook_id != id) {
+                    self.flush();
+                }
+                let p = self.pending.get_or_insert_with(|| PendingWorkbook {
+                    workbook_id: id,
+                    dashboard_fqn: None,
+                    updated_at: None,
+                    records: Vec::new(),
+                });
+                if let Entity::Dashboard(dashboard) = &record.entity {
+                    p.dashboard_fqn = Some(dashboard.fqn());
+                    p.updated_at = record.refs.updated_at.clone();
+                }
+                p.records.push(record);
+            }
+            None => {
+                self.flush();
+                if let Entity::DataModel(model) = &record.entity {
+                    self.state.data_models.insert(
+                        model.fqn(),
+                        EntityState {
+                            updated_at: record.refs.updated_at,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Files an unchanged workbook as the last state had it (its records were replayed).
+    pub fn replayed(&mut self, dashboard_fqn: &str, entry: &WorkbookState) {
+        self.flush();
+        self.state
+            .dashboards
+            .insert(dashboard_fqn.to_owned(), entry.clone());
+    }
+
+    /// What the run saw so far (for mark-deleted, before [`Self::finish`]).
+    pub fn seen(&mut self) -> &RunState {
+        self.flush();
+        &self.state
+    }
+
+    /// The state to save. After a run that saw only part of the org (`complete` false,
+    /// accepted with `--allow-partial`), the previous entries it could not see are kept, so
+    /// the state never shrinks on a partial view and a later complete run decides.
+    pub fn finish(mut self, previous: Option<&RunState>, complete: bool) -> RunState {
+        self.flush();
+        if let Some(prev) = previous.filter(|_| !complete) {
+            for (k, v) in &prev.dashboards {
+                self.state
+                    .dashboards
+                    .entry(k.clone())
+                    .or_insert_with(|| v.clone());
+            }
+            for (k, v) in &prev.data_models {
+                self.state
+                    .data_models
+                    .entry(k.clone())
+                    .or_insert_with(|| v.clone());
+            }
+        }
+        self.state.finished_at = jiff::Timestamp::now().to_string();
+        self.state
+    }
+
+    fn flush(&mut self) {
+        if let Some(p) = self.pending.take() {
+            if let Some(fqn) = p.dashboard_fqn {
+                self.state.dashboards.insert(
+                    fqn,
+                    WorkbookState {
+                        workbook_id: p.workbook_id,
+                        updated_at: p.updated_at,
+                        records: p.records,
+                    },
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

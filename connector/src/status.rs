@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::ClientStats;
 use crate::outcome::Outcome;
-use crate::sigma::source::{FailedObject, SourceStatus};
+use crate::sigma::source::{FailedObject, ListingIncomplete, SourceStatus};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -232,13 +232,21 @@ pub struct RunStatus {
     pub success_threshold: f64,
     /// Every Sigma listing was read to its end (deletions are only made when true).
     pub listings_complete: bool,
-    pub incomplete_listings: Vec<String>,
+    /// Each listing that ended early: which, how far it got, and why.
+    pub incomplete_listings: Vec<ListingIncomplete>,
     /// Every Sigma object that failed, with its kind and id (first 10,000; all are counted
     /// in the steps' `failures`). A platform running the binary reports these one by one
     /// and deletes nothing while any is listed (see docs/openmetadata-native.md).
     #[serde(default)]
     pub failed_objects: Vec<FailedObject>,
     pub interrupted: bool,
+    /// Why the run could not start or finish (`couldNotRun`), in words a person can act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Files of an earlier run this run left exactly as they were (output, state), because
+    /// it did not succeed. Empty when it committed, or when there was nothing to keep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_previous: Vec<String>,
     pub steps: Vec<StepStatus>,
     pub sigma_requests: RequestStatus,
     /// Records emitted as soft deletes (mark-deleted).
@@ -309,6 +317,10 @@ impl StepStatus {
     }
 }
 
+fn round_ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
 /// OpenMetadata's definition: processed / (processed + failures), as a percentage; 100
 /// when nothing was attempted.
 pub fn success_percentage(processed: u64, failures: u64) -> f64 {
@@ -320,7 +332,89 @@ pub fn success_percentage(processed: u64, failures: u64) -> f64 {
     }
 }
 
+/// What a run that got to the end of its loop saw, for [`RunStatus::of_run`].
+pub struct RunReport<'a> {
+    pub service_name: String,
+    pub started_at: jiff::Timestamp,
+    pub elapsed: std::time::Duration,
+    pub source: &'a SourceStatus,
+    pub sink: StepStatus,
+    /// Workbooks replayed from the state (they count as processed).
+    pub unchanged: u64,
+    pub deleted: u64,
+    pub interrupted: bool,
+    pub sink_failed: bool,
+    pub success_threshold: f64,
+    pub allow_partial: bool,
+    pub requests: &'a ClientStats,
+    /// What an interrupted run leaves as it was, in words (decided before the run).
+    pub kept_on_interrupt: Option<String>,
+}
+
 impl RunStatus {
+    /// The status of a run that got through its loop, with its verdict.
+    pub fn of_run(r: RunReport<'_>) -> Self {
+        let source_step = StepStatus::from_source(r.source);
+        let failures = source_step.failures + r.sink.failures;
+        let processed = source_step.processed + r.unchanged;
+        let percentage = success_percentage(processed, failures);
+        let outcome = Outcome::of_run(&crate::outcome::RunFacts {
+            interrupted: r.interrupted,
+            sink_failed: r.sink_failed,
+            failures,
+            listings_complete: r.source.is_complete(),
+            success_percentage: percentage,
+            success_threshold: r.success_threshold,
+            allow_partial: r.allow_partial,
+        });
+        Self {
+            service_name: r.service_name,
+            started_at: r.started_at.to_string(),
+            finished_at: jiff::Timestamp::now().to_string(),
+            elapsed_seconds: round_ms(r.elapsed),
+            outcome,
+            success_percentage: percentage,
+            success_threshold: r.success_threshold,
+            listings_complete: r.source.is_complete(),
+            incomplete_listings: r.source.incomplete_listings.clone(),
+            failed_objects: r.source.failed_objects.clone(),
+            interrupted: r.interrupted,
+            kept_on_interrupt: r.interrupted.then_some(r.kept_on_interrupt).flatten(),
+            error: None,
+            kept_previous: Vec::new(),
+            steps: vec![source_step, r.sink],
+            sigma_requests: RequestStatus::from(r.requests),
+            deleted: r.deleted,
+            unchanged_workbooks: r.unchanged,
+            output: None,
+            resources: ResourceUse::of_this_process(),
+        }
+    }
+
+    /// The status of a run that could not start or finish: `error` says why.
+    pub fn could_not_run(
+        service_name: String,
+        started_at: jiff::Timestamp,
+        elapsed: std::time::Duration,
+        error: String,
+        requests: &ClientStats,
+    ) -> Self {
+        Self {
+            service_name,
+            started_at: started_at.to_string(),
+            finished_at: jiff::Timestamp::now().to_string(),
+            elapsed_seconds: round_ms(elapsed),
+            outcome: Outcome::CouldNotRun,
+            success_percentage: 0.0,
+            success_threshold: 0.0,
+            listings_complete: false,
+            error: Some(error),
+            sigma_requests: RequestStatus::from(requests),
+            resources: ResourceUse::of_this_process(),
+            ..Self::default()
+        }
+    }
+
     /// The process exit code, which the outcome decides.
     pub fn exit_code(&self) -> u8 {
         self.outcome.exit_code()
@@ -329,6 +423,16 @@ impl RunStatus {
     /// A table for people, printed at the end of a run.
     pub fn render_table(&self) -> String {
         let mut out = String::new();
+        if let Some(error) = &self.error {
+            let _ = writeln!(out, "error: {error}");
+            let _ = writeln!(
+                out,
+                "outcome: {}, elapsed {:.2}s, {} Sigma requests",
+                self.outcome, self.elapsed_seconds, self.sigma_requests.requests
+            );
+            self.render_kept(&mut out);
+            return out;
+        }
         let _ = writeln!(out, "Workflow summary for service `{}`", self.service_name);
         let _ = writeln!(
             out,
@@ -366,12 +470,8 @@ impl RunStatus {
         if self.deleted > 0 {
             let _ = writeln!(out, "marked deleted: {}", self.deleted);
         }
-        if !self.listings_complete {
-            let _ = writeln!(
-                out,
-                "INCOMPLETE listings: {} (nothing was marked deleted)",
-                self.incomplete_listings.join(", ")
-            );
+        for listing in &self.incomplete_listings {
+            let _ = writeln!(out, "INCOMPLETE: {listing} (nothing was marked deleted)");
         }
         if self.interrupted {
             match &self.kept_on_interrupt {
@@ -409,7 +509,18 @@ impl RunStatus {
         if let Some(o) = &self.output {
             let _ = writeln!(out, "output: {o}");
         }
+        self.render_kept(&mut out);
         out
+    }
+
+    fn render_kept(&self, out: &mut String) {
+        if !self.kept_previous.is_empty() {
+            let _ = writeln!(
+                out,
+                "kept the previous run's files unchanged: {}",
+                self.kept_previous.join(", ")
+            );
+        }
     }
 }
 

@@ -1,9 +1,13 @@
 //! The workflow runner: source -> bounded channel -> sink, with a truthful status.
 //!
 //! The source runs in its own task and hands records over a bounded channel, so a slow
-//! sink slows the source (back-pressure) and memory stays constant. The sink commits only
-//! at the end of a run that was not interrupted; the state (for incremental runs and
-//! mark-deleted) is written only after the sink has committed.
+//! sink slows the source (back-pressure) and memory stays constant.
+//!
+//! Before the first Sigma request the run checks what it will write to (the sink, the
+//! status and state files) and gets a token; a failure there ends it at once, naming the
+//! path or the cause ([`FailureCause`]). The sink commits, and the state is written, only
+//! when the run's [`Outcome`] says the output may be used ([`Disposition::Commit`]):
+//! anything less leaves the previous output and state byte for byte.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -14,14 +18,14 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::Error;
-use crate::client::SigmaClient;
+use crate::client::{FailureCause, SigmaClient};
 use crate::config::Workflow;
-use crate::outcome::{Outcome, RunFacts};
+use crate::outcome::{Disposition, Outcome};
 use crate::records::{DeleteRef, Entity, EntityType, Record, RecordKind};
 use crate::sigma::source::{SigmaSource, SourceItem, SourceOptions};
 use crate::sink::{AnySink, Sink, SinkError, SinkSummary};
-use crate::state::{EntityState, RunState, WorkbookState};
-use crate::status::{RequestStatus, RunStatus, StepStatus, success_percentage};
+use crate::state::{RunState, StateRecorder};
+use crate::status::{RunReport, RunStatus, StepStatus};
 
 /// How a run is asked to behave beyond the workflow file.
 #[derive(Debug, Clone)]
@@ -42,6 +46,9 @@ pub struct RunOptions {
     pub progress_every: Duration,
     /// Show a progress bar on stderr (the CLI sets this when stderr is a terminal).
     pub progress_bar: bool,
+    /// Accept a run in which a listing ended early: commit its output and state (merged
+    /// with the previous state) instead of setting them aside. Nothing is deleted either way.
+    pub allow_partial: bool,
 }
 
 impl Default for RunOptions {
@@ -55,6 +62,7 @@ impl Default for RunOptions {
             channel_capacity: 256,
             progress_every: Duration::from_secs(10),
             progress_bar: false,
+            allow_partial: false,
         }
     }
 }
@@ -68,6 +76,14 @@ pub enum RunError {
     Filter(#[from] regex::Error),
     #[error("cannot write the status file {}: {source}", path.display())]
     StatusFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The run could not start: the first token request failed in a way it names.
+    #[error("{0}")]
+    Start(FailureCause),
+    #[error("cannot write the state file {}: {source}", path.display())]
+    StateFile {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -95,18 +111,97 @@ fn record_summary(step: &mut StepStatus, summary: &SinkSummary) {
     }
 }
 
-/// A workbook's records being gathered for the state (they arrive contiguously).
-struct PendingWorkbook {
-    workbook_id: String,
-    dashboard_fqn: Option<String>,
-    updated_at: Option<String>,
-    records: Vec<Record>,
-}
-
-/// Runs the workflow to the end, or until `shutdown` resolves.
+/// Runs the workflow to the end, or until `shutdown` resolves. `Err` only for what the
+/// config must fix (an invalid filter, a sink without its server config) and for a status
+/// file that cannot be written at the end; every other failure is a [`RunStatus`] whose
+/// outcome says so, with the previous output and state left as they were.
 pub async fn run(
     workflow: &Workflow,
     options: &RunOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<RunStatus, Error> {
+    let started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let service = workflow.source.service_name.clone();
+    let previous_files = previous_files(workflow, options);
+
+    let client = SigmaClient::new(&workflow.source.service_connection.config)?;
+    let mut status = match execute(workflow, options, &client, shutdown).await {
+        Ok(status) => status,
+        Err(e) if e.outcome() == Outcome::InvalidConfig => return Err(e),
+        Err(e) => {
+            // Said once, by the summary's `error:` line.
+            tracing::debug!("the run could not start or finish: {e}");
+            RunStatus::could_not_run(
+                service,
+                started_at,
+                clock.elapsed(),
+                e.to_string(),
+                &client.stats(),
+            )
+        }
+    };
+    status.started_at = started_at.to_string();
+    status.elapsed_seconds = (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    if status.outcome.disposition() != Disposition::Commit {
+        status.kept_previous = previous_files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+    }
+    if let Some(path) = &options.status_file {
+        write_status(path, &status)?;
+    }
+    Ok(status)
+}
+
+/// The files of an earlier run this run would replace: the output file and the state.
+fn previous_files(workflow: &Workflow, options: &RunOptions) -> Vec<PathBuf> {
+    let output = options.output.clone().or_else(|| {
+        (workflow.sink.sink_type == crate::config::SinkType::File)
+            .then(|| workflow.sink.config.filename.clone())
+            .flatten()
+    });
+    output
+        .into_iter()
+        .filter(|p| p != Path::new("-"))
+        .chain(options.state_file.clone())
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+/// Checks every file the run will write before any Sigma request.
+fn preflight(options: &RunOptions) -> Result<(), Error> {
+    if let Some(path) = &options.status_file {
+        crate::atomic::probe_writable(path).map_err(|source| RunError::StatusFile {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    if let Some(path) = &options.state_file {
+        crate::atomic::probe_writable(path).map_err(|source| RunError::StateFile {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// A token before anything else: what retrying cannot fix (refused, DNS, TLS, rejected
+/// credentials) ends the run here, in seconds, in `test-connection`'s words.
+async fn start(workflow: &Workflow, client: &SigmaClient) -> Result<(), Error> {
+    let conn = &workflow.source.service_connection.config;
+    client.authenticate().await.map_err(|e| {
+        let cause = FailureCause::of(conn, &e);
+        tracing::debug!(error = %e, "the first token request failed");
+        RunError::Start(cause).into()
+    })
+}
+
+async fn execute(
+    workflow: &Workflow,
+    options: &RunOptions,
+    client: &SigmaClient,
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunStatus, Error> {
     let started_at = jiff::Timestamp::now();
@@ -115,13 +210,13 @@ pub async fn run(
     let service = workflow.source.service_name.clone();
 
     let mut sink = AnySink::from_workflow(workflow, options.output.as_deref())?;
+    let mut source_options = SourceOptions::from_workflow(workflow).map_err(RunError::from)?;
+    preflight(options)?;
     sink.healthcheck().await?;
-
     let previous = match &options.state_file {
         Some(path) => Some(RunState::load(path, &service)?),
         None => None,
     };
-    let mut source_options = SourceOptions::from_workflow(workflow).map_err(RunError::from)?;
     if options.incremental {
         if let Some(prev) = &previous {
             source_options.unchanged_workbooks = prev
@@ -131,7 +226,10 @@ pub async fn run(
                 .collect();
         }
     }
-    let client = SigmaClient::new(&workflow.source.service_connection.config)?;
+    if let Err(e) = start(workflow, client).await {
+        sink.abort().await;
+        return Err(e);
+    }
     let source = SigmaSource::new(client.clone(), source_options);
     let source_status = source.status();
 
@@ -146,8 +244,7 @@ pub async fn run(
     });
 
     let keep_state = options.state_file.is_some();
-    let mut state = RunState::new(&service);
-    let mut pending: Option<PendingWorkbook> = None;
+    let mut recorder = StateRecorder::new(&service);
     let mut failed_ids: HashSet<String> = HashSet::new();
     let mut sink_status = StepStatus {
         name: "sink".into(),
@@ -175,12 +272,11 @@ pub async fn run(
         let result = match item {
             Ok(SourceItem::UnchangedWorkbook { dashboard_fqn, .. }) => {
                 unchanged += 1;
-                flush(&mut pending, &mut state);
                 replay(
                     &dashboard_fqn,
                     previous.as_ref(),
                     &mut sink,
-                    &mut state,
+                    &mut recorder,
                     &mut sink_status,
                 )
                 .await
@@ -193,7 +289,7 @@ pub async fn run(
                 if written.is_ok() {
                     count(&mut sink_status, record.kind());
                     if keep_state {
-                        track(record, workbook_id, &mut pending, &mut state);
+                        recorder.record(record, workbook_id);
                     }
                 }
                 written
@@ -241,121 +337,77 @@ pub async fn run(
         producer.abort();
     }
     let _ = producer.await;
-    flush(&mut pending, &mut state);
 
     let source_snapshot = source_status.snapshot();
-    let complete = source_snapshot.is_complete() && !interrupted && sink_error.is_none();
-    let mut deleted = 0u64;
-    let mut output = None;
     let sink_failed = sink_error.is_some();
-    if let Some(e) = sink_error {
-        sink.abort().await;
+    if let Some(e) = &sink_error {
         sink_status.failures += 1;
         sink_status.failure_examples.push(e.to_string());
-    } else if interrupted {
-        sink.abort().await;
-    } else {
-        // Mark-deleted: only after a run in which every listing was complete.
-        if let Some(prev) = previous.as_ref().filter(|_| complete) {
-            let mut deletes = Vec::new();
-            if sc.mark_deleted_dashboards {
-                deletes.extend(
-                    prev.deleted_dashboards(&state, &failed_ids)
-                        .map(|fqn| delete_record(EntityType::Dashboard, fqn)),
-                );
-            }
-            if sc.mark_deleted_charts {
-                deletes.extend(
-                    prev.deleted_charts(&state, &source_snapshot.failed_objects)
-                        .into_iter()
-                        .map(|fqn| delete_record(EntityType::Chart, &fqn)),
-                );
-            }
-            if sc.mark_deleted_data_models && sc.include_data_models {
-                deletes.extend(
-                    prev.deleted_data_models(&state)
-                        .map(|fqn| delete_record(EntityType::DashboardDataModel, fqn)),
-                );
-            }
-            for record in deletes {
-                sink.write(&record).await?;
-                count(&mut sink_status, RecordKind::Delete);
-                deleted += 1;
-            }
-        } else if previous.is_some() && !source_snapshot.is_complete() {
-            tracing::warn!(
-                "listings incomplete ({}): nothing is marked deleted in this run",
-                source_snapshot.incomplete_listings.join(", ")
-            );
-        }
-        let summary = sink.commit().await?;
-        record_summary(&mut sink_status, &summary);
-        output = summary.output;
-        if let Some(path) = &options.state_file {
-            if let Some(prev) = &previous {
-                state.keep_failed_from(prev, &source_snapshot.failed_objects);
-            }
-            // A run that saw only part of the org must not shrink the state: keep the
-            // previous entries it could not see, so a later complete run decides.
-            if !complete {
-                if let Some(prev) = &previous {
-                    for (k, v) in &prev.dashboards {
-                        state
-                            .dashboards
-                            .entry(k.clone())
-                            .or_insert_with(|| v.clone());
-                    }
-                    for (k, v) in &prev.data_models {
-                        state
-                            .data_models
-                            .entry(k.clone())
-                            .or_insert_with(|| v.clone());
-                    }
-                }
-            }
-            state.finished_at = jiff::Timestamp::now().to_string();
-            state.save(path)?;
-        }
     }
-
-    let source_step = StepStatus::from_source(&source_snapshot);
-    let failures = source_step.failures + sink_status.failures;
-    let processed = source_step.processed + unchanged;
     let threshold = options
         .success_threshold
         .or(workflow.workflow_config.success_threshold)
         .unwrap_or(90.0);
-    let percentage = success_percentage(processed, failures);
-    let outcome = Outcome::of_run(&RunFacts {
+    let stats = client.stats();
+    let report = |sink: StepStatus, deleted: u64| RunReport {
+        service_name: service.clone(),
+        started_at,
+        elapsed: clock.elapsed(),
+        source: &source_snapshot,
+        sink,
+        unchanged,
+        deleted,
         interrupted,
         sink_failed,
-        failures,
-        listings_complete: source_snapshot.is_complete(),
-        success_percentage: percentage,
         success_threshold: threshold,
-    });
-    let status = RunStatus {
-        service_name: service,
-        started_at: started_at.to_string(),
-        finished_at: jiff::Timestamp::now().to_string(),
-        elapsed_seconds: (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        outcome,
-        success_percentage: percentage,
-        success_threshold: threshold,
-        listings_complete: source_snapshot.is_complete(),
-        incomplete_listings: source_snapshot.incomplete_listings.clone(),
-        failed_objects: source_snapshot.failed_objects.clone(),
-        interrupted,
-        steps: vec![source_step, sink_status],
-        sigma_requests: RequestStatus::from(&client.stats()),
-        deleted,
-        unchanged_workbooks: unchanged,
-        kept_on_interrupt: interrupted.then(|| what_is_kept.to_string()),
-        output,
-        resources: crate::status::ResourceUse::of_this_process(),
+        allow_partial: options.allow_partial,
+        requests: &stats,
+        kept_on_interrupt: Some(what_is_kept.to_string()),
     };
-    if let Some(path) = &options.status_file {
-        write_status(path, &status)?;
+    // The verdict before anything is committed decides what happens to the output.
+    let verdict = RunStatus::of_run(report(sink_status.clone(), 0)).outcome;
+    let disposition = if sink_failed {
+        Disposition::Discard
+    } else {
+        verdict.disposition()
+    };
+    let mut deleted = 0u64;
+    let mut output = None;
+    match disposition {
+        Disposition::Discard => sink.abort().await,
+        Disposition::SetAside => {
+            if !source_snapshot.is_complete() && previous.is_some() {
+                tracing::warn!("listings incomplete: nothing is marked deleted in this run");
+            }
+            let summary = sink.set_aside().await?;
+            record_summary(&mut sink_status, &summary);
+            output = summary.output;
+        }
+        Disposition::Commit => {
+            // Mark-deleted: only after a run in which every listing was complete.
+            if let Some(prev) = previous.as_ref().filter(|_| source_snapshot.is_complete()) {
+                let failed_objects = &source_snapshot.failed_objects;
+                for record in deletions(sc, prev, recorder.seen(), &failed_ids, failed_objects) {
+                    sink.write(&record).await?;
+                    count(&mut sink_status, RecordKind::Delete);
+                    deleted += 1;
+                }
+            }
+            let summary = sink.commit().await?;
+            record_summary(&mut sink_status, &summary);
+            output = summary.output;
+        }
+    }
+    let mut status = RunStatus::of_run(report(sink_status, deleted));
+    status.output = output;
+    // The state follows the final verdict: a server sink's refusals, known only at commit,
+    // can still fail the run, and then the state must not move on.
+    if let (Some(path), Disposition::Commit) = (&options.state_file, status.outcome.disposition()) {
+        let mut state = recorder.finish(previous.as_ref(), source_snapshot.is_complete());
+        if let Some(prev) = &previous {
+            state.keep_failed_from(prev, &source_snapshot.failed_objects);
+        }
+        state.save(path)?;
     }
     Ok(status)
 }
@@ -368,6 +420,41 @@ fn count(step: &mut StepStatus, kind: RecordKind) {
         .or_default() += 1;
 }
 
+/// What the previous state had and this complete run did not see, as soft deletes, for
+/// the kinds the workflow marks deleted.
+fn deletions(
+    sc: &crate::config::DashboardSourceConfig,
+    previous: &RunState,
+    seen: &RunState,
+    failed_ids: &HashSet<String>,
+    failed_objects: &[crate::sigma::source::FailedObject],
+) -> Vec<Record> {
+    let mut deletes = Vec::new();
+    if sc.mark_deleted_dashboards {
+        deletes.extend(
+            previous
+                .deleted_dashboards(seen, failed_ids)
+                .map(|fqn| delete_record(EntityType::Dashboard, fqn)),
+        );
+    }
+    if sc.mark_deleted_charts {
+        deletes.extend(
+            previous
+                .deleted_charts(seen, failed_objects)
+                .into_iter()
+                .map(|fqn| delete_record(EntityType::Chart, &fqn)),
+        );
+    }
+    if sc.mark_deleted_data_models && sc.include_data_models {
+        deletes.extend(
+            previous
+                .deleted_data_models(seen)
+                .map(|fqn| delete_record(EntityType::DashboardDataModel, fqn)),
+        );
+    }
+    deletes
+}
+
 /// A soft delete (the metadata-rest sink never hard-deletes what a run merely did not see).
 fn delete_record(entity_type: EntityType, fqn: &str) -> Record {
     Record::new(Entity::Delete(DeleteRef {
@@ -376,65 +463,12 @@ fn delete_record(entity_type: EntityType, fqn: &str) -> Record {
     }))
 }
 
-/// Files a record under its workbook (or as a data model) for the next run's state.
-fn track(
-    record: Record,
-    workbook_id: Option<String>,
-    pending: &mut Option<PendingWorkbook>,
-    state: &mut RunState,
-) {
-    match workbook_id {
-        Some(id) => {
-            if pending.as_ref().is_some_and(|p| p.workbook_id != id) {
-                flush(pending, state);
-            }
-            let p = pending.get_or_insert_with(|| PendingWorkbook {
-                workbook_id: id,
-                dashboard_fqn: None,
-                updated_at: None,
-                records: Vec::new(),
-            });
-            if let Entity::Dashboard(dashboard) = &record.entity {
-                p.dashboard_fqn = Some(dashboard.fqn());
-                p.updated_at = record.refs.updated_at.clone();
-            }
-            p.records.push(record);
-        }
-        None => {
-            flush(pending, state);
-            if let Entity::DataModel(model) = &record.entity {
-                state.data_models.insert(
-                    model.fqn(),
-                    EntityState {
-                        updated_at: record.refs.updated_at,
-                    },
-                );
-            }
-        }
-    }
-}
-
-fn flush(pending: &mut Option<PendingWorkbook>, state: &mut RunState) {
-    if let Some(p) = pending.take() {
-        if let Some(fqn) = p.dashboard_fqn {
-            state.dashboards.insert(
-                fqn,
-                WorkbookState {
-                    workbook_id: p.workbook_id,
-                    updated_at: p.updated_at,
-                    records: p.records,
-                },
-            );
-        }
-    }
-}
-
 /// Writes an unchanged workbook's records as the last run emitted them.
 async fn replay(
     dashboard_fqn: &str,
     previous: Option<&RunState>,
     sink: &mut AnySink,
-    state: &mut RunState,
+    recorder: &mut StateRecorder,
     sink_status: &mut StepStatus,
 ) -> Result<(), SinkError> {
     let Some(entry) = previous.and_then(|p| p.dashboards.get(dashboard_fqn)) else {
@@ -444,9 +478,7 @@ async fn replay(
         sink.write(record).await?;
         count(sink_status, record.kind());
     }
-    state
-        .dashboards
-        .insert(dashboard_fqn.to_owned(), entry.clone());
+    recorder.replayed(dashboard_fqn, entry);
     Ok(())
 }
 

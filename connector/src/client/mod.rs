@@ -18,6 +18,7 @@
 //! ```
 
 pub mod backoff;
+mod cause;
 mod error;
 pub(crate) mod http;
 mod limit;
@@ -27,7 +28,7 @@ mod token;
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
@@ -40,6 +41,7 @@ use url::Url;
 use crate::config::{SigmaConnection, SigmaEndpoints};
 
 pub use backoff::BackoffConfig;
+pub use cause::FailureCause;
 pub use error::{ApiErrorBody, AuthFailure, ClientError, ErrorKind, ListingProgress};
 pub use pagination::{Listing, Page, PageStyle, collect_all};
 pub use retry::RetryConfig;
@@ -126,6 +128,12 @@ struct Inner {
     tokens: TokenCache,
     limit: Arc<AdaptiveLimit>,
     counters: Counters,
+    /// Sigma (or whatever listens at `hostPort`) has answered at least once. Until then a
+    /// failure to connect is not retried: a refused port, an unknown host or an unreachable
+    /// address at the start is a wrong setting or a firewall, not a passing outage, and
+    /// waiting out the retry budget only hid it for minutes. Answers (503, 429) and request
+    /// timeouts are retried as always.
+    answered: AtomicBool,
 }
 
 impl fmt::Debug for SigmaClient {
@@ -183,6 +191,7 @@ impl SigmaClient {
                     conn.requests_per_second,
                 ),
                 counters: Counters::default(),
+                answered: AtomicBool::new(false),
             }),
         })
     }
@@ -441,8 +450,19 @@ impl SigmaClient {
                 slot.throttled();
             }
         }
+        if result.is_ok() {
+            inner.answered.store(true, Ordering::Relaxed);
+        }
+        // A connection that could not be made (refused, DNS, or a connect timeout to a host
+        // that drops packets) before anything ever answered is not retried.
+        let decision = match &result {
+            Err(e) if e.is_connect() && !inner.answered.load(Ordering::Relaxed) => {
+                RetryDecision::DontRetry
+            }
+            _ => should_retry(outcome, idempotent),
+        };
         // The slot is released before any wait: a request backing off holds no place.
-        match should_retry(outcome, idempotent) {
+        match decision {
             RetryDecision::Success => {
                 if let Some(slot) = &slot {
                     slot.succeeded();

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use super::naming::{column_name, fqn};
 use super::types::{ChartType, DataType, data_type_from_sigma};
-use crate::config::SigmaConnection;
 
 /// `dashboardServiceType`: this connector only ever creates a Sigma service.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -26,7 +25,8 @@ pub enum DataModelType {
     SigmaDataModel,
 }
 
-/// `dashboardConnection`: `{config: <SigmaConnection>}`, here without the client secret.
+/// `dashboardConnection`: `{config: <SigmaConnection>}`. Not written by this connector (see
+/// [`CreateDashboardServiceRequest::connection`]); kept so a request read back parses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DashboardConnection {
     pub config: serde_json::Value,
@@ -43,21 +43,22 @@ pub struct CreateDashboardServiceRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub service_type: DashboardServiceType,
-    pub connection: DashboardConnection,
+    /// Left out: OpenMetadata's `SigmaConnection` requires `clientSecret`, which a record
+    /// must never carry, and the model allows a service without a connection. The
+    /// connection (and its secret) live in OpenMetadata, where the service is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<DashboardConnection>,
 }
 
 impl CreateDashboardServiceRequest {
-    /// The service record for `service_name`, carrying the connection without its secret
-    /// (OpenMetadata keeps secrets in its secrets manager, never in an entity).
-    pub fn new(service_name: &str, connection: &SigmaConnection) -> Self {
+    /// The service record for `service_name`, without a connection (see `connection`).
+    pub fn new(service_name: &str) -> Self {
         Self {
             name: service_name.to_owned(),
             display_name: None,
             description: None,
             service_type: DashboardServiceType::Sigma,
-            connection: DashboardConnection {
-                config: connection.to_public_json(),
-            },
+            connection: None,
         }
     }
 }

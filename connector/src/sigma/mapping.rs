@@ -11,9 +11,9 @@ use super::model::{
 use super::options::SourceOptions;
 use crate::records::{
     ChartType, Column, ColumnLineage, CreateChartRequest, CreateDashboardDataModelRequest,
-    CreateDashboardRequest, CreateDashboardServiceRequest, DashboardConnection,
-    DashboardServiceType, DataModelType, Entity, EntityRef, EntityType, LineageEdge, Record, Refs,
-    SigmaType, chart_type_from_sigma, column_name, entity_name, fqn,
+    CreateDashboardRequest, CreateDashboardServiceRequest, DashboardServiceType, DataModelType,
+    Entity, EntityRef, EntityType, LineageEdge, Record, Refs, SigmaType, chart_type_from_sigma,
+    column_name, entity_name, fqn,
 };
 
 /// The workspace a Sigma path starts with (`Finance/Reports/Q3` -> `Finance`).
@@ -107,15 +107,7 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
 
 pub fn dashboard_service(options: &SourceOptions) -> Record {
     Record::new(Entity::DashboardService(without_nul(
-        CreateDashboardServiceRequest {
-            name: options.service_name.clone(),
-            display_name: None,
-            description: None,
-            service_type: DashboardServiceType::Sigma,
-            connection: DashboardConnection {
-                config: options.connection_json.clone(),
-            },
-        },
+        CreateDashboardServiceRequest::new(&options.service_name),
     )))
 }
 

@@ -49,6 +49,11 @@ impl Sink for ConsoleSink {
         Ok(SinkSummary::default())
     }
 
+    /// A console has no last output to keep: print as a commit does.
+    async fn set_aside(self) -> Result<SinkSummary, SinkError> {
+        self.commit().await
+    }
+
     async fn abort(self) {
         if let Some(mut out) = self.out {
             let _ = out.flush();

@@ -89,11 +89,24 @@ impl JsonlSink {
         Ok(())
     }
 
-    /// Flushes, fsyncs and renames into place; returns where the output is.
-    fn finish(mut self) -> Result<String, SinkError> {
+    /// Where a set-aside run's output goes: beside the target, which stays as it was.
+    pub fn partial_path(path: &Path) -> PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".partial");
+        PathBuf::from(name)
+    }
+
+    /// Flushes, fsyncs and renames into place (or beside it, `aside`); returns where the
+    /// output is.
+    fn finish(mut self, aside: bool) -> Result<String, SinkError> {
         self.open()?;
         match self.target {
             Target::File { path, tmp } => {
+                let path = if aside {
+                    Self::partial_path(&path)
+                } else {
+                    path
+                };
                 let w = tmp.expect("opened by healthcheck");
                 let file = w.into_inner().map_err(|e| SinkError::Io {
                     path: path.clone(),
@@ -128,6 +141,9 @@ impl JsonlSink {
 
 impl Sink for JsonlSink {
     async fn healthcheck(&mut self) -> Result<(), SinkError> {
+        if let Target::File { path, .. } = &self.target {
+            crate::atomic::probe_writable(path).map_err(Self::io(path))?;
+        }
         self.open()
     }
 
@@ -136,7 +152,15 @@ impl Sink for JsonlSink {
     }
 
     async fn commit(self) -> Result<SinkSummary, SinkError> {
-        let output = self.finish()?;
+        let output = self.finish(false)?;
+        Ok(SinkSummary {
+            output: Some(output),
+            ..SinkSummary::default()
+        })
+    }
+
+    async fn set_aside(self) -> Result<SinkSummary, SinkError> {
+        let output = self.finish(true)?;
         Ok(SinkSummary {
             output: Some(output),
             ..SinkSummary::default()
@@ -188,6 +212,31 @@ mod tests {
         );
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[tokio::test]
+    async fn set_aside_writes_beside_and_keeps_the_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        std::fs::write(&path, "previous\n").unwrap();
+        let mut sink = JsonlSink::new(&path);
+        sink.write(&draft("a")).await.unwrap();
+        let summary = sink.set_aside().await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous\n");
+        let partial = JsonlSink::partial_path(&path);
+        assert_eq!(
+            summary.output.as_deref(),
+            Some(&*partial.display().to_string())
+        );
+        assert_eq!(std::fs::read_to_string(partial).unwrap().lines().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn healthcheck_refuses_a_directory_as_the_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = JsonlSink::new(dir.path());
+        let e = sink.healthcheck().await.unwrap_err().to_string();
+        assert!(e.contains("is a directory"), "{e}");
     }
 
     #[tokio::test]

@@ -66,6 +66,12 @@ pub trait Sink: Send + Sized {
     /// Finishes the run's output (renames the file into place, waits for the last requests).
     fn commit(self) -> impl Future<Output = Result<SinkSummary, SinkError>> + Send;
 
+    /// Finishes a run whose output must not replace the last complete one (a listing ended
+    /// early, or too much failed): a file sink writes it beside the target, as
+    /// `<target>.partial`, and leaves the target as it was; other sinks finish as `commit`
+    /// does (a server has already taken the records; no delete was sent).
+    fn set_aside(self) -> impl Future<Output = Result<SinkSummary, SinkError>> + Send;
+
     /// Stops without finishing. What cannot be taken back (requests a server has already
     /// acted on) stays; a file sink leaves the previous output as it was.
     fn abort(self) -> impl Future<Output = ()> + Send;
@@ -139,6 +145,14 @@ impl Sink for AnySink {
             AnySink::File(s) => s.commit().await,
             AnySink::Console(s) => s.commit().await,
             AnySink::MetadataRest(s) => s.commit().await,
+        }
+    }
+
+    async fn set_aside(self) -> Result<SinkSummary, SinkError> {
+        match self {
+            AnySink::File(s) => s.set_aside().await,
+            AnySink::Console(s) => s.set_aside().await,
+            AnySink::MetadataRest(s) => s.set_aside().await,
         }
     }
 

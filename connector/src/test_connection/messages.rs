@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::client::{AuthFailure, ClientError, ErrorKind};
+use crate::client::{AuthFailure, ClientError, ErrorKind, FailureCause};
 use crate::config::{ConfigError, SigmaConnection, SigmaEndpoints};
 
 use super::result::StepOutcome;
@@ -14,9 +14,6 @@ use super::timing::{Clock, Limit, secs};
 
 /// How a skipped step's message starts: [`super::TestConnectionStepResult::skipped`] reads it.
 pub const SKIPPED_PREFIX: &str = "skipped: ";
-
-/// Where to find the right `hostPort`.
-const REGION_HINT: &str = "set hostPort to your Sigma cloud's API URL (https://aws-api.sigmacomputing.com, https://api.sigmacomputing.com for GCP, https://api.us.azure.sigmacomputing.com, ...); Administration → Developer Access shows your API base URL";
 
 pub(super) fn skipped_after(failed: Step) -> StepOutcome {
     StepOutcome::fail(
@@ -110,18 +107,6 @@ pub(super) fn connection_unusable(e: &impl std::fmt::Display) -> StepOutcome {
     )
 }
 
-pub(super) fn unresolved_host(
-    host: &str,
-    port: u16,
-    field: &str,
-    e: &std::io::Error,
-) -> StepOutcome {
-    StepOutcome::fail(
-        format!("The host name {host} could not be resolved; check {field} for typos."),
-        format!("DNS lookup of {host}:{port} ({field}) failed: {e}"),
-    )
-}
-
 pub(super) fn token_obtained(endpoints: &SigmaEndpoints, elapsed: Duration) -> String {
     format!(
         "Obtained an access token from {} in {} ms.",
@@ -130,108 +115,15 @@ pub(super) fn token_obtained(endpoints: &SigmaEndpoints, elapsed: Duration) -> S
     )
 }
 
-/// Why the token request failed, in words. Refused, unknown host, TLS, bad credentials and
-/// timeouts are told apart here and only here (the classification is moving to
-/// `crate::client::FailureCause`, shared with `ingest`; this function is what it replaces).
-pub(super) fn token_failure(
-    conn: &SigmaConnection,
-    endpoints: &SigmaEndpoints,
-    e: &ClientError,
-) -> String {
-    let at = origin(&endpoints.token_url);
-    let setting = if endpoints.custom_token_url {
-        "tokenUrl"
-    } else {
-        "hostPort"
-    };
-    let status = e.status().map(|s| s.as_u16());
-    // A path on hostPort (`/api`) is what most often puts Sigma's token endpoint out of
-    // reach while the host is right: name it rather than blame the whole URL.
-    let unused_path = endpoints
-        .host_path()
-        .filter(|_| !endpoints.custom_token_url);
-    let unused_path_fix = |answered: &str| {
-        unused_path.map(|path| {
-            format!(
-                "{at} {answered} at {}: hostPort has the path `{path}`, which Sigma's API does not use; set hostPort to {} (without `{path}`).",
-                endpoints.token_url.path(),
-                endpoints.host_origin()
-            )
-        })
-    };
+/// Why the token request failed, in words: `client::FailureCause`, which `ingest` says too
+/// when a run cannot start, so both name the same cause the same way.
+pub(super) fn token_failure(conn: &SigmaConnection, e: &ClientError) -> String {
     match e.kind() {
-        ErrorKind::Auth(AuthFailure::InvalidCredentials { .. }) => format!(
-            "Sigma rejected the client ID or client secret (HTTP {}); check both, or create new API credentials in Administration → Developer Access.",
-            status.unwrap_or(401)
-        ),
-        ErrorKind::Auth(AuthFailure::WrongTokenUrl) if status.is_some() => {
-            let code = status.unwrap_or(404);
-            if let Some(text) = unused_path_fix(&format!("answered HTTP {code}")) {
-                text
-            } else if !endpoints.custom_token_url && conn.api_version != "v2" {
-                format!(
-                    "There is no token endpoint for apiVersion `{}` (HTTP {code}); apiVersion should be `v2`.",
-                    conn.api_version
-                )
-            } else if endpoints.custom_token_url {
-                format!(
-                    "{at} answered HTTP {code} at the token URL, so tokenUrl is not a token endpoint; check tokenUrl, or remove it to use Sigma's own."
-                )
-            } else {
-                format!(
-                    "{at} answered HTTP {code} where Sigma's token endpoint should be, so it is not Sigma's REST API; {REGION_HINT}."
-                )
-            }
+        ErrorKind::Auth(_) | ErrorKind::Connect | ErrorKind::Tls | ErrorKind::Timeout => {
+            FailureCause::of(conn, e).to_string()
         }
-        ErrorKind::Auth(AuthFailure::WrongTokenUrl) => {
-            let target = host_port(&endpoints.token_url);
-            if looks_refused(e) {
-                format!(
-                    "Connection refused at {target}: nothing is listening there; check the port in {setting} (Sigma's API is on https, port 443)."
-                )
-            } else {
-                format!(
-                    "Could not connect to {target}; check {setting} and that this machine can reach it (proxy, firewall)."
-                )
-            }
-        }
-        ErrorKind::Auth(AuthFailure::Tls) => format!(
-            "The TLS handshake with {at} failed; check that {setting} is Sigma's https API URL, and that no proxy intercepts TLS with a certificate this machine does not trust."
-        ),
-        ErrorKind::Auth(AuthFailure::Timeout) => format!(
-            "The token endpoint at {at} did not answer in time; check {setting}, and that this machine can reach it."
-        ),
-        ErrorKind::Auth(AuthFailure::NotAToken { .. }) => {
-            if let Some(text) =
-                unused_path_fix("answered the token request with something that is not a token")
-            {
-                text
-            } else if endpoints.custom_token_url {
-                format!(
-                    "{at} answered the token request with something that is not a token; check tokenUrl."
-                )
-            } else {
-                format!(
-                    "{at} answered the token request with something that is not a token (for example a web page), so it is not Sigma's REST API; {REGION_HINT}."
-                )
-            }
-        }
-        ErrorKind::Auth(AuthFailure::TokenEndpoint) if e.is_rate_limited() => format!(
-            "Sigma is rate-limiting token requests (HTTP 429 after {} attempts); wait a minute and test again.",
-            e.attempts()
-        ),
-        ErrorKind::Auth(AuthFailure::TokenEndpoint) => format!(
-            "The token endpoint at {at} failed{}; Sigma may be unavailable, try again later.",
-            status
-                .map(|s| format!(" with HTTP {s}"))
-                .unwrap_or_default()
-        ),
         _ => api_failure(Step::GetToken, e),
     }
-}
-
-fn looks_refused(e: &ClientError) -> bool {
-    e.to_string().to_ascii_lowercase().contains("refused")
 }
 
 /// What the objects of a step are called in a message.
@@ -463,13 +355,4 @@ pub(super) enum ElementLineageProbe {
 /// `scheme://host[:port]` of a URL.
 fn origin(url: &url::Url) -> String {
     crate::config::endpoints::origin(url)
-}
-
-/// `host:port` of a URL, for "nothing listens at" messages.
-fn host_port(url: &url::Url) -> String {
-    match (url.host_str(), url.port_or_known_default()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => url.as_str().to_owned(),
-    }
 }

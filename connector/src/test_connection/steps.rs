@@ -6,7 +6,7 @@
 use serde::de::IgnoredAny;
 use tokio::time::Instant;
 
-use crate::client::ClientError;
+use crate::client::{ClientError, FailureCause};
 use crate::config::{SigmaConnection, SigmaEndpoints};
 use crate::sigma::api::{FirstPage, ListingEndpoint, SigmaApi};
 use crate::sigma::mapping::is_chart;
@@ -92,29 +92,16 @@ impl Probe<'_> {
     }
 
     pub(super) async fn get_token(&self) -> StepOutcome {
-        // Resolve names ourselves first: reqwest reports an unknown host as a generic
-        // connect error, and "check for typos" is the one useful thing to say.
         let endpoints = self.endpoints();
-        let mut urls = vec![(&endpoints.host, "hostPort")];
-        if endpoints.custom_token_url && endpoints.token_url.host_str() != endpoints.host.host_str()
-        {
-            urls.push((&endpoints.token_url, "tokenUrl"));
-        }
-        for (url, field) in urls {
-            if let Some(url::Host::Domain(host)) = url.host() {
-                let port = url.port_or_known_default().unwrap_or(443);
-                if let Err(e) = tokio::net::lookup_host((host, port)).await {
-                    return messages::unresolved_host(host, port, field, &e);
-                }
-            }
+        if let Some((cause, detail)) = FailureCause::unresolvable_host(self.conn).await {
+            return StepOutcome::fail(cause.to_string(), detail);
         }
         let start = Instant::now();
         match self.api.client().authenticate().await {
             Ok(()) => StepOutcome::pass(messages::token_obtained(endpoints, start.elapsed())),
-            Err(e) => StepOutcome::fail(
-                messages::token_failure(self.conn, endpoints, &e),
-                messages::detail(&e),
-            ),
+            Err(e) => {
+                StepOutcome::fail(messages::token_failure(self.conn, &e), messages::detail(&e))
+            }
         }
     }
 

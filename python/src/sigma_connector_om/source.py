@@ -481,7 +481,8 @@ class SigmaSource(DashboardServiceSource):
         if status is None:
             return f"the Sigma run did not finish ({self._run_error})"
         if not status.get("listingsComplete", False):
-            return "listings ended early: " + ", ".join(status.get("incompleteListings") or ["unknown"])
+            listings = status.get("incompleteListings") or []
+            return "listings ended early: " + (", ".join(map(_listing_text, listings)) or "unknown")
         failed = status.get("failedObjects") or []
         if failed:
             return f"{len(failed)} Sigma object(s) failed, e.g. {failed[0].get('kind')} {failed[0].get('id')}"
@@ -502,7 +503,10 @@ class SigmaSource(DashboardServiceSource):
             name = f" ({failed['name']})" if failed.get("name") else ""
             yield self._left(f"{failed.get('kind')} {failed.get('id')}{name}", failed.get("message", "failed"))
         for listing in status.get("incompleteListings") or []:
-            yield self._left(f"listing {listing}", "the listing ended early; nothing is marked deleted in this run")
+            yield self._left(
+                f"listing {_listing_text(listing)}",
+                "the listing ended early; nothing is marked deleted in this run",
+            )
 
     def _guarded(self, what: str, deletions: Iterable[Either]) -> Iterable[Either]:
         reason = self._deletion_blocked()
@@ -533,3 +537,15 @@ class SigmaSource(DashboardServiceSource):
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
         super().close()
+
+
+def _listing_text(listing) -> str:
+    """An entry of the status's ``incompleteListings``: ``{listing, itemsSoFar, pagesSoFar,
+    cause}`` (a bare string from older binaries)."""
+    if not isinstance(listing, dict):
+        return str(listing)
+    text = str(listing.get("listing", "?"))
+    if "itemsSoFar" in listing:
+        text += f" ({listing['itemsSoFar']} item(s) read before it ended"
+        text += f": {listing['cause']})" if listing.get("cause") else ")"
+    return text

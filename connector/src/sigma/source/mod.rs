@@ -52,12 +52,27 @@ pub enum SourceError {
     },
     #[error("{0}")]
     Malformed(DecodeError),
-    #[error("listing `{listing}` ended early after {items} items: {message}")]
-    IncompleteListing {
-        listing: String,
-        items: u64,
-        message: String,
-    },
+    #[error("{0}")]
+    IncompleteListing(ListingIncomplete),
+}
+
+/// A top-level listing (workbooks, data models, datasets; reports later) that ended before
+/// its last page. The run that saw one is `partial`: it deletes nothing and does not replace
+/// the last complete output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "camelCase")]
+#[error(
+    "listing `{listing}` ended early after {items_so_far} item(s) on {pages_so_far} page(s): {cause}"
+)]
+pub struct ListingIncomplete {
+    /// Which listing: `workbooks`, `dataModels`, `datasets`, ...
+    pub listing: String,
+    /// Items of that listing the source had taken in when it ended.
+    pub items_so_far: u64,
+    /// Pages received completely.
+    pub pages_so_far: u64,
+    /// Why it ended: the failed request, with its status, attempts and Sigma's message.
+    pub cause: String,
 }
 
 impl SourceError {
@@ -67,7 +82,7 @@ impl SourceError {
         match self {
             SourceError::Object { id, .. } => Some(id),
             SourceError::Malformed(d) => Some(&d.id),
-            SourceError::IncompleteListing { .. } => None,
+            SourceError::IncompleteListing(_) => None,
         }
     }
 }
@@ -143,7 +158,7 @@ pub struct SourceStatus {
     /// Every object that failed (up to `FAILED_OBJECTS_MAX`), with its id.
     pub failed_objects: Vec<FailedObject>,
     /// Listings that ended early: a run with any is not complete.
-    pub incomplete_listings: Vec<String>,
+    pub incomplete_listings: Vec<ListingIncomplete>,
     /// Workbooks Sigma says it has (from the listing's `total`), for progress.
     pub workbooks_total: Option<u64>,
     /// Workbooks finished with so far (expanded, filtered, skipped or failed), for progress.
@@ -220,7 +235,7 @@ impl StatusHandle {
         if s.failure_examples.len() < EXAMPLES {
             s.failure_examples.push(error.to_string());
         }
-        if let SourceError::IncompleteListing { listing, .. } = error {
+        if let SourceError::IncompleteListing(listing) = error {
             s.incomplete_listings.push(listing.clone());
         }
         if s.failed_objects.len() < FAILED_OBJECTS_MAX {
@@ -407,11 +422,12 @@ enum DataModelOutcome {
 }
 
 fn incomplete(listing: &str, items: u64, error: &ClientError) -> SourceError {
-    SourceError::IncompleteListing {
+    SourceError::IncompleteListing(ListingIncomplete {
         listing: listing.to_owned(),
-        items,
-        message: error.to_string(),
-    }
+        items_so_far: items,
+        pages_so_far: error.listing_progress().map_or(0, |p| p.pages as u64),
+        cause: error.to_string(),
+    })
 }
 
 /// What a data-model or dataset `inode-` node resolves to.

@@ -297,6 +297,26 @@ impl MetadataRestSink {
                 }
             }
             add_tags(&mut body, labels);
+            if is_service {
+                // A service that exists was made in OpenMetadata, with its connection and
+                // secret: leave it as it is. One that does not is created without a
+                // connection (this run has no secret to give it, and one without its secret
+                // would not validate); the operator adds the connection in OpenMetadata.
+                match resolver.entity(entity_type, &fqn).await {
+                    Ok(Some(id)) => {
+                        outcome.written = Some((entity_type, fqn, id));
+                        outcome.skipped = Some("dashboardServiceExists");
+                        return outcome;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        return Outcome {
+                            refused: Some(fqn.clone()),
+                            ..Outcome::failed(format!("{kind} {fqn}"), &e)
+                        };
+                    }
+                }
+            }
             let mut segments = vec!["v1"];
             segments.extend_from_slice(collection(entity_type));
             let url = resolver.client.url(&segments, &[]);
@@ -533,6 +553,11 @@ impl Sink for MetadataRestSink {
 
     /// Stops the requests in flight. What OpenMetadata has already stored stays there: a
     /// server has no transaction to roll back.
+    /// A console has no last output to keep: print as a commit does.
+    async fn set_aside(self) -> Result<SinkSummary, SinkError> {
+        self.commit().await
+    }
+
     async fn abort(mut self) {
         self.in_flight.abort_all();
         while self.in_flight.join_next().await.is_some() {}
