@@ -313,22 +313,9 @@ fn the_service_record_validates_against_the_committed_openmetadata_schema() {
 async fn a_sink_that_fails_keeps_the_last_state() {
     let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
     let good = GoodRun::new(&h, json!({})).await;
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .unwrap();
     let state = good.dir.path().join("state.json");
-    let out = tokio::process::Command::new(support::cli::BIN)
-        .args(["ingest", "--output", "-", "--state", path(&state), "-c"])
-        .arg(&good.workflow)
-        .stdout(full)
-        .stderr(std::process::Stdio::piped())
-        // Not `output()`: it would replace stdout with a pipe.
-        .spawn()
-        .unwrap()
-        .wait_with_output()
-        .await
-        .unwrap();
+    let out =
+        support::cli::ingest_into_a_full_disk(&good.workflow, &["--state", path(&state)]).await;
     assert_exit(&out, 1);
     let err = stderr(&out);
     assert!(err.contains("outcome: failed"), "{err}");

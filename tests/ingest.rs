@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sigma_connector::sandbox::{Knobs, OrgSource, SandboxHandle, SyntheticConfig};
-use support::cli::{BIN, assert_exit, file_sink, ingest, lines, read_json, workflow_file};
+use support::cli::{
+    BIN, assert_exit, file_sink, ingest, ingest_into_a_full_disk, lines, read_json, workflow_file,
+};
 use support::source::sandbox;
 use tokio::process::Command;
 
@@ -118,23 +120,8 @@ async fn a_sink_that_cannot_write_fails_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let wf = workflow_file(dir.path(), &h, json!({}), file_sink(dir.path()));
     let status_file = dir.path().join("status.json");
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .unwrap();
-    let out = Command::new(BIN)
-        .args(["ingest", "--output", "-", "--status-file"])
-        .arg(&status_file)
-        .arg("-c")
-        .arg(&wf)
-        .stdout(full)
-        .stderr(std::process::Stdio::piped())
-        // Not `output()`: it would replace stdout with a pipe.
-        .spawn()
-        .unwrap()
-        .wait_with_output()
-        .await
-        .unwrap();
+    let status_arg = status_file.to_str().unwrap();
+    let out = ingest_into_a_full_disk(&wf, &["--status-file", status_arg]).await;
     assert_exit(&out, 1);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("standard output"), "{stderr}");

@@ -21,6 +21,29 @@ pub async fn ingest(config: &Path, extra: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// `sigma-connector ingest -c CONFIG --output - EXTRA...` with standard output on
+/// /dev/full, so every write of the stdout sink fails (ENOSPC).
+pub async fn ingest_into_a_full_disk(config: &Path, extra: &[&str]) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full opens");
+    Command::new(BIN)
+        .arg("ingest")
+        .arg("-c")
+        .arg(config)
+        .args(["--output", "-"])
+        .args(extra)
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        // Not `output()`: it would replace stdout with a pipe.
+        .spawn()
+        .expect("the binary runs")
+        .wait_with_output()
+        .await
+        .expect("the binary runs")
+}
+
 /// Asserts the exit code, showing the run's stderr when it differs.
 #[track_caller]
 pub fn assert_exit(out: &Output, code: i32) {
