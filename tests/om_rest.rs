@@ -113,11 +113,9 @@ fn examples(step: &Value, field: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_every_entity_with_owners_and_lineage_and_warns_about_missing_ends() {
-    // The older surface: its data model elements name their `sourceTable`, which gives the
-    // current source its table -> data model column lineage. On today's surface that lineage
-    // is in `/dataModels/{id}/lineage` and `/sources`, not read by the source yet (issue 14).
+    // Today's surface: table -> data model column lineage comes from `/dataModels/{id}/lineage`.
     let h = Sandbox::start(SandboxConfig {
-        api: ApiSurface::Legacy2023,
+        api: ApiSurface::Current,
         ..SandboxConfig::default()
     })
     .await
@@ -135,7 +133,7 @@ async fn writes_every_entity_with_owners_and_lineage_and_warns_about_missing_end
     assert!(!stderr.contains(TOKEN), "the JWT must never be printed");
 
     let store = om.store();
-    let records = golden_of("tests/data/fixture-org-2023.jsonl");
+    let records = golden_of("tests/data/fixture-org.jsonl");
     let mut expected_edges = 0;
     for r in &records {
         let fqn = r["fqn"].as_str().unwrap();
@@ -430,7 +428,7 @@ async fn incremental_runs_replay_unchanged_workbooks_into_openmetadata() {
             .count()
     };
     let first = chart_puts(&om);
-    assert_eq!(first, 16);
+    assert_eq!(first, 16 + 5, "workbooks' charts and reports' charts");
     // Someone deletes a dashboard in OpenMetadata by hand; the replay brings it back.
     om.store()
         .entities

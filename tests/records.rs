@@ -90,6 +90,7 @@ fn dashboard(full: bool) -> CreateDashboardRequest {
     CreateDashboardRequest {
         name: "wb123".into(),
         display_name: "Sales".into(),
+        dashboard_type: full.then_some(sigma_connector::records::DashboardType::Report),
         description: full.then(|| "Sales workbook".into()),
         source_url: "https://app.sigmacomputing.com/acme/workbook/wb123".into(),
         project: full.then(|| "Finance".into()),

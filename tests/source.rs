@@ -43,6 +43,19 @@ impl Run {
     fn of_kind(&self, kind: &str) -> Vec<&Value> {
         self.records.iter().filter(|r| r["kind"] == kind).collect()
     }
+    /// Dashboards of workbooks (a report's says `dashboardType: Report`).
+    fn workbook_dashboards(&self) -> Vec<&Value> {
+        self.of_kind("dashboard")
+            .into_iter()
+            .filter(|d| d["entity"].get("dashboardType").is_none())
+            .collect()
+    }
+    fn reports(&self) -> Vec<&Value> {
+        self.of_kind("dashboard")
+            .into_iter()
+            .filter(|d| d["entity"]["dashboardType"] == "Report")
+            .collect()
+    }
     fn requests(&self, route: &str) -> u64 {
         self.stats
             .requests_by_route
@@ -128,15 +141,27 @@ async fn assert_golden(api: ApiSurface, golden: &str) {
     // The shape of it, said plainly.
     assert_eq!(r.records[0]["kind"], "dashboardService");
     assert_eq!(
-        r.of_kind("dashboard").len(),
+        r.workbook_dashboards().len(),
         5,
         "5 live workbooks; the archived one is skipped"
     );
+    let (reports, ui_elements) = match api {
+        // Executive Summary and Weekly Marketing; Old Board Report is archived. The
+        // report's text element is the fourth UI element.
+        ApiSurface::Current => (2, 4),
+        _ => (0, 3),
+    };
+    assert_eq!(r.reports().len(), reports);
     assert!(r.records.iter().all(|v| !v.to_string().contains(ARCHIVED)));
     assert_eq!(
         r.status.skipped.get("non-chart element"),
-        Some(&3),
+        Some(&ui_elements),
         "text and control elements"
+    );
+    assert_eq!(
+        r.status.skipped.get("migrated dataset"),
+        Some(&1),
+        "Web Sessions: its data model stands for it"
     );
     assert!(r.status.is_complete());
 }
@@ -175,10 +200,15 @@ async fn charts_are_qualified_deep_linked_and_typed() {
 
 #[tokio::test]
 async fn lineage_at_table_and_column_level() {
-    // The older surface: its data model elements name their `sourceTable`, which the source
-    // reads today. On today's surface that lineage is in `/dataModels/{id}/lineage` and
-    // `/sources`, which the source does not read yet (issue 14, item 3).
-    let r = fixture_run_on(ApiSurface::Legacy2023, LINEAGE).await;
+    // Today's surface says it in `/dataModels/{id}/lineage` and the workbook-level
+    // `/lineage`; the older one in the elements' `sourceTable` and per-element graphs.
+    for api in [ApiSurface::Current, ApiSurface::Legacy2023] {
+        lineage_at_table_and_column_level_on(api).await;
+    }
+}
+
+async fn lineage_at_table_and_column_level_on(api: ApiSurface) {
+    let r = fixture_run_on(api, LINEAGE).await;
     let dashboard = format!("sigma_sandbox.{REVENUE}");
     assert!(
         r.lineage("snowflake_prod.ANALYTICS.SALES.ORDERS", &dashboard)
@@ -220,10 +250,17 @@ async fn nothing_is_fetched_twice() {
     assert_eq!(r.requests("GET /v2/members"), 1);
     assert_eq!(r.requests("GET /v2/connections"), 1);
     assert_eq!(r.requests("GET /v2/workbooks"), 1);
+    for route in [
+        "GET /v2/workbooks/{workbookId}/queries",
+        "GET /v2/workbooks/{workbookId}/pages",
+        "GET /v2/workbooks/{workbookId}/elements",
+    ] {
+        assert_eq!(r.requests(route), 5, "{route}: one per live workbook");
+    }
     assert_eq!(
-        r.requests("GET /v2/workbooks/{workbookId}/queries"),
-        5,
-        "one per live workbook"
+        r.requests("GET /v2/workbooks/{workbookId}/lineage"),
+        4,
+        "one per live workbook with charts"
     );
     // Every inode is looked up once, though ORDERS is read by many elements.
     let tables: std::collections::BTreeSet<&str> = r
@@ -237,9 +274,10 @@ async fn nothing_is_fetched_twice() {
         tables.len()
     );
     assert_eq!(
-        r.requests("GET /v2/workbooks/{workbookId}/lineage/elements/{elementId}"),
-        16,
-        "charts only; UI elements are never asked"
+        r.requests("GET /v2/workbooks/{workbookId}/lineage/elements/{elementId}")
+            + r.requests("GET /v2/workbooks/{workbookId}/pages/{pageId}/elements"),
+        0,
+        "today's surface: the workbook-level calls say it all"
     );
     assert_eq!(r.stats.token_grants.values().sum::<u64>(), 1);
 }
@@ -328,7 +366,11 @@ async fn filters_have_openmetadata_semantics_and_are_counted() {
             .iter()
             .all(|d| d["entity"]["project"] == "Finance")
     );
-    assert_eq!(projects.of_kind("dashboard").len(), 2);
+    assert_eq!(
+        projects.of_kind("dashboard").len(),
+        3,
+        "Quarterly Revenue, the Board Pack and the Executive Summary report"
+    );
     snapshot("filters_workbook_chart_data_model", &r);
     snapshot("filters_project_finance", &projects);
 }
@@ -357,9 +399,11 @@ async fn without_a_service_mapping_table_lineage_is_skipped_with_one_warning() {
 #[tokio::test]
 async fn a_workbook_whose_elements_fail_is_reported_and_the_rest_flows() {
     let knobs = Knobs {
-        forbidden: [format!(
-            "/v2/workbooks/{MARKETING}/pages/pgMktFunl01/elements"
-        )]
+        // Both ways to its elements: the workbook-level listing first, then per page.
+        forbidden: [
+            format!("/v2/workbooks/{MARKETING}/elements"),
+            format!("/v2/workbooks/{MARKETING}/pages/pgMktFunl01/elements"),
+        ]
         .into(),
         ..Knobs::default()
     };
@@ -370,7 +414,7 @@ async fn a_workbook_whose_elements_fail_is_reported_and_the_rest_flows() {
         panic!("{:?}", r.errors)
     };
     assert_eq!((id.as_str(), *step), (MARKETING, "elements"));
-    assert_eq!(r.of_kind("dashboard").len(), 4);
+    assert_eq!(r.workbook_dashboards().len(), 4);
     assert_eq!(r.status.failures, 1);
     assert!(
         r.status.is_complete(),
@@ -392,7 +436,8 @@ async fn a_malformed_object_is_reported_by_id_and_the_rest_flows() {
         "{}",
         r.errors[0]
     );
-    assert_eq!(r.of_kind("dashboard").len(), 4);
+    assert_eq!(r.workbook_dashboards().len(), 4);
+    assert_eq!(r.reports().len(), 2, "reports are not affected");
 }
 
 fn synthetic(workbooks: usize) -> OrgSource {
@@ -419,10 +464,10 @@ async fn more_than_1000_workbooks_page_to_the_end_with_numeric_tokens() {
         "{:?}",
         &r.errors[..r.errors.len().min(3)]
     );
-    assert_eq!(r.of_kind("dashboard").len(), 1500);
+    assert_eq!(r.workbook_dashboards().len(), 1500);
     assert_eq!(r.requests("GET /v2/workbooks"), 2, "limit=1000: two pages");
     let ids: std::collections::BTreeSet<&str> = r
-        .of_kind("dashboard")
+        .workbook_dashboards()
         .iter()
         .map(|d| d["entity"]["name"].as_str().unwrap())
         .collect();
@@ -438,7 +483,11 @@ async fn a_listing_that_breaks_midway_is_reported_incomplete() {
     let h = sandbox(synthetic(1500), knobs).await;
     let wf = workflow(&h, r#", "maxRetries": 1, "retryTimeout": 5"#, "");
     let r = run(&h, &wf).await;
-    assert_eq!(r.of_kind("dashboard").len(), 1000, "the first page is kept");
+    assert_eq!(
+        r.workbook_dashboards().len(),
+        1000,
+        "the first page is kept"
+    );
     assert!(!r.status.is_complete());
     let [listing] = r.status.incomplete_listings.as_slice() else {
         panic!("one incomplete listing: {:?}", r.status.incomplete_listings)
@@ -481,23 +530,34 @@ async fn output_is_the_same_for_the_same_org_whatever_the_timing() {
         *m.entry(r["kind"].as_str().unwrap().to_owned()).or_default() += 1;
         m
     });
-    assert_eq!(kinds["dashboard"], 60);
+    assert_eq!(a.workbook_dashboards().len(), 60);
+    assert_eq!(kinds["dashboard"], 60 + a.reports().len());
 }
 
-/// The current source reads only routes both surfaces serve, so it makes the same requests on
-/// each, none answered 404 for want of a route, and none twice for the same object.
+/// Requests per endpoint on both surfaces: today's uses the workbook-, report- and data
+/// model-level calls; the older one answers 404 there once per endpoint, after which the
+/// source asks page by page and element by element. No object is asked twice.
 #[tokio::test]
-async fn the_current_source_asks_both_surfaces_the_same_questions() {
+async fn request_counts_per_endpoint_on_both_surfaces() {
     let config = format!(r#""includeOwners": true, {LINEAGE}"#);
     let today = fixture_run_on(ApiSurface::Current, &config).await;
     let older = fixture_run_on(ApiSurface::Legacy2023, &config).await;
-    assert_eq!(today.stats.requests_by_route, older.stats.requests_by_route);
+    let counts = |r: &Run| -> BTreeMap<String, u64> {
+        r.stats
+            .requests_by_route
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    };
+    insta::assert_json_snapshot!("request_counts_today", counts(&today));
+    insta::assert_json_snapshot!("request_counts_2023", counts(&older));
     for surface in [&today, &older] {
         for (route, statuses) in &surface.stats.statuses_by_route {
             let not_found = statuses.get("404").copied().unwrap_or(0);
-            // Elements without a query answer 404 on their query route; nothing else may.
+            // Elements without a query answer 404 on their query route; a missing endpoint
+            // answers 404 once.
             if !route.ends_with("/query") {
-                assert_eq!(not_found, 0, "{route}: {statuses:?}");
+                assert!(not_found <= 1, "{route}: {statuses:?}");
             }
         }
         assert_eq!(
@@ -505,6 +565,189 @@ async fn the_current_source_asks_both_surfaces_the_same_questions() {
             1,
             "60 members in one page"
         );
-        assert_eq!(surface.stats.requests_under("GET /v2/reports"), 0);
     }
+    for route in [
+        "/v2/workbooks/{workbookId}/elements",
+        "/v2/workbooks/{workbookId}/lineage",
+        "/v2/dataModels/{dataModelId}/lineage",
+        "/v2/reports",
+    ] {
+        assert_eq!(older.stats.answers(route, "404"), 1, "{route}");
+        assert_eq!(today.stats.answers(route, "404"), 0, "{route}");
+    }
+    assert_eq!(older.stats.requests_under("GET /v2/reports"), 1);
+    // Today: at most 5 requests per live workbook, listings and lookups amortised.
+    let per_workbook: u64 = today
+        .stats
+        .requests_by_route
+        .iter()
+        .filter(|(route, _)| route.starts_with("GET /v2/workbooks/{workbookId}"))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(
+        per_workbook <= 5 * 5,
+        "{per_workbook} requests for 5 workbooks"
+    );
+    // The same workbooks, charts and lineage on both; reports only today.
+    let workbook_records = |r: &Run| -> Vec<Value> {
+        let mut v: Vec<Value> = r
+            .records
+            .iter()
+            .filter(|v| {
+                let fqn = v["fqn"].as_str().unwrap_or_default();
+                let into_dashboard =
+                    v["kind"] == "lineage" && v["entity"]["to"]["type"] == "dashboard";
+                (matches!(v["kind"].as_str(), Some("chart" | "dashboard")) || into_dashboard)
+                    && !fqn.contains("report_")
+            })
+            .cloned()
+            .collect();
+        v.sort_by_key(|v| v.to_string());
+        v
+    };
+    assert_eq!(workbook_records(&today), workbook_records(&older));
+    assert!(older.reports().is_empty());
+    assert_eq!(today.reports().len(), 2, "the archived report is skipped");
+}
+
+const SALES_MODEL: &str = "sigma_sandbox.model.e8f9a0b1-2222-4d3e-9f40-0000000000b1";
+const EXEC_REPORT: &str = "sigma_sandbox.report_4e90a1b2-0001-4c3d-8e4f-5a6b7c8d9e01";
+
+/// Today's data model lineage: a chain of three models, custom SQL with a CTE and a join,
+/// a dataset read by a data model element, each with column pairs where formulas give them.
+#[tokio::test]
+async fn data_model_lineage_chain_custom_sql_and_datasets() {
+    let r = fixture_run(LINEAGE).await;
+    let revenue = format!("{SALES_MODEL}_dmElRevenu3");
+    let regions = "sigma_sandbox.model.e8f9a0b1-2222-4d3e-9f40-0000000000b2_dmElRegns5";
+    let targets = "sigma_sandbox.model.e8f9a0b1-2222-4d3e-9f40-0000000000b3_dmElTargt6";
+    let link = r.lineage(&revenue, regions).expect("model 1 -> model 2");
+    assert!(link["entity"]["columns"].as_array().unwrap().contains(&json!({
+        "fromColumns": [format!("{revenue}.Revenue")], "toColumn": format!("{regions}.Revenue")
+    })));
+    let link = r.lineage(regions, targets).expect("model 2 -> model 3");
+    assert!(link["entity"]["columns"].as_array().unwrap().contains(&json!({
+        "fromColumns": [format!("{regions}.Revenue")], "toColumn": format!("{targets}.Target")
+    })));
+    // Siblings: Revenue by Region reads Orders and Customers of its own model.
+    let sibling = r
+        .lineage(&format!("{SALES_MODEL}_dmElOrders1"), &revenue)
+        .expect("sibling edge");
+    assert!(!sibling["entity"]["columns"].as_array().unwrap().is_empty());
+    // Custom SQL: `with big as (... ORDERS ...) ... join CUSTOMERS`: both tables, not `big`.
+    let big = format!("{SALES_MODEL}_dmElBigSql4");
+    let into_big: Vec<&str> = r
+        .of_kind("lineage")
+        .iter()
+        .filter(|l| l["entity"]["to"]["fqn"] == big.as_str())
+        .map(|l| l["entity"]["from"]["fqn"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        into_big,
+        vec![
+            "snowflake_prod.ANALYTICS.SALES.CUSTOMERS",
+            "snowflake_prod.ANALYTICS.SALES.ORDERS"
+        ]
+    );
+    // A data model element reading the (not migrated) Orders Dataset.
+    assert!(
+        r.lineage(
+            "sigma_sandbox.model.d5e7a9b1-1111-4c2d-8e3f-0000000000a1",
+            "sigma_sandbox.model.e8f9a0b1-2222-4d3e-9f40-0000000000b3_dmElLegcy7"
+        )
+        .is_some()
+    );
+    // The dataset's own table comes through /datasets/{id}/sources, its record says its state.
+    let dataset = r
+        .of_kind("dataModel")
+        .into_iter()
+        .find(|d| d["entity"]["displayName"] == "Orders Dataset")
+        .unwrap();
+    assert_eq!(dataset["refs"]["migrationStatus"], "not-migrated");
+    assert!(
+        r.lineage(
+            "snowflake_prod.ANALYTICS.SALES.ORDERS",
+            "sigma_sandbox.model.d5e7a9b1-1111-4c2d-8e3f-0000000000a1"
+        )
+        .is_some()
+    );
+    // Web Sessions was migrated into the Marketing model: not emitted, named by its model.
+    assert!(
+        r.of_kind("dataModel")
+            .iter()
+            .all(|d| d["entity"]["displayName"] != "Web Sessions")
+    );
+    let sessions = r
+        .of_kind("dataModel")
+        .into_iter()
+        .find(|d| d["fqn"] == regions)
+        .unwrap();
+    assert_eq!(
+        sessions["refs"]["replacesDataset"],
+        "d5e7a9b1-1111-4c2d-8e3f-0000000000a2"
+    );
+    // A 410 from the dataset API is taken once: no further /sources calls that run.
+    assert_eq!(
+        r.stats.answers("/v2/datasets/{datasetId}/sources", "410"),
+        1
+    );
+}
+
+/// Reports are dashboards with `dashboardType: Report`, their own names, owners (a member
+/// beyond the first page of 50), tags, and lineage, and go through every filter.
+#[tokio::test]
+async fn reports_are_report_dashboards_under_every_filter() {
+    let r = fixture_run(&format!(
+        r#""includeOwners": true, "includeTags": true, {LINEAGE}"#
+    ))
+    .await;
+    let exec = r
+        .reports()
+        .into_iter()
+        .find(|d| d["fqn"] == EXEC_REPORT)
+        .unwrap();
+    assert_eq!(exec["entity"]["displayName"], "Executive Summary");
+    assert_eq!(
+        exec["refs"]["owners"],
+        json!(["barbara.moore.55@example.com"])
+    );
+    assert_eq!(exec["refs"]["tags"], json!(["Production"]));
+    assert!(
+        r.lineage("snowflake_prod.ANALYTICS.SALES.ORDERS", EXEC_REPORT)
+            .is_some()
+    );
+    assert!(
+        r.lineage(&format!("{SALES_MODEL}_dmElRevenu3"), EXEC_REPORT)
+            .is_some()
+    );
+    let charts = exec["entity"]["charts"].as_array().unwrap();
+    assert!(
+        charts
+            .iter()
+            .all(|c| c.as_str().unwrap().starts_with("sigma_sandbox.report_")),
+        "{charts:?}"
+    );
+
+    let names = |r: &Run| -> Vec<String> {
+        r.reports()
+            .iter()
+            .map(|d| d["entity"]["displayName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let dashboards = fixture_run(r#""dashboardFilterPattern": {"excludes": ["executive"]}"#).await;
+    assert_eq!(names(&dashboards), vec!["Weekly Marketing"]);
+    let projects = fixture_run(r#""projectFilterPattern": {"includes": ["marketing"]}"#).await;
+    assert_eq!(names(&projects), vec!["Weekly Marketing"]);
+    let charts = fixture_run(r#""chartFilterPattern": {"includes": ["revenue"]}"#).await;
+    let exec = charts
+        .reports()
+        .into_iter()
+        .find(|d| d["fqn"] == EXEC_REPORT)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        exec["entity"]["charts"].as_array().unwrap().len(),
+        2,
+        "Revenue this month, Revenue by Region (model)"
+    );
 }

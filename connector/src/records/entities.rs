@@ -25,6 +25,14 @@ pub enum DataModelType {
     SigmaDataModel,
 }
 
+/// `dashboardType`: a Sigma report is a `Report`; workbooks leave it unset (OpenMetadata's
+/// default, `Dashboard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum DashboardType {
+    Dashboard,
+    Report,
+}
+
 /// `dashboardConnection`: `{config: <SigmaConnection>}`. Not written by this connector (see
 /// [`CreateDashboardServiceRequest::connection`]); kept so a request read back parses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -221,6 +229,8 @@ pub struct CreateDashboardRequest {
     #[schemars(length(min = 1, max = 256), regex(pattern = r"^((?!::).)*$"))]
     pub name: String,
     pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard_type: Option<DashboardType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[schemars(extend("format" = "uri"))]

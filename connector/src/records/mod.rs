@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 pub use entities::{
     Column, ColumnLineage, CreateChartRequest, CreateDashboardDataModelRequest,
     CreateDashboardRequest, CreateDashboardServiceRequest, DashboardConnection,
-    DashboardServiceType, DataModelType, DeleteRef, EntityRef, EntityReference, EntityType,
-    LabelType, LineageEdge, LineageSource, TagLabel, TagSource, TagState,
+    DashboardServiceType, DashboardType, DataModelType, DeleteRef, EntityRef, EntityReference,
+    EntityType, LabelType, LineageEdge, LineageSource, TagLabel, TagSource, TagState,
 };
 pub use naming::{
     COLUMN_NAME_MAX, ENTITY_NAME_MAX, TAG_CLASSIFICATION, TAG_FQN_MAX, column_name, entity_name,
@@ -102,6 +102,13 @@ pub struct Refs {
     /// The kind of Sigma object, when the entity type alone does not say it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sigma_type: Option<SigmaType>,
+    /// A Sigma dataset only: its `migrationStatus` (`not-migrated`, `not-required`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_status: Option<String>,
+    /// A data model that a Sigma dataset was migrated to: the dataset's id. The dataset is
+    /// not emitted itself; this data model stands for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces_dataset: Option<String>,
     /// Lineage only: further FQNs for the `from` end, tried in order when it does not exist.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(inner(length(min = 1, max = 3072)))]

@@ -14,8 +14,32 @@ use crate::client::{ClientError, PageStyle, SigmaClient};
 
 use super::model::{
     Connection, ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset,
-    ElementLineage, ElementQuery, Member, Workbook, WorkbookElement, WorkbookPage, Workspace,
+    DatasetSource, ElementLineage, ElementQuery, LineageEntry, Member, Report, Workbook,
+    WorkbookElement, WorkbookPage, Workspace,
 };
+
+/// The two Sigma documents laid out as pages of elements. Their sub-resources have the same
+/// names; reports' page by token (`pageSize`/`pageToken`), workbooks' by `limit`/`page`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    Workbook,
+    Report,
+}
+
+impl DocumentKind {
+    fn collection(self) -> &'static str {
+        match self {
+            DocumentKind::Workbook => "workbooks",
+            DocumentKind::Report => "reports",
+        }
+    }
+    fn style(self) -> PageStyle {
+        match self {
+            DocumentKind::Workbook => PageStyle::PageLimit,
+            DocumentKind::Report => PageStyle::Cursor,
+        }
+    }
+}
 
 /// An entry of a listing that arrived but could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -234,7 +258,7 @@ impl SigmaApi {
         path: String,
         query: Vec<(String, String)>,
     ) -> BoxStream<'static, Listed<T>> {
-        self.list_counted(kind, id_field, path, query, None)
+        self.list_counted(kind, id_field, path, query, None, PageStyle::PageLimit)
     }
 
     /// A listing that also reports Sigma's `total` (for progress) as its pages arrive.
@@ -245,9 +269,10 @@ impl SigmaApi {
         path: String,
         query: Vec<(String, String)>,
         total: Option<Arc<AtomicU64>>,
+        style: PageStyle,
     ) -> BoxStream<'static, Listed<T>> {
         self.client
-            .pages::<Box<RawValue>>(&path, query)
+            .pages_with_style::<Box<RawValue>>(&path, query, style)
             .flat_map(move |page| {
                 let items: Vec<Result<Box<RawValue>, ClientError>> = match page {
                     Ok(page) => {
@@ -315,7 +340,100 @@ impl SigmaApi {
             "workbooks".into(),
             vec![],
             Some(total),
+            PageStyle::PageLimit,
         )
+    }
+
+    /// Reports (Sigma 2026; an older deployment answers 404).
+    pub fn reports(&self) -> BoxStream<'static, Listed<Report>> {
+        self.list("report", "reportId", "reports".into(), vec![])
+    }
+
+    /// A sub-listing of a workbook or report (`pages`, `elements`, `lineage`, `queries`, ...).
+    fn document_list<T: DeserializeOwned + Send + 'static>(
+        &self,
+        doc: DocumentKind,
+        id: &str,
+        kind: &'static str,
+        id_field: &'static str,
+        rest: &str,
+    ) -> BoxStream<'static, Listed<T>> {
+        let path = format!("{}/{}/{rest}", doc.collection(), enc(id));
+        self.list_counted(kind, id_field, path, vec![], None, doc.style())
+    }
+
+    pub fn document_pages(
+        &self,
+        doc: DocumentKind,
+        id: &str,
+    ) -> BoxStream<'static, Listed<WorkbookPage>> {
+        self.document_list(doc, id, "page", "pageId", "pages")
+    }
+
+    pub fn document_page_elements(
+        &self,
+        doc: DocumentKind,
+        id: &str,
+        page_id: &str,
+    ) -> BoxStream<'static, Listed<WorkbookElement>> {
+        let rest = format!("pages/{}/elements", enc(page_id));
+        self.document_list(doc, id, "element", "elementId", &rest)
+    }
+
+    /// Every element of every page, each with its `pageId` (Sigma 2026).
+    pub fn document_elements(
+        &self,
+        doc: DocumentKind,
+        id: &str,
+    ) -> BoxStream<'static, Listed<WorkbookElement>> {
+        self.document_list(doc, id, "element", "elementId", "elements")
+    }
+
+    /// The whole document's lineage tree (Sigma 2026).
+    pub fn document_lineage(
+        &self,
+        doc: DocumentKind,
+        id: &str,
+    ) -> BoxStream<'static, Listed<LineageEntry>> {
+        self.document_list(doc, id, "lineage entry", "elementId", "lineage")
+    }
+
+    pub fn document_queries(
+        &self,
+        doc: DocumentKind,
+        id: &str,
+    ) -> BoxStream<'static, Listed<ElementQuery>> {
+        self.document_list(doc, id, "query", "elementId", "queries")
+    }
+
+    /// A data model's lineage tree (Sigma 2026).
+    pub fn data_model_lineage(
+        &self,
+        data_model_id: &str,
+    ) -> BoxStream<'static, Listed<LineageEntry>> {
+        self.list(
+            "data model lineage entry",
+            "elementId",
+            format!("dataModels/{}/lineage", enc(data_model_id)),
+            vec![],
+        )
+    }
+
+    /// The tables behind a dataset (deprecated): a bare array, or a page of `entries`.
+    pub async fn dataset_sources(
+        &self,
+        dataset_id: &str,
+    ) -> Result<Vec<DatasetSource>, ClientError> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Sources {
+            Bare(Vec<DatasetSource>),
+            Paged { entries: Vec<DatasetSource> },
+        }
+        let path = format!("datasets/{}/sources", enc(dataset_id));
+        Ok(match self.client.get_json::<Sources>(&path, &[]).await? {
+            Sources::Bare(v) | Sources::Paged { entries: v } => v,
+        })
     }
 
     pub fn pages(&self, workbook_id: &str) -> BoxStream<'static, Listed<WorkbookPage>> {
@@ -404,9 +522,21 @@ impl SigmaApi {
         workbook_id: &str,
         element_id: &str,
     ) -> Result<Option<ElementLineage>, ClientError> {
+        self.document_element_lineage(DocumentKind::Workbook, workbook_id, element_id)
+            .await
+    }
+
+    /// [`Self::element_lineage`] for a workbook or a report.
+    pub async fn document_element_lineage(
+        &self,
+        doc: DocumentKind,
+        id: &str,
+        element_id: &str,
+    ) -> Result<Option<ElementLineage>, ClientError> {
         let path = format!(
-            "workbooks/{}/lineage/elements/{}",
-            enc(workbook_id),
+            "{}/{}/lineage/elements/{}",
+            doc.collection(),
+            enc(id),
             enc(element_id)
         );
         match self.client.get_json::<ElementLineage>(&path, &[]).await {

@@ -5,15 +5,16 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::api::DocumentKind;
 use super::model::{
-    DataModel, DataModelColumn, DataModelElement, Dataset, Workbook, WorkbookElement, WorkbookPage,
+    DataModel, DataModelColumn, DataModelElement, Dataset, Document, WorkbookElement, WorkbookPage,
 };
 use super::options::SourceOptions;
 use crate::records::{
     ChartType, Column, ColumnLineage, CreateChartRequest, CreateDashboardDataModelRequest,
-    CreateDashboardRequest, CreateDashboardServiceRequest, DashboardServiceType, DataModelType,
-    Entity, EntityRef, EntityType, LineageEdge, Record, Refs, SigmaType, chart_type_from_sigma,
-    column_name, entity_name, fqn,
+    CreateDashboardRequest, CreateDashboardServiceRequest, DashboardServiceType, DashboardType,
+    DataModelType, Entity, EntityRef, EntityType, LineageEdge, Record, Refs, SigmaType,
+    chart_type_from_sigma, column_name, entity_name, fqn,
 };
 
 /// The workspace a Sigma path starts with (`Finance/Reports/Q3` -> `Finance`).
@@ -111,19 +112,31 @@ pub fn dashboard_service(options: &SourceOptions) -> Record {
     )))
 }
 
-/// The FQN of a workbook's dashboard.
-pub fn dashboard_fqn(options: &SourceOptions, workbook_id: &str) -> String {
-    service_fqn(options, &entity_name(workbook_id))
+/// The FQN of a workbook's or report's dashboard.
+pub fn dashboard_fqn(options: &SourceOptions, doc: &Document) -> String {
+    service_fqn(options, &entity_name(&doc.entity_key()))
+}
+
+/// The FQN of one data model element's data model.
+pub fn data_model_element_fqn(
+    options: &SourceOptions,
+    data_model_id: &str,
+    element_id: &str,
+) -> String {
+    fqn::data_model(
+        &options.service_name,
+        &entity_name(&format!("{data_model_id}_{element_id}")),
+    )
 }
 
 pub fn chart(
     options: &SourceOptions,
-    workbook: &Workbook,
+    workbook: &Document,
     page: &WorkbookPage,
     element: &WorkbookElement,
     display_name: &str,
 ) -> Record {
-    let name = entity_name(&format!("{}_{}", workbook.workbook_id, element.element_id));
+    let name = entity_name(&format!("{}_{}", workbook.entity_key(), element.element_id));
     let page_name = page.name.as_deref().unwrap_or(&page.page_id);
     let mut description = format!("Page: {page_name}");
     if let Some(err) = non_empty(element.error.as_deref()) {
@@ -145,7 +158,7 @@ pub fn chart(
 
 pub fn dashboard(
     options: &SourceOptions,
-    workbook: &Workbook,
+    workbook: &Document,
     charts: Vec<String>,
     data_models: Vec<String>,
     owner_email: Option<String>,
@@ -153,7 +166,8 @@ pub fn dashboard(
 ) -> Record {
     let project = project_of(&workbook.path);
     let entity = without_nul(CreateDashboardRequest {
-        name: entity_name(&workbook.workbook_id),
+        name: entity_name(&workbook.entity_key()),
+        dashboard_type: (workbook.kind == DocumentKind::Report).then_some(DashboardType::Report),
         display_name: workbook.name.clone(),
         description: non_empty(workbook.description.as_deref()).map(str::to_owned),
         source_url: workbook.url.clone(),
@@ -196,6 +210,7 @@ pub fn data_model_element(
     dm: &DataModel,
     element: &DataModelElement,
     columns: &[&DataModelColumn],
+    replaces_dataset: Option<&str>,
 ) -> Record {
     let name = entity_name(&format!("{}_{}", dm.data_model_id, element.element_id));
     let element_name = element.name.as_deref().unwrap_or(&element.element_id);
@@ -216,6 +231,7 @@ pub fn data_model_element(
     Record::new(Entity::DataModel(entity)).with_refs(Refs {
         source_url: Some(element_url(&dm.url, &element.element_id)),
         updated_at: Some(dm.updated_at.clone()),
+        replaces_dataset: replaces_dataset.map(str::to_owned),
         ..Refs::default()
     })
 }
@@ -238,6 +254,7 @@ pub fn dataset(options: &SourceOptions, ds: &Dataset) -> Record {
         source_url: Some(ds.url.clone()),
         updated_at: Some(ds.updated_at.clone()),
         sigma_type: Some(SigmaType::Dataset),
+        migration_status: ds.migration_status.clone(),
         ..Refs::default()
     })
 }
@@ -319,6 +336,7 @@ mod tests {
             columns: vec![],
             vizualization_type: viz.map(Into::into),
             error: None,
+            page_id: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! and the source that turns an org into a stream of records.
 
 pub mod api;
+pub mod endpoints;
 pub mod filter;
 pub mod lineage;
 pub mod mapping;

@@ -43,6 +43,68 @@ pub struct WorkbookVersionTag {
     pub workbook_tagged_at: Option<String>,
 }
 
+/// A workbook or a report: the two Sigma documents of pages of elements, seen the same way,
+/// so that owners, tags, filters, charts, lineage and incremental runs are written once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub kind: super::api::DocumentKind,
+    /// Sigma's id (`workbookId` or `reportId`), for API paths and the state.
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub path: String,
+    pub owner_id: String,
+    pub updated_at: String,
+    pub is_archived: bool,
+    pub tags: Vec<String>,
+    pub description: Option<String>,
+}
+
+impl Document {
+    /// What OpenMetadata names the dashboard (and the prefix of its charts' names): the
+    /// workbook id, or `report_<reportId>`, so that a report never takes a workbook's name.
+    pub fn entity_key(&self) -> String {
+        match self.kind {
+            super::api::DocumentKind::Workbook => self.id.clone(),
+            super::api::DocumentKind::Report => format!("report_{}", self.id),
+        }
+    }
+}
+
+impl From<Workbook> for Document {
+    fn from(wb: Workbook) -> Self {
+        Document {
+            kind: super::api::DocumentKind::Workbook,
+            id: wb.workbook_id,
+            name: wb.name,
+            url: wb.url,
+            path: wb.path,
+            owner_id: wb.owner_id,
+            updated_at: wb.updated_at,
+            is_archived: wb.is_archived,
+            tags: wb.tags.into_iter().map(|t| t.name).collect(),
+            description: wb.description,
+        }
+    }
+}
+
+impl From<Report> for Document {
+    fn from(r: Report) -> Self {
+        Document {
+            kind: super::api::DocumentKind::Report,
+            id: r.report_id,
+            name: r.name,
+            url: r.url,
+            path: r.path,
+            owner_id: r.owner_id,
+            updated_at: r.updated_at,
+            is_archived: r.is_archived,
+            tags: r.tags.into_iter().map(|t| t.tag_name).collect(),
+            description: r.description,
+        }
+    }
+}
+
 /// `GET /v2/workbooks/{workbookId}/pages`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,6 +133,107 @@ pub struct WorkbookElement {
     pub vizualization_type: Option<String>,
     #[serde(default)]
     pub error: Option<String>,
+    /// The page the element sits on: sent by the document-level `/elements` listings
+    /// (`/v2/workbooks/{id}/elements`, `/v2/reports/{id}/elements`), not by per-page ones.
+    #[serde(default)]
+    pub page_id: Option<String>,
+}
+
+/// `GET /v2/reports`, `GET /v2/reports/{reportId}` (Sigma 2026): laid out like a workbook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub report_id: String,
+    pub report_url_id: String,
+    pub name: String,
+    pub url: String,
+    pub path: String,
+    pub owner_id: String,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub is_archived: bool,
+    #[serde(default)]
+    pub tags: Vec<ReportVersionTag>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A report's version tag: `tagName` where a workbook's says `name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportVersionTag {
+    pub version_tag_id: String,
+    pub tag_name: String,
+}
+
+/// One entry of a lineage tree (`/v2/workbooks/{id}/lineage`, `/v2/reports/{id}/lineage`,
+/// `/v2/dataModels/{id}/lineage`, Sigma 2026): an element with the ids of what it reads, or a
+/// data source. Source entries' `datasourceId` (the id `sourceIds` use) is not declared by
+/// the spec, only shown in its example: it is optional here and never the only way to match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all_fields = "camelCase")]
+pub enum LineageEntry {
+    #[serde(rename = "element")]
+    Element {
+        element_id: String,
+        #[serde(default)]
+        source_ids: Option<Vec<String>>,
+        #[serde(default)]
+        data_source_ids: Option<Vec<String>>,
+    },
+    #[serde(rename = "table")]
+    Table {
+        inode_id: String,
+        #[serde(default)]
+        connection_id: Option<String>,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        datasource_id: Option<String>,
+    },
+    #[serde(rename = "dataset")]
+    Dataset {
+        inode_id: String,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        datasource_id: Option<String>,
+    },
+    #[serde(rename = "data-model")]
+    DataModel {
+        data_model_id: String,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        datasource_id: Option<String>,
+    },
+    /// Lineage says `customSQL` where `/sources` says `custom-sql`: both decode.
+    #[serde(rename = "customSQL", alias = "custom-sql")]
+    CustomSql {
+        definition: String,
+        #[serde(default)]
+        connection_id: Option<String>,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        datasource_id: Option<String>,
+    },
+    /// CSV uploads, semantic views, SQL documents, and whatever Sigma adds next.
+    #[serde(other)]
+    Other,
+}
+
+/// `GET /v2/datasets/{datasetId}/sources` entries (deprecated, bare array).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetSource {
+    #[serde(rename = "type")]
+    pub source_type: String,
+    #[serde(default)]
+    pub inode_id: Option<String>,
 }
 
 /// `GET /v2/workbooks/{workbookId}/queries` entries and `.../elements/{elementId}/query`.
@@ -132,6 +295,18 @@ pub struct Dataset {
     pub url: String,
     #[serde(default)]
     pub is_archived: bool,
+    /// `migrated`, `not-migrated` or `not-required` (Sigma 2026; absent on older orgs).
+    #[serde(default)]
+    pub migration_status: Option<String>,
+    #[serde(default)]
+    pub migration_to_data_model: Option<DatasetMigration>,
+}
+
+/// Where a migrated dataset went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetMigration {
+    pub data_model_id: String,
 }
 
 /// `GET /v2/dataModels`, `GET /v2/dataModels/{dataModelId}`.

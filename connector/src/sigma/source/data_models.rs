@@ -1,10 +1,31 @@
 //! Sigma data models: each element as a data model, and the lineage into it from the
-//! warehouse tables and the sibling elements it reads.
+//! warehouse tables, custom SQL, sibling elements, other data models and legacy datasets it
+//! reads.
+//!
+//! Today's Sigma says what each element reads in `/v2/dataModels/{id}/lineage`; an older
+//! deployment answers 404 there (once per run, `endpoints.rs`), and the elements' own
+//! `sourceTable` and their formulas (`[Sibling/Column]`) say it instead.
 
 use super::*;
+use crate::sigma::endpoints::Endpoint;
+use crate::sigma::lineage::LineageTree;
+use crate::sigma::model::LineageEntry;
+
+/// An element's record FQN, name and columns, for the edges into it and out of it.
+struct ModelElement<'a> {
+    element: &'a DataModelElement,
+    fqn: String,
+    columns: Vec<&'a DataModelColumn>,
+}
+
+impl ModelElement<'_> {
+    fn name(&self) -> &str {
+        self.element.name.as_deref().unwrap_or_default()
+    }
+}
 
 impl WorkbookCtx {
-    /// A data model's elements as data models, and the lineage from the tables they read.
+    /// A data model's elements as data models, and the lineage into them.
     pub(super) async fn expand_data_model(&self, dm: DataModel) -> ExpandedModel {
         let selected = self.selected(Candidate {
             kind: "dataModel",
@@ -17,7 +38,14 @@ impl WorkbookCtx {
             return None;
         }
         let status = &self.ctx.status;
-        let (elements, columns) = tokio::join!(
+        let lineage = self.ctx.endpoints.call(
+            Endpoint::DataModelLineage,
+            collect(
+                self.ctx.api.data_model_lineage(&dm.data_model_id),
+                status.clone(),
+            ),
+        );
+        let (elements, columns, lineage) = tokio::join!(
             collect(
                 self.ctx.api.data_model_elements(&dm.data_model_id),
                 status.clone()
@@ -26,6 +54,7 @@ impl WorkbookCtx {
                 self.ctx.api.data_model_columns(&dm.data_model_id),
                 status.clone()
             ),
+            lineage,
         );
         let fail = |step, e: ClientError| {
             let err = SourceError::Object {
@@ -36,6 +65,7 @@ impl WorkbookCtx {
                 message: e.to_string(),
             };
             Some((
+                dm.data_model_id.clone(),
                 dm.data_model_url_id.clone(),
                 Vec::new(),
                 vec![Err(self.ctx.failed(err))],
@@ -49,72 +79,243 @@ impl WorkbookCtx {
             Ok(v) => v,
             Err(e) => return fail("columns", e),
         };
+        let replaces = self.datasets.get().and_then(|d| {
+            d.values().find_map(|end| match end {
+                DatasetEnd::MigratedTo {
+                    data_model_id,
+                    dataset_id,
+                } if *data_model_id == dm.data_model_id => Some(dataset_id.as_str()),
+                _ => None,
+            })
+        });
         let mut items = Vec::new();
-        let mut fqns = Vec::new();
-        let mut by_name: HashMap<String, (String, &DataModelElement)> = HashMap::new();
+        let mut model = Vec::new();
         for element in &elements {
             let cols: Vec<&DataModelColumn> = columns
                 .iter()
                 .filter(|c| c.element_id.as_deref() == Some(element.element_id.as_str()))
                 .collect();
-            let record = mapping::data_model_element(self.options(), &dm, element, &cols);
-            let fqn = record.fqn();
-            by_name.insert(
-                element.name.clone().unwrap_or_default().to_lowercase(),
-                (fqn.clone(), element),
-            );
-            fqns.push(fqn);
+            let record = mapping::data_model_element(self.options(), &dm, element, &cols, replaces);
+            model.push(ModelElement {
+                element,
+                fqn: record.fqn(),
+                columns: cols,
+            });
             self.ctx.status.emitted(record.kind());
             items.push(Ok(record.into()));
         }
-        // Lineage into each element: from its warehouse table, and from sibling elements
-        // its formulas read (`[Sibling/Column]`).
-        for (element, fqn) in elements.iter().zip(&fqns) {
-            let cols: Vec<&DataModelColumn> = columns
-                .iter()
-                .filter(|c| c.element_id.as_deref() == Some(element.element_id.as_str()))
-                .collect();
-            if let Some(inode) = &element.source_table {
-                for table in self.table_fqns_for_inode(inode).await {
-                    let pairs = mapping::column_pairs(&cols, &table.fqn, &table.name, fqn);
-                    items.push(Ok(self.lineage(
-                        EntityType::Table,
-                        &table.fqn,
-                        EntityType::DashboardDataModel,
-                        fqn,
-                        pairs,
-                        table.candidates,
-                    )));
+        match lineage {
+            Some(Ok(entries)) => {
+                let tree = LineageTree::new(entries);
+                for target in &model {
+                    items.extend(self.element_lineage_from_tree(&tree, &model, target).await);
                 }
             }
-            let mut siblings: BTreeMap<String, Vec<&DataModelColumn>> = BTreeMap::new();
-            for col in &cols {
-                for (source, _) in mapping::formula_refs(col.formula.as_deref().unwrap_or_default())
-                {
-                    if let Some((sib_fqn, sib)) = by_name.get(&source.to_lowercase()) {
-                        if sib.element_id != element.element_id {
-                            siblings.entry(sib_fqn.clone()).or_default().push(col);
+            other => {
+                if let Some(Err(e)) = other {
+                    status.warn(
+                        &format!(
+                            "data model lineage unavailable ({}); using the elements' own sources",
+                            e.cause()
+                        ),
+                        Some(&dm.data_model_id),
+                        format!(
+                            "data model `{}` ({}): lineage unavailable ({e}); using the elements' own sources",
+                            dm.name, dm.data_model_id
+                        ),
+                    );
+                }
+                for target in &model {
+                    items.extend(self.element_lineage_from_elements(&model, target).await);
+                }
+            }
+        }
+        let fqns = model.into_iter().map(|m| m.fqn).collect();
+        Some((
+            dm.data_model_id.clone(),
+            dm.data_model_url_id.clone(),
+            fqns,
+            items,
+        ))
+    }
+
+    /// Lineage into one element from its entry in the model's lineage tree: tables (with
+    /// column pairs from formulas such as `[ORDERS/AMOUNT]`), the tables custom SQL names,
+    /// siblings and elements of other data models (column pairs from formulas), datasets.
+    async fn element_lineage_from_tree(
+        &self,
+        tree: &LineageTree,
+        model: &[ModelElement<'_>],
+        target: &ModelElement<'_>,
+    ) -> Vec<SourceResult> {
+        let mut edges: BTreeMap<String, (EntityType, Vec<ColumnLineage>, Vec<String>)> =
+            BTreeMap::new();
+        let mut other_models = Vec::new();
+        let mut named = Vec::new();
+        for source_id in tree.direct(&target.element.element_id) {
+            if let Some(sibling) = model
+                .iter()
+                .find(|m| m.element.element_id == *source_id && m.fqn != target.fqn)
+            {
+                named.push(sibling.name().to_lowercase());
+                let pairs = mapping::column_pairs(
+                    &target.columns,
+                    &sibling.fqn,
+                    sibling.name(),
+                    &target.fqn,
+                );
+                edges.insert(
+                    sibling.fqn.clone(),
+                    (EntityType::DashboardDataModel, pairs, Vec::new()),
+                );
+                continue;
+            }
+            match tree.source(source_id) {
+                Some(LineageEntry::Table { inode_id, name, .. }) => {
+                    for table in self.table_fqns_for_inode(inode_id).await {
+                        let mut pairs = mapping::column_pairs(
+                            &target.columns,
+                            &table.fqn,
+                            &table.name,
+                            &target.fqn,
+                        );
+                        if let Some(name) = name.as_deref().filter(|_| pairs.is_empty()) {
+                            pairs = mapping::column_pairs(
+                                &target.columns,
+                                &table.fqn,
+                                name,
+                                &target.fqn,
+                            );
                         }
+                        named.push(table.name.to_lowercase());
+                        named.extend(name.as_deref().map(str::to_lowercase));
+                        edges.insert(table.fqn, (EntityType::Table, pairs, table.candidates));
                     }
                 }
+                Some(LineageEntry::CustomSql {
+                    definition,
+                    connection_id,
+                    name,
+                    ..
+                }) => {
+                    named.extend(name.as_deref().map(str::to_lowercase));
+                    if self.mapping.is_empty() {
+                        continue;
+                    }
+                    for table in self.tables_in_sql(definition, connection_id.as_deref()) {
+                        edges.entry(table.fqn).or_insert((
+                            EntityType::Table,
+                            Vec::new(),
+                            table.candidates,
+                        ));
+                    }
+                }
+                Some(LineageEntry::DataModel { data_model_id, .. }) => {
+                    // `<dataModelUrlId>/<elementId>`: the element read.
+                    if let Some((_, element_id)) = source_id.split_once('/') {
+                        other_models.push(mapping::data_model_element_fqn(
+                            self.options(),
+                            data_model_id,
+                            element_id,
+                        ));
+                    }
+                }
+                Some(LineageEntry::Dataset { inode_id, name, .. }) => {
+                    named.extend(name.as_deref().map(str::to_lowercase));
+                    let url_id = inode_id.trim_start_matches("inode-");
+                    let fqn = self.datasets.get().and_then(|d| match d.get(url_id)? {
+                        DatasetEnd::Emitted(fqn) => Some(fqn.clone()),
+                        DatasetEnd::MigratedTo { .. } => None,
+                    });
+                    // A dataset data model has no columns: no pairs.
+                    if let Some(fqn) = fqn {
+                        edges.insert(
+                            fqn,
+                            (EntityType::DashboardDataModel, Vec::new(), Vec::new()),
+                        );
+                    }
+                }
+                _ => {}
             }
-            for (sib_fqn, _) in siblings {
-                let source_name = by_name
-                    .values()
-                    .find(|(f, _)| *f == sib_fqn)
-                    .and_then(|(_, e)| e.name.clone())
-                    .unwrap_or_default();
-                let pairs = mapping::column_pairs(&cols, &sib_fqn, &source_name, fqn);
-                items.push(Ok(self.lineage(
+        }
+        // An element of another data model: its columns are the formula sources that are
+        // neither siblings nor tables. With one such model read, they are its columns.
+        let only_one = other_models.len() == 1;
+        for fqn in other_models {
+            let pairs = if only_one {
+                let source = target
+                    .columns
+                    .iter()
+                    .flat_map(|c| mapping::formula_refs(c.formula.as_deref().unwrap_or_default()))
+                    .map(|(source, _)| source)
+                    .find(|source| !named.contains(&source.to_lowercase()));
+                source.map_or_else(Vec::new, |s| {
+                    mapping::column_pairs(&target.columns, &fqn, &s, &target.fqn)
+                })
+            } else {
+                Vec::new()
+            };
+            edges.insert(fqn, (EntityType::DashboardDataModel, pairs, Vec::new()));
+        }
+        edges
+            .into_iter()
+            .map(|(from, (from_type, pairs, candidates))| {
+                Ok(self.lineage(
+                    from_type,
+                    &from,
                     EntityType::DashboardDataModel,
-                    &sib_fqn,
-                    EntityType::DashboardDataModel,
-                    fqn,
+                    &target.fqn,
                     pairs,
-                    Vec::new(),
+                    candidates,
+                ))
+            })
+            .collect()
+    }
+
+    /// Lineage into one element on an older deployment: from its `sourceTable`, and from the
+    /// sibling elements its formulas read (`[Sibling/Column]`).
+    async fn element_lineage_from_elements(
+        &self,
+        model: &[ModelElement<'_>],
+        target: &ModelElement<'_>,
+    ) -> Vec<SourceResult> {
+        let mut items = Vec::new();
+        if let Some(inode) = &target.element.source_table {
+            for table in self.table_fqns_for_inode(inode).await {
+                let pairs =
+                    mapping::column_pairs(&target.columns, &table.fqn, &table.name, &target.fqn);
+                items.push(Ok(self.lineage(
+                    EntityType::Table,
+                    &table.fqn,
+                    EntityType::DashboardDataModel,
+                    &target.fqn,
+                    pairs,
+                    table.candidates,
                 )));
             }
         }
-        Some((dm.data_model_url_id.clone(), fqns, items))
+        let mut siblings: BTreeMap<String, &ModelElement<'_>> = BTreeMap::new();
+        for col in &target.columns {
+            for (source, _) in mapping::formula_refs(col.formula.as_deref().unwrap_or_default()) {
+                if let Some(sibling) = model
+                    .iter()
+                    .find(|m| m.name().eq_ignore_ascii_case(&source) && m.fqn != target.fqn)
+                {
+                    siblings.insert(sibling.fqn.clone(), sibling);
+                }
+            }
+        }
+        for (fqn, sibling) in siblings {
+            let pairs = mapping::column_pairs(&target.columns, &fqn, sibling.name(), &target.fqn);
+            items.push(Ok(self.lineage(
+                EntityType::DashboardDataModel,
+                &fqn,
+                EntityType::DashboardDataModel,
+                &target.fqn,
+                pairs,
+                Vec::new(),
+            )));
+        }
+        items
     }
 }

@@ -1,9 +1,18 @@
-//! Sigma datasets (`/v2/datasets`, deprecated by Sigma and still ingested) as data models.
+//! Sigma datasets (`/v2/datasets`, retired by Sigma as a data source on 2026-09-15) as data
+//! models, by migration state: a migrated dataset is not emitted (the data model it became
+//! stands for it, and says so in `refs.replacesDataset`); any other is emitted with its
+//! `migrationStatus`, and with the lineage from the tables behind it
+//! (`/v2/datasets/{id}/sources` → `/v2/connections/paths/{inodeId}`), since an element that
+//! reads it no longer has SQL to name them.
 
 use super::*;
 
 impl WorkbookCtx {
-    pub(super) fn dataset(&self, ds: Dataset, index: &mut DataModelIndex) -> Option<SourceResult> {
+    pub(super) async fn dataset(
+        &self,
+        ds: Dataset,
+        ends: &mut HashMap<String, DatasetEnd>,
+    ) -> Vec<SourceResult> {
         let selected = self.selected(Candidate {
             kind: "dataModel",
             archived: ds.is_archived.then_some("archived dataset"),
@@ -12,13 +21,91 @@ impl WorkbookCtx {
             name_filter: &self.options().data_model_filter,
         });
         if !selected {
-            return None;
+            return Vec::new();
+        }
+        let url_id = ds
+            .url
+            .rsplit('/')
+            .next()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        if ds.migration_status.as_deref() == Some("migrated") {
+            if let Some(target) = &ds.migration_to_data_model {
+                self.ctx.status.skipped("migrated dataset");
+                if let Some(url_id) = url_id {
+                    ends.insert(
+                        url_id,
+                        DatasetEnd::MigratedTo {
+                            data_model_id: target.data_model_id.clone(),
+                            dataset_id: ds.dataset_id.clone(),
+                        },
+                    );
+                }
+                return Vec::new();
+            }
         }
         let record = mapping::dataset(self.options(), &ds);
-        if let Some(url_id) = ds.url.rsplit('/').next().filter(|s| !s.is_empty()) {
-            index.datasets.insert(url_id.to_owned(), record.fqn());
+        let fqn = record.fqn();
+        if let Some(url_id) = url_id {
+            ends.insert(url_id, DatasetEnd::Emitted(fqn.clone()));
         }
         self.ctx.status.emitted(record.kind());
-        Some(Ok(record.into()))
+        let mut items = vec![Ok(record.into())];
+        for table in self.dataset_tables(&ds).await {
+            items.push(Ok(self.lineage(
+                EntityType::Table,
+                &table.fqn,
+                EntityType::DashboardDataModel,
+                &fqn,
+                Vec::new(),
+                table.candidates,
+            )));
+        }
+        items
+    }
+
+    /// The warehouse tables behind a dataset. A 404 or 410 means the dataset API is gone
+    /// from this org: said once, and not asked again this run. A 409 `inode_archived` means
+    /// the dataset has no table any more, which is not a failure.
+    async fn dataset_tables(&self, ds: &Dataset) -> Vec<TableEnd> {
+        let endpoints = &self.ctx.endpoints;
+        if self.mapping.is_empty() || endpoints.is_missing(Endpoint::DatasetSources) {
+            return Vec::new();
+        }
+        let sources = match self.ctx.api.dataset_sources(&ds.dataset_id).await {
+            Ok(sources) => sources,
+            Err(e) if says_missing(&e) => {
+                if endpoints.mark_missing(Endpoint::DatasetSources) {
+                    self.ctx.status.warn_once(format!(
+                        "the dataset API answered {} for dataset `{}`: Sigma has retired datasets here; no dataset table lineage for the rest of the run",
+                        e.status().map_or(0, |s| s.as_u16()),
+                        ds.name
+                    ));
+                }
+                return Vec::new();
+            }
+            Err(e) if e.status().map(|s| s.as_u16()) == Some(409) => {
+                tracing::debug!(dataset = %ds.dataset_id, "dataset sources archived: no table");
+                return Vec::new();
+            }
+            Err(e) => {
+                self.ctx.status.warn(
+                    &format!("dataset sources unavailable ({})", e.cause()),
+                    Some(&ds.dataset_id),
+                    format!(
+                        "dataset `{}` ({}): sources unavailable: {e}",
+                        ds.name, ds.dataset_id
+                    ),
+                );
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for source in sources {
+            if let Some(inode) = source.inode_id.filter(|_| source.source_type == "table") {
+                out.extend(self.table_fqns_for_inode(&inode).await);
+            }
+        }
+        out
     }
 }

@@ -24,19 +24,20 @@ use crate::records::{ColumnLineage, EntityType, Record, RecordKind};
 use crate::status::WarningGroups;
 
 use super::api::{DecodeError, Listed, SigmaApi};
+use super::endpoints::{Endpoint, Endpoints, says_missing};
 use super::filter::NameFilter;
 use super::lineage::{ServiceMapping, upstream_sources};
 use super::mapping;
 use super::model::{
     ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset, ElementLineage,
-    Workbook, WorkbookElement, WorkbookPage,
+    WorkbookElement, WorkbookPage,
 };
 pub use super::options::SourceOptions;
 use super::sql;
 
 mod data_models;
 mod datasets;
-mod workbooks;
+mod documents;
 
 /// A per-object failure, or a listing that ended early.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -305,6 +306,7 @@ impl SigmaSource {
             options: self.options,
             status: self.status,
             paths: Arc::new(Mutex::new(HashMap::new())),
+            endpoints: Arc::new(Endpoints::default()),
         };
         async_stream::stream! {
             let service = mapping::dashboard_service(&ctx.options);
@@ -327,22 +329,27 @@ impl SigmaSource {
                     "lineage to warehouse tables is skipped: set lineageInformation.dbServicePrefixes or connectionServiceMap to map Sigma connections to OpenMetadata database services".into(),
                 );
             }
-            let wctx = Arc::new(WorkbookCtx { ctx: ctx.clone(), owners, mapping, models: Default::default() });
+            let wctx = Arc::new(WorkbookCtx {
+                ctx: ctx.clone(), owners, mapping,
+                datasets: Default::default(), models: Default::default(),
+            });
 
             if ctx.options.include_data_models {
                 let mut models = DataModelIndex::default();
+                let mut dataset_ends = HashMap::new();
                 let mut datasets = ctx.api.datasets();
                 let mut count = 0u64;
                 while let Some(item) = datasets.next().await {
                     match item {
                         Listed::Item(ds) => {
                             count += 1;
-                            if let Some(item) = wctx.dataset(ds, &mut models) { yield item; }
+                            for item in wctx.dataset(ds, &mut dataset_ends).await { yield item; }
                         }
                         Listed::Malformed(e) => yield Err(ctx.failed(SourceError::Malformed(e))),
                         Listed::Failed(e) => yield Err(ctx.failed(incomplete("datasets", count, &e))),
                     }
                 }
+                let _ = wctx.datasets.set(dataset_ends);
                 let listing = ctx.api.data_models();
                 let expanded = listing
                     .map(|item| {
@@ -360,8 +367,9 @@ impl SigmaSource {
                 let mut count = 0u64;
                 while let Some(outcome) = expanded.next().await {
                     match outcome {
-                        DataModelOutcome::Expanded(Some((dm_url_id, fqns, items))) => {
+                        DataModelOutcome::Expanded(Some((dm_id, dm_url_id, fqns, items))) => {
                             count += 1;
+                            models.by_id.insert(dm_id, fqns.clone());
                             models.data_models.insert(dm_url_id, fqns);
                             for item in items { yield item; }
                         }
@@ -373,6 +381,7 @@ impl SigmaSource {
                 // Workbooks start only after every data model is known.
                 let _ = wctx.models.set(models);
             } else {
+                let _ = wctx.datasets.set(HashMap::new());
                 let _ = wctx.models.set(DataModelIndex::default());
             }
 
@@ -382,7 +391,7 @@ impl SigmaSource {
                     let wctx = wctx.clone();
                     async move {
                         match item {
-                            Listed::Item(wb) => WorkbookOutcome::Expanded(wctx.expand_workbook(wb).await),
+                            Listed::Item(wb) => WorkbookOutcome::Expanded(wctx.expand_document(wb.into()).await),
                             Listed::Malformed(e) => WorkbookOutcome::Error(SourceError::Malformed(e)),
                             Listed::Failed(e) => WorkbookOutcome::ListingFailed(e),
                         }
@@ -401,6 +410,38 @@ impl SigmaSource {
                     WorkbookOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("workbooks", count, &e))),
                 }
             }
+
+            // Reports (Sigma 2026): an older deployment answers 404 on the listing itself,
+            // which means "no reports here", not an incomplete listing.
+            let listing = ctx.api.reports();
+            let expanded = listing
+                .map(|item| {
+                    let wctx = wctx.clone();
+                    async move {
+                        match item {
+                            Listed::Item(r) => WorkbookOutcome::Expanded(wctx.expand_document(r.into()).await),
+                            Listed::Malformed(e) => WorkbookOutcome::Error(SourceError::Malformed(e)),
+                            Listed::Failed(e) => WorkbookOutcome::ListingFailed(e),
+                        }
+                    }
+                })
+                .buffered(ctx.options.workbook_concurrency);
+            futures::pin_mut!(expanded);
+            let mut count = 0u64;
+            while let Some(outcome) = expanded.next().await {
+                match outcome {
+                    WorkbookOutcome::Expanded(items) => {
+                        count += 1;
+                        for item in items { yield item; }
+                    }
+                    WorkbookOutcome::Error(e) => yield Err(ctx.failed(e)),
+                    WorkbookOutcome::ListingFailed(e) if count == 0 && e.status().map(|s| s.as_u16()) == Some(404) => {
+                        ctx.endpoints.mark_missing(Endpoint::Reports);
+                        tracing::info!("{} is not available on this Sigma deployment (404): no reports", Endpoint::Reports.route());
+                    }
+                    WorkbookOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("reports", count, &e))),
+                }
+            }
             drop(status);
         }
         .boxed()
@@ -413,7 +454,8 @@ enum WorkbookOutcome {
     ListingFailed(ClientError),
 }
 
-type ExpandedModel = Option<(String, Vec<String>, Vec<SourceResult>)>;
+/// A data model's id, urlId, element FQNs and records.
+type ExpandedModel = Option<(String, String, Vec<String>, Vec<SourceResult>)>;
 
 enum DataModelOutcome {
     Expanded(ExpandedModel),
@@ -430,13 +472,25 @@ fn incomplete(listing: &str, items: u64, error: &ClientError) -> SourceError {
     })
 }
 
-/// What a data-model or dataset `inode-` node resolves to.
+/// What a data-model node resolves to.
 #[derive(Debug, Default)]
 struct DataModelIndex {
     /// dataModelUrlId -> FQNs of its elements' data models.
     data_models: HashMap<String, Vec<String>>,
-    /// dataset urlId -> its data model FQN.
-    datasets: HashMap<String, String>,
+    /// dataModelId -> the same FQNs (lineage trees name data models by id).
+    by_id: HashMap<String, Vec<String>>,
+}
+
+/// What a dataset node (`inode-<urlId>`) resolves to.
+#[derive(Debug, Clone)]
+enum DatasetEnd {
+    /// The dataset's own data model FQN (not migrated, or no migration needed).
+    Emitted(String),
+    /// Migrated: the data model that stands for it, and the dataset's own id.
+    MigratedTo {
+        data_model_id: String,
+        dataset_id: String,
+    },
 }
 
 type PathCell = Arc<OnceCell<Option<ConnectionPath>>>;
@@ -448,6 +502,8 @@ struct Ctx {
     status: StatusHandle,
     /// inode id -> where it lives; one lookup per id per run, however many ask at once.
     paths: Arc<Mutex<HashMap<String, PathCell>>>,
+    /// Which of Sigma's newer calls this org answers, learnt once per run.
+    endpoints: Arc<Endpoints>,
 }
 
 impl Ctx {
@@ -539,6 +595,9 @@ struct WorkbookCtx {
     ctx: Ctx,
     owners: Owners,
     mapping: Arc<ServiceMapping>,
+    /// Set after the datasets phase: dataset urlId -> what stands for it.
+    datasets: OnceCell<HashMap<String, DatasetEnd>>,
+    /// Set after the data models phase.
     models: OnceCell<DataModelIndex>,
 }
 
@@ -607,6 +666,29 @@ impl WorkbookCtx {
         let record = mapping::lineage(from_type, from_fqn, to_type, to_fqn, columns, candidates);
         self.ctx.status.emitted(record.kind());
         record.into()
+    }
+
+    /// The tables a SQL text reads (CTEs are not tables), as lineage ends on `connection`
+    /// (or wherever the prefixes put them when it is unknown).
+    fn tables_in_sql(&self, sql_text: &str, connection: Option<&str>) -> Vec<TableEnd> {
+        match sql::tables_in(sql_text) {
+            Ok(tables) => tables
+                .into_iter()
+                .filter_map(|t| {
+                    let candidates = self.mapping.table_fqns(connection, &t.parts);
+                    let first = candidates.first()?.clone();
+                    Some(TableEnd {
+                        fqn: first,
+                        name: t.table().to_owned(),
+                        candidates: candidates[1..].to_vec(),
+                    })
+                })
+                .collect(),
+            Err(e) => {
+                tracing::debug!("SQL not parsed: {e}");
+                Vec::new()
+            }
+        }
     }
 
     /// Table FQN candidates for a warehouse `inode-`; problems become warnings.

@@ -1,0 +1,472 @@
+//! Sigma workbooks and reports (documents of pages of elements): each as its charts, then
+//! its dashboard, then the lineage into it.
+//!
+//! Today's Sigma answers a document's elements and lineage in one listing each
+//! (`/elements`, `/lineage`); an older deployment answers 404 there, and the source falls
+//! back to one listing per page and one lineage graph per chart, deciding once per run
+//! (`endpoints.rs`). Both paths yield the same records.
+
+use super::*;
+use crate::sigma::api::DocumentKind;
+use crate::sigma::endpoints::Endpoint;
+use crate::sigma::lineage::LineageTree;
+use crate::sigma::model::{Document, LineageEntry};
+
+/// What a chart reads, as either lineage call says it.
+enum Upstream {
+    Table(String),
+    DataModel {
+        url_id: Option<String>,
+        id: Option<String>,
+    },
+    Dataset(String),
+}
+
+impl WorkbookCtx {
+    pub(super) async fn expand_document(&self, doc: Document) -> Vec<SourceResult> {
+        let is_workbook = doc.kind == DocumentKind::Workbook;
+        let items = self.expand_listed_document(doc).await;
+        if is_workbook {
+            self.ctx.status.workbook_done();
+        }
+        items
+    }
+
+    async fn expand_listed_document(&self, doc: Document) -> Vec<SourceResult> {
+        let status = &self.ctx.status;
+        let (archived, unchanged) = match doc.kind {
+            DocumentKind::Workbook => ("archived workbook", "unchanged workbook"),
+            DocumentKind::Report => ("archived report", "unchanged report"),
+        };
+        let selected = self.selected(Candidate {
+            kind: "dashboard",
+            archived: doc.is_archived.then_some(archived),
+            path: Some(&doc.path),
+            name: &doc.name,
+            name_filter: &self.options().dashboard_filter,
+        });
+        if !selected {
+            return Vec::new();
+        }
+        if self.options().unchanged_workbooks.get(&doc.id) == Some(&doc.updated_at) {
+            status.skipped(unchanged);
+            return vec![Ok(SourceItem::UnchangedWorkbook {
+                dashboard_fqn: mapping::dashboard_fqn(self.options(), &doc),
+                workbook_id: doc.id,
+            })];
+        }
+        let mut items = self.expand_changed_document(&doc).await;
+        for item in items.iter_mut().flatten() {
+            if let SourceItem::Record { workbook_id, .. } = item {
+                *workbook_id = Some(doc.id.clone());
+            }
+        }
+        items
+    }
+
+    /// Every element with its page, from the document-level `/elements` when the org has
+    /// it and it names each element's page, else page by page.
+    async fn document_elements(
+        &self,
+        doc: &Document,
+        pages: &[WorkbookPage],
+    ) -> Result<Vec<(usize, WorkbookElement)>, ClientError> {
+        let status = &self.ctx.status;
+        let endpoint = match doc.kind {
+            DocumentKind::Workbook => Endpoint::WorkbookElements,
+            DocumentKind::Report => Endpoint::ReportElements,
+        };
+        let listing = self.ctx.api.document_elements(doc.kind, &doc.id);
+        if let Some(Ok(all)) = self
+            .ctx
+            .endpoints
+            .call(endpoint, collect(listing, status.clone()))
+            .await
+        {
+            let placed: Option<Vec<(usize, WorkbookElement)>> = all
+                .into_iter()
+                .map(|e| {
+                    let page = pages
+                        .iter()
+                        .position(|p| Some(&p.page_id) == e.page_id.as_ref())?;
+                    Some((page, e))
+                })
+                .collect();
+            if let Some(mut placed) = placed {
+                // Page order, then Sigma's order within a page: as the per-page path.
+                placed.sort_by_key(|(page, _)| *page);
+                return Ok(placed);
+            }
+            tracing::debug!(document = %doc.id, "elements without a known pageId: listing page by page");
+        }
+        let listings: Vec<_> = pages
+            .iter()
+            .map(|p| {
+                collect(
+                    self.ctx
+                        .api
+                        .document_page_elements(doc.kind, &doc.id, &p.page_id),
+                    status.clone(),
+                )
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (index, list) in futures::future::join_all(listings)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            out.extend(list?.into_iter().map(|e| (index, e)));
+        }
+        Ok(out)
+    }
+
+    async fn expand_changed_document(&self, doc: &Document) -> Vec<SourceResult> {
+        let status = &self.ctx.status;
+        let fail = |step: &'static str, e: &dyn std::fmt::Display| {
+            vec![Err(self.ctx.failed(SourceError::Object {
+                kind: "dashboard",
+                id: doc.id.clone(),
+                name: doc.name.clone(),
+                step,
+                message: e.to_string(),
+            }))]
+        };
+        let (pages, queries) = tokio::join!(
+            collect(
+                self.ctx.api.document_pages(doc.kind, &doc.id),
+                status.clone()
+            ),
+            collect(
+                self.ctx.api.document_queries(doc.kind, &doc.id),
+                status.clone()
+            ),
+        );
+        let pages: Vec<WorkbookPage> = match pages {
+            Ok(p) => p,
+            Err(e) => return fail("pages", &e),
+        };
+        // Queries feed lineage only: without them the document still ingests.
+        let sql_by_element: HashMap<String, String> = match queries {
+            Ok(q) => q
+                .into_iter()
+                .filter_map(|q| q.sql.map(|sql| (q.element_id, sql)))
+                .collect(),
+            Err(e) => {
+                status.warn(
+                    &format!(
+                        "element SQL unavailable ({}); lineage comes from the lineage graph only",
+                        e.cause()
+                    ),
+                    Some(&doc.id),
+                    format!(
+                        "{} `{}` ({}): element SQL unavailable ({e}); lineage comes from the lineage graph only",
+                        doc_noun(doc.kind),
+                        doc.name,
+                        doc.id
+                    ),
+                );
+                HashMap::new()
+            }
+        };
+        let elements = match self.document_elements(doc, &pages).await {
+            Ok(e) => e,
+            Err(e) => return fail("elements", &e),
+        };
+
+        // Charts, in page and element order.
+        let mut items = Vec::new();
+        let mut charts: Vec<(&WorkbookElement, Record)> = Vec::new();
+        for (index, (page, element)) in elements.iter().enumerate() {
+            let page = &pages[*page];
+            if !mapping::is_chart(element) {
+                status.skipped("non-chart element");
+                continue;
+            }
+            let name = mapping::element_display_name(element, page, index);
+            if !self.options().chart_filter.allows(&name) {
+                status.filtered("chart");
+                continue;
+            }
+            let record = mapping::chart(self.options(), doc, page, element, &name);
+            charts.push((element, record));
+        }
+
+        let upstream = self.charts_upstream(doc, &charts).await;
+        let ends = self
+            .document_sources(&charts, upstream, &sql_by_element)
+            .await;
+
+        let chart_fqns: Vec<String> = charts.iter().map(|(_, d)| d.fqn()).collect();
+        for (_, record) in charts {
+            status.emitted(record.kind());
+            items.push(Ok(record.into()));
+        }
+        let owner = if self.options().include_owners {
+            match (
+                self.owners.emails.get(&doc.owner_id),
+                &self.owners.listing_failed,
+            ) {
+                (Some(email), _) => Some(email.clone()),
+                (None, Some(cause)) => {
+                    status.warn(
+                        cause,
+                        Some(&doc.id),
+                        format!(
+                            "{} `{}`: no owner set: {cause}",
+                            doc_noun(doc.kind),
+                            doc.name
+                        ),
+                    );
+                    None
+                }
+                (None, None) => {
+                    status.warn(
+                        "owners are not listed members (deactivated, or not visible to these credentials); no owner set",
+                        Some(&doc.id),
+                        format!(
+                            "{} `{}`: owner {} is not a listed member; no owner set",
+                            doc_noun(doc.kind),
+                            doc.name,
+                            doc.owner_id
+                        ),
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let tags: Vec<String> = if self.options().include_tags {
+            doc.tags.clone()
+        } else {
+            Vec::new()
+        };
+        let data_model_fqns: Vec<String> = ends.data_models.iter().cloned().collect();
+        let dashboard = mapping::dashboard(
+            self.options(),
+            doc,
+            chart_fqns,
+            data_model_fqns.clone(),
+            owner,
+            tags,
+        );
+        let dashboard_fqn = dashboard.fqn();
+        status.emitted(dashboard.kind());
+        items.push(Ok(dashboard.into()));
+        for dm in data_model_fqns {
+            items.push(Ok(self.lineage(
+                EntityType::DashboardDataModel,
+                &dm,
+                EntityType::Dashboard,
+                &dashboard_fqn,
+                Vec::new(),
+                Vec::new(),
+            )));
+        }
+        for table in ends.tables.into_values() {
+            items.push(Ok(self.lineage(
+                EntityType::Table,
+                &table.fqn,
+                EntityType::Dashboard,
+                &dashboard_fqn,
+                Vec::new(),
+                table.candidates,
+            )));
+        }
+        items
+    }
+
+    /// What the charts read: from the document's lineage tree in one listing when the org
+    /// has it, else from one lineage graph per chart (8 at a time). UI elements are never
+    /// asked. Custom SQL is left to the element's own SQL (`/queries`) on both paths.
+    async fn charts_upstream(
+        &self,
+        doc: &Document,
+        charts: &[(&WorkbookElement, Record)],
+    ) -> Vec<Upstream> {
+        let status = &self.ctx.status;
+        let endpoint = match doc.kind {
+            DocumentKind::Workbook => Endpoint::WorkbookLineage,
+            DocumentKind::Report => Endpoint::ReportLineage,
+        };
+        if charts.is_empty() {
+            return Vec::new();
+        }
+        let listing = self.ctx.api.document_lineage(doc.kind, &doc.id);
+        match self
+            .ctx
+            .endpoints
+            .call(endpoint, collect(listing, status.clone()))
+            .await
+        {
+            Some(Ok(entries)) => {
+                let tree = LineageTree::new(entries);
+                let mut out = Vec::new();
+                for (element, _) in charts {
+                    for source in tree.data_sources(&element.element_id) {
+                        match source {
+                            LineageEntry::Table { inode_id, .. } => {
+                                out.push(Upstream::Table(inode_id.clone()));
+                            }
+                            LineageEntry::Dataset { inode_id, .. } => {
+                                out.push(Upstream::Dataset(inode_id.clone()));
+                            }
+                            LineageEntry::DataModel {
+                                data_model_id,
+                                datasource_id,
+                                ..
+                            } => out.push(Upstream::DataModel {
+                                url_id: datasource_id
+                                    .as_deref()
+                                    .and_then(|d| d.strip_prefix("inode-"))
+                                    .map(str::to_owned),
+                                id: Some(data_model_id.clone()),
+                            }),
+                            _ => {}
+                        }
+                    }
+                }
+                return out;
+            }
+            Some(Err(e)) => status.warn(
+                &format!(
+                    "lineage trees unavailable ({}); asking element by element",
+                    e.cause()
+                ),
+                Some(&doc.id),
+                format!(
+                    "{} `{}`: lineage tree unavailable ({e}); asking element by element",
+                    doc_noun(doc.kind),
+                    doc.name
+                ),
+            ),
+            None => {}
+        }
+        let element_ids: Vec<String> = charts.iter().map(|(e, _)| e.element_id.clone()).collect();
+        let api = self.ctx.api.clone();
+        let (kind, id) = (doc.kind, doc.id.clone());
+        let results: Vec<(String, Result<Option<ElementLineage>, ClientError>)> =
+            stream::iter(element_ids)
+                .map(move |element_id| {
+                    let api = api.clone();
+                    let id = id.clone();
+                    async move {
+                        let lineage = api.document_element_lineage(kind, &id, &element_id).await;
+                        (element_id, lineage)
+                    }
+                })
+                .buffered(8)
+                .collect()
+                .await;
+        let mut out = Vec::new();
+        for (element_id, result) in results {
+            let lineage = match result {
+                Ok(l) => l,
+                Err(e) => {
+                    status.warn(
+                        &format!("element lineage unavailable ({})", e.cause()),
+                        Some(&format!("{}/{element_id}", doc.id)),
+                        format!(
+                            "{} `{}` element {element_id}: lineage unavailable: {e}",
+                            doc_noun(doc.kind),
+                            doc.name
+                        ),
+                    );
+                    None
+                }
+            };
+            for node in lineage.iter().flat_map(upstream_sources) {
+                match node.node_type.as_str() {
+                    "table" => out.push(Upstream::Table(node.node_id.clone())),
+                    "dataset" => out.push(Upstream::Dataset(node.node_id.clone())),
+                    "data-model" => out.push(Upstream::DataModel {
+                        url_id: Some(node.node_id.trim_start_matches("inode-").to_owned()),
+                        id: None,
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    /// What the document's charts read: data models (by FQN) and warehouse tables, from
+    /// their lineage and each element's SQL.
+    async fn document_sources(
+        &self,
+        charts: &[(&WorkbookElement, Record)],
+        upstream: Vec<Upstream>,
+        sql_by_element: &HashMap<String, String>,
+    ) -> WorkbookEnds {
+        let mut ends = WorkbookEnds::default();
+        let models = self.models.get();
+        let datasets = self.datasets.get();
+        let mut inodes = BTreeSet::new();
+        let mut connections_seen = BTreeSet::new();
+        for node in upstream {
+            match node {
+                Upstream::Table(inode) => {
+                    inodes.insert(inode);
+                }
+                Upstream::DataModel { url_id, id } => {
+                    let fqns = models.and_then(|m| {
+                        id.as_ref()
+                            .and_then(|id| m.by_id.get(id))
+                            .or_else(|| url_id.as_ref().and_then(|u| m.data_models.get(u)))
+                    });
+                    if let Some(fqns) = fqns {
+                        ends.data_models.extend(fqns.iter().cloned());
+                    }
+                }
+                Upstream::Dataset(inode) => {
+                    let url_id = inode.trim_start_matches("inode-");
+                    match datasets.and_then(|d| d.get(url_id)) {
+                        Some(DatasetEnd::Emitted(fqn)) => {
+                            ends.data_models.insert(fqn.clone());
+                        }
+                        // A migrated dataset: its data model stands for it.
+                        Some(DatasetEnd::MigratedTo { data_model_id, .. }) => {
+                            if let Some(fqns) = models.and_then(|m| m.by_id.get(data_model_id)) {
+                                ends.data_models.extend(fqns.iter().cloned());
+                            }
+                        }
+                        None => {}
+                    }
+                }
+            }
+        }
+        if self.mapping.is_empty() {
+            return ends;
+        }
+        for inode in &inodes {
+            if let Ok(Some(path)) = self.ctx.connection_path(inode).await {
+                connections_seen.insert(path.connection_id.clone());
+            }
+            for table in self.table_fqns_for_inode(inode).await {
+                ends.tables.entry(table.fqn.clone()).or_insert(table);
+            }
+        }
+        // SQL names tables without a connection: when every inode table of this document
+        // is on one connection, that is the connection; otherwise the prefixes decide.
+        let connection = (connections_seen.len() == 1)
+            .then(|| connections_seen.iter().next().cloned())
+            .flatten();
+        for (element, _) in charts {
+            let Some(sql_text) = sql_by_element.get(&element.element_id) else {
+                continue;
+            };
+            for table in self.tables_in_sql(sql_text, connection.as_deref()) {
+                ends.tables.entry(table.fqn.clone()).or_insert(table);
+            }
+        }
+        ends
+    }
+}
+
+fn doc_noun(kind: DocumentKind) -> &'static str {
+    match kind {
+        DocumentKind::Workbook => "workbook",
+        DocumentKind::Report => "report",
+    }
+}
