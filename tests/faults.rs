@@ -10,7 +10,7 @@ use sigma_connector::sandbox::{Knobs, OrgSource, SandboxHandle, SyntheticConfig}
 use sigma_connector::sigma::source::{SourceError, SourceStatus};
 
 mod support;
-use support::source::{run_source, sandbox};
+use support::source::{assert_same_records, run_source, sandbox};
 
 fn org(workbooks: usize) -> OrgSource {
     OrgSource::Synthetic(SyntheticConfig {
@@ -76,7 +76,7 @@ async fn ten_percent_transient_faults_change_nothing_in_the_output() {
         "{:?}",
         &faulty.errors[..faulty.errors.len().min(3)]
     );
-    assert_eq!(faulty.records, clean.records, "identical output");
+    assert_same_records(&faulty.records, &clean.records, "10% faults");
     let stats = faulty.client.stats();
     let injected = h.stats().status_counts.get("503").copied().unwrap_or(0)
         + h.stats().status_counts.get("dropped").copied().unwrap_or(0);
@@ -106,7 +106,7 @@ async fn a_server_rate_limit_slows_the_run_without_losing_anything() {
         "{:?}",
         &limited.errors[..limited.errors.len().min(3)]
     );
-    assert_eq!(limited.records, clean.records);
+    assert_same_records(&limited.records, &clean.records, "rate limit");
     let stats = h.stats();
     let throttled = stats.status_counts.get("429").copied().unwrap_or(0);
     let share = throttled as f64 / stats.total_requests as f64;
@@ -143,7 +143,7 @@ async fn short_lived_tokens_refresh_once_per_lifetime_and_lose_nothing() {
         "{:?}",
         &r.errors[..r.errors.len().min(3)]
     );
-    assert_eq!(r.records, clean.records);
+    assert_same_records(&r.records, &clean.records, "short-lived tokens");
     let grants: u64 = h.stats().token_grants.values().sum();
     // Refreshed ahead of expiry (a tenth of 2 s): about one grant per ~1.8 s of run.
     let expected = (elapsed / 1.8).ceil() as u64 + 1;

@@ -169,7 +169,7 @@ async fn a_bad_element_fails_alone_and_its_workbook_still_flows() {
     let clean = clean().await;
     let r = run_with(vec![(REVENUE_BAR, Corruption::WrongType("name".into()))]).await;
     // A bad element is counted in the status, not yielded as its own error; it is served
-    // twice (its page's elements and the workbook's queries), so it fails twice.
+    // twice (the workbook's element listing and its queries), so it fails twice.
     assert_eq!(r.status.failures, 2, "{:?}", r.status);
     assert!(
         r.reports().contains(&format!(

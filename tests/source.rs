@@ -683,8 +683,8 @@ async fn data_model_lineage_chain_custom_sql_and_datasets() {
         .find(|d| d["fqn"] == regions)
         .unwrap();
     assert_eq!(
-        sessions["refs"]["replacesDataset"],
-        "d5e7a9b1-1111-4c2d-8e3f-0000000000a2"
+        sessions["refs"]["replacesDatasets"],
+        json!(["d5e7a9b1-1111-4c2d-8e3f-0000000000a2"])
     );
     // A 410 from the dataset API is taken once: no further /sources calls that run.
     assert_eq!(

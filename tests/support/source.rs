@@ -58,3 +58,33 @@ pub async fn run_source(wf: &Workflow) -> SourceRun {
         client,
     }
 }
+
+/// Asserts two runs yielded the same records in the same order; on a mismatch, names the
+/// first differing position and the records only one side has, not two full dumps.
+#[track_caller]
+pub fn assert_same_records(got: &[Value], want: &[Value], what: &str) {
+    if got == want {
+        return;
+    }
+    let first = got
+        .iter()
+        .zip(want)
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(want.len()));
+    let only = |a: &[Value], b: &[Value]| -> Vec<String> {
+        a.iter()
+            .filter(|r| !b.contains(r))
+            .take(5)
+            .map(|r| r.to_string())
+            .collect()
+    };
+    panic!(
+        "{what}: {} records vs {} expected; first difference at #{first}\n  got:  {}\n  want: {}\nonly in got: {:#?}\nonly in want: {:#?}",
+        got.len(),
+        want.len(),
+        got.get(first).map_or("-".into(), |v| v.to_string()),
+        want.get(first).map_or("-".into(), |v| v.to_string()),
+        only(got, want),
+        only(want, got),
+    );
+}

@@ -105,10 +105,11 @@ pub struct Refs {
     /// A Sigma dataset only: its `migrationStatus` (`not-migrated`, `not-required`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration_status: Option<String>,
-    /// A data model that a Sigma dataset was migrated to: the dataset's id. The dataset is
-    /// not emitted itself; this data model stands for it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replaces_dataset: Option<String>,
+    /// A data model that Sigma datasets were migrated to: those datasets' ids, sorted
+    /// (several datasets can be migrated into one data model). The datasets are not
+    /// emitted themselves; this data model stands for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaces_datasets: Vec<String>,
     /// Lineage only: further FQNs for the `from` end, tried in order when it does not exist.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(inner(length(min = 1, max = 3072)))]

@@ -11,22 +11,24 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::knobs::{Corruption, ODD_UNICODE};
 
-/// Keys that carry an object's own id, most specific first: a data model column also names
-/// its element, a lineage node its element, so the first key present is the object's.
+/// Keys that carry an object's own id, most specific first: the first key present is the
+/// object's. A data model column also names its element, an element (in a document-level
+/// `/elements` listing) its page, a page or element may name its document, so the parts
+/// come before the wholes.
 const OWN_ID_KEYS: [&str; 13] = [
+    "columnId",
+    "nodeId",
+    "elementId",
+    "pageId",
+    "versionTagId",
+    "memberId",
+    "teamId",
+    "connectionId",
     "workbookId",
     "reportId",
     "dataModelId",
     "datasetId",
-    "pageId",
-    "columnId",
-    "nodeId",
-    "elementId",
-    "memberId",
     "workspaceId",
-    "connectionId",
-    "versionTagId",
-    "teamId",
 ];
 
 /// Stands in for a lone surrogate escape until the body is text: no `Value` can hold one.

@@ -210,7 +210,7 @@ pub fn data_model_element(
     dm: &DataModel,
     element: &DataModelElement,
     columns: &[&DataModelColumn],
-    replaces_dataset: Option<&str>,
+    replaces_datasets: &[&str],
 ) -> Record {
     let name = entity_name(&format!("{}_{}", dm.data_model_id, element.element_id));
     let element_name = element.name.as_deref().unwrap_or(&element.element_id);
@@ -231,7 +231,7 @@ pub fn data_model_element(
     Record::new(Entity::DataModel(entity)).with_refs(Refs {
         source_url: Some(element_url(&dm.url, &element.element_id)),
         updated_at: Some(dm.updated_at.clone()),
-        replaces_dataset: replaces_dataset.map(str::to_owned),
+        replaces_datasets: replaces_datasets.iter().map(|d| (*d).to_owned()).collect(),
         ..Refs::default()
     })
 }

@@ -79,15 +79,23 @@ impl WorkbookCtx {
             Ok(v) => v,
             Err(e) => return fail("columns", e),
         };
-        let replaces = self.datasets.get().and_then(|d| {
-            d.values().find_map(|end| match end {
+        // Every dataset migrated into this data model, in id order: the datasets map is
+        // keyed by urlId, and its order must not reach the output.
+        let mut replaces: Vec<&str> = self
+            .datasets
+            .get()
+            .into_iter()
+            .flat_map(|d| d.values())
+            .filter_map(|end| match end {
                 DatasetEnd::MigratedTo {
                     data_model_id,
                     dataset_id,
                 } if *data_model_id == dm.data_model_id => Some(dataset_id.as_str()),
                 _ => None,
             })
-        });
+            .collect();
+        replaces.sort_unstable();
+        replaces.dedup();
         let mut items = Vec::new();
         let mut model = Vec::new();
         for element in &elements {
@@ -95,7 +103,8 @@ impl WorkbookCtx {
                 .iter()
                 .filter(|c| c.element_id.as_deref() == Some(element.element_id.as_str()))
                 .collect();
-            let record = mapping::data_model_element(self.options(), &dm, element, &cols, replaces);
+            let record =
+                mapping::data_model_element(self.options(), &dm, element, &cols, &replaces);
             model.push(ModelElement {
                 element,
                 fqn: record.fqn(),

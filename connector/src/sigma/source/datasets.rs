@@ -1,6 +1,6 @@
 //! Sigma datasets (`/v2/datasets`, retired by Sigma as a data source on 2026-09-15) as data
 //! models, by migration state: a migrated dataset is not emitted (the data model it became
-//! stands for it, and says so in `refs.replacesDataset`); any other is emitted with its
+//! stands for it, and says so in `refs.replacesDatasets`); any other is emitted with its
 //! `migrationStatus`, and with the lineage from the tables behind it
 //! (`/v2/datasets/{id}/sources` → `/v2/connections/paths/{inodeId}`), since an element that
 //! reads it no longer has SQL to name them.
