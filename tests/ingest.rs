@@ -494,6 +494,97 @@ async fn mark_deleted_charts_of_remaining_dashboards_never_of_failed_ones_and_on
     );
 }
 
+const WEEKLY_MARKETING_REPORT: &str = "4e90a1b2-0003-4c3d-8e4f-5a6b7c8d9e03";
+const SALES_MODEL: &str = "e8f9a0b1-2222-4d3e-9f40-0000000000b1";
+const MARKETING_MODEL: &str = "e8f9a0b1-2222-4d3e-9f40-0000000000b2";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mark_deleted_covers_reports_and_data_models_and_spares_a_failed_data_model() {
+    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let state = state.to_str().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let run = |config: Value| workflow_file(dir.path(), &h, config, file_sink(dir.path()));
+    assert_exit(&ingest(&run(json!({})), &["--state", state]).await, 0);
+    let first = lines(&out);
+    let fqns_of = |kind: &str, prefix: &str| -> Vec<String> {
+        first
+            .iter()
+            .filter(|r| r["kind"] == kind)
+            .map(|r| r["fqn"].as_str().unwrap().to_owned())
+            .filter(|fqn| fqn.starts_with(prefix))
+            .collect()
+    };
+    let report = format!("sigma_sandbox.report_{WEEKLY_MARKETING_REPORT}");
+    let report_charts = fqns_of("chart", &format!("{report}_"));
+    let marketing_models = fqns_of(
+        "dataModel",
+        &format!("sigma_sandbox.model.{MARKETING_MODEL}_"),
+    );
+    assert!(!report_charts.is_empty() && marketing_models.len() >= 2);
+
+    // The report and a data model disappear (filtered out): a complete run marks the
+    // report, its charts and every element of the data model deleted.
+    let wf = run(json!({
+        "dashboardFilterPattern": {"excludes": ["Weekly Marketing"]},
+        "dataModelFilterPattern": {"excludes": ["Marketing Model"]},
+    }));
+    assert_exit(&ingest(&wf, &["--state", state]).await, 0);
+    let mut expected = vec![format!("dashboard {report}")];
+    expected.extend(report_charts.iter().map(|c| format!("chart {c}")));
+    expected.extend(
+        marketing_models
+            .iter()
+            .map(|m| format!("dashboardDataModel {m}")),
+    );
+    expected.sort();
+    assert_eq!(deleted(&out), expected);
+
+    // Sales Model now fails (403 on its elements): none of its data models is deleted,
+    // though none was seen.
+    h.update_knobs(|k| {
+        k.forbidden.insert(SALES_MODEL.into());
+    });
+    let status_file = dir.path().join("status.json");
+    let out_run = ingest(
+        &run(json!({})),
+        &[
+            "--state",
+            state,
+            "--status-file",
+            status_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_exit(&out_run, 0);
+    let failed = read_json(&status_file)["failedObjects"].clone();
+    assert!(
+        failed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == SALES_MODEL),
+        "{failed}"
+    );
+    assert!(
+        deleted(&out).iter().all(|d| !d.contains(SALES_MODEL)),
+        "{:?}",
+        deleted(&out)
+    );
+
+    // And they stay in the state: once the data model answers again and then goes (filtered
+    // out), a complete run still deletes them.
+    h.update_knobs(|k| k.forbidden.clear());
+    let wf = run(json!({"dataModelFilterPattern": {"excludes": ["Sales Model"]}}));
+    assert_exit(&ingest(&wf, &["--state", state]).await, 0);
+    let sales: Vec<String> = deleted(&out)
+        .into_iter()
+        .filter(|d| d.contains(SALES_MODEL))
+        .collect();
+    assert!(!sales.is_empty(), "{:?}", deleted(&out));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn include_usage_is_warned_once_and_not_when_off() {
     let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;

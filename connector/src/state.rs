@@ -182,18 +182,42 @@ impl RunState {
                     .or_insert_with(|| wb.clone());
             }
         }
+        // Which data models a failure hid cannot be told: keep every previous one.
+        if any_data_model_failed(failed) {
+            for (fqn, dm) in &previous.data_models {
+                self.data_models
+                    .entry(fqn.clone())
+                    .or_insert_with(|| dm.clone());
+            }
+        }
     }
 
-    /// Data models in this state that `current` does not have.
+    /// Data models in this state that `current` does not have. None at all when a data
+    /// model, one of its elements or columns, or a dataset failed in this run: its data
+    /// models were not seen, which does not mean they are gone.
     pub fn deleted_data_models<'a>(
         &'a self,
         current: &'a RunState,
-    ) -> impl Iterator<Item = &'a str> + 'a {
+        failed: &[crate::sigma::source::FailedObject],
+    ) -> Vec<&'a str> {
+        if any_data_model_failed(failed) {
+            return Vec::new();
+        }
         self.data_models
             .keys()
-            .filter(move |fqn| !current.data_models.contains_key(*fqn))
+            .filter(|fqn| !current.data_models.contains_key(*fqn))
             .map(String::as_str)
+            .collect()
     }
+}
+
+/// Whether a data model, dataset, or a part of one (element, column) failed or did not
+/// decode: then this run did not see every data model there is.
+fn any_data_model_failed(failed: &[crate::sigma::source::FailedObject]) -> bool {
+    failed.iter().any(|f| {
+        let kind = f.kind.as_str();
+        kind == "dataModel" || kind == "dataset" || kind.starts_with("data model")
+    })
 }
 
 /// The FQNs of the chart records among a workbook's records.
@@ -470,9 +494,6 @@ mod tests {
             old.deleted_dashboards(&new, &failed).collect::<Vec<_>>(),
             vec!["svc.c"]
         );
-        assert_eq!(
-            old.deleted_data_models(&new).collect::<Vec<_>>(),
-            vec!["svc.model.x"]
-        );
+        assert_eq!(old.deleted_data_models(&new, &[]), vec!["svc.model.x"]);
     }
 }

@@ -448,7 +448,8 @@ fn deletions(
     if sc.mark_deleted_data_models && sc.include_data_models {
         deletes.extend(
             previous
-                .deleted_data_models(seen)
+                .deleted_data_models(seen, failed_objects)
+                .into_iter()
                 .map(|fqn| delete_record(EntityType::DashboardDataModel, fqn)),
         );
     }
