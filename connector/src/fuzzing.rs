@@ -8,10 +8,11 @@ use serde_json::value::RawValue;
 use crate::client::pagination::parse_page;
 use crate::records::{column_name, entity_name, fqn};
 use crate::sigma::api::decode_raw;
-use crate::sigma::lineage::{ServicePrefix, upstream_sources};
+use crate::sigma::lineage::{LineageTree, ServicePrefix, upstream_sources};
 use crate::sigma::model::{
     Connection, ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset,
-    ElementLineage, ElementQuery, File, Member, Workbook, WorkbookElement, WorkbookPage, Workspace,
+    ElementLineage, ElementQuery, File, LineageEntry, Member, Report, Workbook, WorkbookElement,
+    WorkbookPage, Workspace,
 };
 
 /// A listing page (paged object or legacy bare array), then every entry decoded as every
@@ -20,6 +21,26 @@ pub fn listing_page(body: &[u8]) {
     let Ok((entries, _next, _total)) = parse_page::<Box<RawValue>>(body, "/v2/fuzz") else {
         return;
     };
+    // A lineage listing (workbook, report or data model), walked from every element.
+    let lineage: Vec<LineageEntry> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| entry_as::<LineageEntry>(e.get(), "elementId", i))
+        .collect();
+    let elements: Vec<String> = lineage
+        .iter()
+        .filter_map(|e| match e {
+            LineageEntry::Element { element_id, .. } => Some(element_id.clone()),
+            _ => None,
+        })
+        .collect();
+    let tree = LineageTree::new(lineage);
+    for id in &elements {
+        let _ = tree.data_sources(id);
+        for source in tree.direct(id) {
+            let _ = tree.source(source);
+        }
+    }
     for (i, entry) in entries.iter().enumerate() {
         let raw = entry.get();
         if let Some(w) = entry_as::<Workbook>(raw, "workbookId", i) {
@@ -33,6 +54,9 @@ pub fn listing_page(body: &[u8]) {
         }
         if let Some(c) = entry_as::<DataModelColumn>(raw, "columnId", i) {
             let _ = column_name(&c.name);
+        }
+        if let Some(r) = entry_as::<Report>(raw, "reportId", i) {
+            names(&[&r.report_id, &r.name, &r.path]);
         }
         let _ = entry_as::<WorkbookPage>(raw, "pageId", i);
         let _ = entry_as::<Dataset>(raw, "datasetId", i);
