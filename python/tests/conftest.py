@@ -23,12 +23,17 @@ SERVICE = "sigma_sandbox"
 FIXTURE_RECORDS = REPO / "tests" / "data" / "fixture-org.jsonl"
 MARKETING = "a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02"
 #: The owners of the fixture org's workbooks (as OpenMetadata users).
-OWNERS = {
-    "ada.lovelace": "ada.lovelace@example.com",
-    "grace.hopper": "grace.hopper@example.com",
-    "zoe.dubois": "zoe.dubois@example.com",
-    "olafur.jonsson": "olafur.jonsson@example.is",
-}
+def _fixture_owners() -> dict[str, str]:
+    """OpenMetadata user name -> email, for every owner the fixture org's records name
+    (workbooks' and reports' owners, members beyond Sigma's first page included)."""
+    owners = {}
+    for line in FIXTURE_RECORDS.read_text(encoding="utf-8").splitlines():
+        for email in json.loads(line).get("refs", {}).get("owners", []):
+            owners[email.split("@")[0]] = email
+    return owners
+
+
+OWNERS = _fixture_owners()
 
 
 def binary() -> str:
