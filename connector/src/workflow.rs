@@ -22,7 +22,7 @@ use crate::client::{FailureCause, SigmaClient};
 use crate::config::Workflow;
 use crate::outcome::{Disposition, Outcome};
 use crate::records::{DeleteRef, Entity, EntityType, Record, RecordKind};
-use crate::sigma::source::{SigmaSource, SourceItem, SourceOptions};
+use crate::sigma::source::{SigmaSource, SourceItem, SourceOptions, SourceResult, StatusHandle};
 use crate::sink::{AnySink, Sink, SinkError, SinkSummary};
 use crate::state::{RunState, StateRecorder};
 use crate::status::{RunReport, RunStatus, StepStatus};
@@ -243,94 +243,25 @@ async fn execute(
         }
     });
 
-    let keep_state = options.state_file.is_some();
     let mut recorder = StateRecorder::new(&service);
-    let mut failed_ids: HashSet<String> = HashSet::new();
     let mut sink_status = StepStatus {
         name: "sink".into(),
         ..Default::default()
     };
-    let mut unchanged = 0u64;
-    let mut interrupted = false;
-    let mut sink_error: Option<SinkError> = None;
-    let mut last_progress = Instant::now();
-    let progress = crate::logging::ProgressLine::start(options.progress_bar);
     let what_is_kept = crate::status::KeptOnInterrupt::before_run(workflow, options);
-
-    tokio::pin!(shutdown);
-    loop {
-        let item = tokio::select! {
-            biased;
-            _ = &mut shutdown => {
-                tracing::warn!("interrupted: stopping the Sigma source; {what_is_kept}");
-                interrupted = true;
-                break;
-            }
-            item = rx.recv() => item,
-        };
-        let Some(item) = item else { break };
-        let result = match item {
-            Ok(SourceItem::UnchangedWorkbook { dashboard_fqn, .. }) => {
-                unchanged += 1;
-                replay(
-                    &dashboard_fqn,
-                    previous.as_ref(),
-                    &mut sink,
-                    &mut recorder,
-                    &mut sink_status,
-                )
-                .await
-            }
-            Ok(SourceItem::Record {
-                record,
-                workbook_id,
-            }) => {
-                let written = sink.write(&record).await;
-                if written.is_ok() {
-                    count(&mut sink_status, record.kind());
-                    if keep_state {
-                        recorder.record(record, workbook_id);
-                    }
-                }
-                written
-            }
-            Err(error) => {
-                if let Some(id) = error.object_id() {
-                    failed_ids.insert(id.to_owned());
-                }
-                Ok(())
-            }
-        };
-        if let Err(e) = result {
-            sink_error = Some(e);
-            break;
-        }
-        if progress.is_shown() {
-            if last_progress.elapsed() >= Duration::from_millis(250) {
-                last_progress = Instant::now();
-                let (s, c) = (source_status.snapshot(), client.stats());
-                progress.update(&crate::logging::ProgressFigures {
-                    records: sink_status.processed,
-                    workbooks_done: s.workbooks_done,
-                    workbooks_total: s.workbooks_total,
-                    requests: c.requests_sent,
-                    retries: c.retries,
-                    failures: s.failures,
-                });
-            }
-        } else if last_progress.elapsed() >= options.progress_every {
-            last_progress = Instant::now();
-            let s = source_status.snapshot();
-            tracing::info!(
-                records = sink_status.processed,
-                dashboards = s.emitted.get("dashboard").copied().unwrap_or(0),
-                failures = s.failures,
-                requests = client.stats().requests_sent,
-                retries = client.stats().retries,
-                "progress"
-            );
-        }
-    }
+    let mut progress = Progress::start(options, &source_status, client);
+    let mut writer = Writer {
+        sink: &mut sink,
+        recorder: options.state_file.is_some().then_some(&mut recorder),
+        status: &mut sink_status,
+        previous: previous.as_ref(),
+    };
+    let Drained {
+        unchanged,
+        interrupted,
+        sink_error,
+        failed_ids,
+    } = drain(&mut rx, shutdown, &mut writer, &mut progress, &what_is_kept).await;
     drop(progress);
     drop(rx);
     if interrupted || sink_error.is_some() {
@@ -464,23 +395,153 @@ fn delete_record(entity_type: EntityType, fqn: &str) -> Record {
     }))
 }
 
-/// Writes an unchanged workbook's records as the last run emitted them.
-async fn replay(
-    dashboard_fqn: &str,
-    previous: Option<&RunState>,
-    sink: &mut AnySink,
-    recorder: &mut StateRecorder,
-    sink_status: &mut StepStatus,
-) -> Result<(), SinkError> {
-    let Some(entry) = previous.and_then(|p| p.dashboards.get(dashboard_fqn)) else {
-        return Ok(());
-    };
-    for record in &entry.records {
-        sink.write(record).await?;
-        count(sink_status, record.kind());
+/// What the loop over the source's items leaves behind.
+struct Drained {
+    unchanged: u64,
+    interrupted: bool,
+    sink_error: Option<SinkError>,
+    /// Objects that failed this run (nothing of theirs is deleted).
+    failed_ids: HashSet<String>,
+}
+
+/// Where the loop writes: the sink, the state recorder (with `--state`), the sink's counts.
+struct Writer<'a> {
+    sink: &'a mut AnySink,
+    recorder: Option<&'a mut StateRecorder>,
+    status: &'a mut StepStatus,
+    previous: Option<&'a RunState>,
+}
+
+impl Writer<'_> {
+    async fn item(&mut self, item: SourceResult, drained: &mut Drained) -> Result<(), SinkError> {
+        match item {
+            Ok(SourceItem::UnchangedWorkbook { dashboard_fqn, .. }) => {
+                drained.unchanged += 1;
+                self.replay(&dashboard_fqn).await
+            }
+            Ok(SourceItem::Record {
+                record,
+                workbook_id,
+            }) => {
+                self.sink.write(&record).await?;
+                count(self.status, record.kind());
+                if let Some(recorder) = self.recorder.as_deref_mut() {
+                    recorder.record(record, workbook_id);
+                }
+                Ok(())
+            }
+            Err(error) => {
+                if let Some(id) = error.object_id() {
+                    drained.failed_ids.insert(id.to_owned());
+                }
+                Ok(())
+            }
+        }
     }
-    recorder.replayed(dashboard_fqn, entry);
-    Ok(())
+
+    /// Writes an unchanged workbook's records as the last run emitted them.
+    async fn replay(&mut self, dashboard_fqn: &str) -> Result<(), SinkError> {
+        let Some(entry) = self.previous.and_then(|p| p.dashboards.get(dashboard_fqn)) else {
+            return Ok(());
+        };
+        for record in &entry.records {
+            self.sink.write(record).await?;
+            count(self.status, record.kind());
+        }
+        if let Some(recorder) = self.recorder.as_deref_mut() {
+            recorder.replayed(dashboard_fqn, entry);
+        }
+        Ok(())
+    }
+}
+
+/// Reads the source's items into the writer until the source ends, the sink fails, or
+/// `shutdown` fires.
+async fn drain(
+    rx: &mut mpsc::Receiver<SourceResult>,
+    shutdown: impl Future<Output = ()>,
+    writer: &mut Writer<'_>,
+    progress: &mut Progress<'_>,
+    what_is_kept: &crate::status::KeptOnInterrupt,
+) -> Drained {
+    let mut drained = Drained {
+        unchanged: 0,
+        interrupted: false,
+        sink_error: None,
+        failed_ids: HashSet::new(),
+    };
+    tokio::pin!(shutdown);
+    loop {
+        let item = tokio::select! {
+            biased;
+            _ = &mut shutdown => {
+                tracing::warn!("interrupted: stopping the Sigma source; {what_is_kept}");
+                drained.interrupted = true;
+                break;
+            }
+            item = rx.recv() => item,
+        };
+        let Some(item) = item else { break };
+        if let Err(e) = writer.item(item, &mut drained).await {
+            drained.sink_error = Some(e);
+            break;
+        }
+        progress.tick(writer.status.processed);
+    }
+    drained
+}
+
+/// Progress while the run goes: a live line on a terminal, else an INFO line now and then.
+struct Progress<'a> {
+    line: crate::logging::ProgressLine,
+    every: Duration,
+    last: Instant,
+    source: &'a StatusHandle,
+    client: &'a SigmaClient,
+}
+
+impl<'a> Progress<'a> {
+    fn start(options: &RunOptions, source: &'a StatusHandle, client: &'a SigmaClient) -> Self {
+        Progress {
+            line: crate::logging::ProgressLine::start(options.progress_bar),
+            every: options.progress_every,
+            last: Instant::now(),
+            source,
+            client,
+        }
+    }
+
+    fn tick(&mut self, records: u64) {
+        let every = if self.line.is_shown() {
+            Duration::from_millis(250)
+        } else {
+            self.every
+        };
+        if self.last.elapsed() < every {
+            return;
+        }
+        self.last = Instant::now();
+        let (s, c) = (self.source.snapshot(), self.client.stats());
+        if self.line.is_shown() {
+            self.line.update(&crate::logging::ProgressFigures {
+                records,
+                workbooks_done: s.workbooks_done,
+                workbooks_total: s.workbooks_total,
+                requests: c.requests_sent,
+                retries: c.retries,
+                failures: s.failures,
+            });
+        } else {
+            tracing::info!(
+                records,
+                dashboards = s.emitted.get("dashboard").copied().unwrap_or(0),
+                failures = s.failures,
+                requests = c.requests_sent,
+                retries = c.retries,
+                "progress"
+            );
+        }
+    }
 }
 
 fn write_status(path: &Path, status: &RunStatus) -> Result<(), Error> {

@@ -5,6 +5,7 @@ mod connection;
 pub mod endpoints;
 mod load;
 pub mod schema;
+mod validate;
 mod workflow;
 
 use schemars::JsonSchema;

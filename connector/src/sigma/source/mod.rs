@@ -12,25 +12,22 @@
 //! [`SourceError::IncompleteListing`]; the runner must not delete anything after one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::stream::{self, BoxStream, StreamExt};
-use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
 use crate::client::{ClientError, SigmaClient};
-use crate::records::{ColumnLineage, EntityType, Record, RecordKind};
-use crate::status::WarningGroups;
+use crate::records::{ColumnLineage, EntityType, Record};
 
-use super::api::{DecodeError, Listed, SigmaApi};
+use super::api::{Listed, SigmaApi};
 use super::endpoints::{Endpoint, Endpoints, says_missing};
 use super::filter::NameFilter;
 use super::lineage::{ServiceMapping, upstream_sources};
 use super::mapping;
 use super::model::{
-    ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset, ElementLineage,
-    WorkbookElement, WorkbookPage,
+    ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset, Document,
+    ElementLineage, WorkbookElement, WorkbookPage,
 };
 pub use super::options::SourceOptions;
 use super::sql;
@@ -38,214 +35,11 @@ use super::sql;
 mod data_models;
 mod datasets;
 mod documents;
+mod status;
 
-/// A per-object failure, or a listing that ended early.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SourceError {
-    #[error("{kind} `{name}` ({id}): {step} failed: {message}")]
-    Object {
-        kind: &'static str,
-        id: String,
-        name: String,
-        step: &'static str,
-        message: String,
-    },
-    #[error("{0}")]
-    Malformed(DecodeError),
-    #[error("{0}")]
-    IncompleteListing(ListingIncomplete),
-}
-
-/// A top-level listing (workbooks, data models, datasets; reports later) that ended before
-/// its last page. The run that saw one is `partial`: it deletes nothing and does not replace
-/// the last complete output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(rename_all = "camelCase")]
-#[error(
-    "listing `{listing}` ended early after {items_so_far} item(s) on {pages_so_far} page(s): {cause}"
-)]
-pub struct ListingIncomplete {
-    /// Which listing: `workbooks`, `dataModels`, `datasets`, ...
-    pub listing: String,
-    /// Items of that listing the source had taken in when it ended.
-    pub items_so_far: u64,
-    /// Pages received completely.
-    pub pages_so_far: u64,
-    /// Why it ended: the failed request, with its status, attempts and Sigma's message.
-    pub cause: String,
-}
-
-impl SourceError {
-    /// The id of the Sigma object this failure is about, if any: the runner treats it as
-    /// seen (never deleted) although no record was emitted for it.
-    pub fn object_id(&self) -> Option<&str> {
-        match self {
-            SourceError::Object { id, .. } => Some(id),
-            SourceError::Malformed(d) => Some(&d.id),
-            SourceError::IncompleteListing(_) => None,
-        }
-    }
-}
-
-/// How many examples of each problem the status keeps.
-const EXAMPLES: usize = 5;
-
-/// Most failed objects the status lists one by one (all are counted in `failures`).
-pub const FAILED_OBJECTS_MAX: usize = 10_000;
-
-/// One Sigma object that failed, as the status lists it: what a platform running the
-/// binary needs to report the failure by id and to know what must not be deleted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FailedObject {
-    /// `dashboard` (a workbook), `dataModel`, or for an entry that did not decode the
-    /// listing's object kind (`workbook`, `page`, `element`, `dataset`, `data model`, ...).
-    pub kind: String,
-    /// The Sigma id (for an entry that did not decode and had none, its listing position).
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// What failed: a fetch step (`pages`, `elements`, ...) or the field that did not decode.
-    pub step: String,
-    /// The whole failure in words.
-    pub message: String,
-}
-
-impl FailedObject {
-    fn of(error: &SourceError) -> Option<Self> {
-        match error {
-            SourceError::Object {
-                kind,
-                id,
-                name,
-                step,
-                ..
-            } => Some(Self {
-                kind: (*kind).to_owned(),
-                id: id.clone(),
-                name: Some(name.clone()),
-                step: (*step).to_owned(),
-                message: error.to_string(),
-            }),
-            SourceError::Malformed(d) => Some(Self {
-                kind: d.kind.to_owned(),
-                id: d.id.clone(),
-                name: None,
-                step: format!("decode `{}`", d.field),
-                message: error.to_string(),
-            }),
-            SourceError::IncompleteListing { .. } => None,
-        }
-    }
-}
-
-/// Counts and first examples of what the source did.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SourceStatus {
-    /// Records emitted, per kind.
-    pub emitted: BTreeMap<String, u64>,
-    /// Objects dropped by a filter pattern, per kind.
-    pub filtered: BTreeMap<String, u64>,
-    /// Objects skipped on purpose (archived, UI elements), per reason.
-    pub skipped: BTreeMap<String, u64>,
-    pub warnings: u64,
-    pub warning_examples: Vec<String>,
-    /// The same warnings, one entry per cause.
-    pub warnings_by_cause: WarningGroups,
-    pub failures: u64,
-    pub failure_examples: Vec<String>,
-    /// Every object that failed (up to `FAILED_OBJECTS_MAX`), with its id.
-    pub failed_objects: Vec<FailedObject>,
-    /// Listings that ended early: a run with any is not complete.
-    pub incomplete_listings: Vec<ListingIncomplete>,
-    /// Workbooks Sigma says it has (from the listing's `total`), for progress.
-    pub workbooks_total: Option<u64>,
-    /// Workbooks finished with so far (expanded, filtered, skipped or failed), for progress.
-    pub workbooks_done: u64,
-}
-
-impl SourceStatus {
-    pub fn is_complete(&self) -> bool {
-        self.incomplete_listings.is_empty()
-    }
-}
-
-/// Shared, cheaply cloned view of the status while the stream runs.
-#[derive(Debug, Clone, Default)]
-pub struct StatusHandle {
-    status: Arc<Mutex<SourceStatus>>,
-    workbooks_total: Arc<AtomicU64>,
-    workbooks_done: Arc<AtomicU64>,
-}
-
-impl StatusHandle {
-    pub fn snapshot(&self) -> SourceStatus {
-        let mut s = self.lock().clone();
-        let total = self.workbooks_total.load(Ordering::Relaxed);
-        s.workbooks_total = (total > 0).then_some(total);
-        s.workbooks_done = self.workbooks_done.load(Ordering::Relaxed);
-        s
-    }
-    fn lock(&self) -> std::sync::MutexGuard<'_, SourceStatus> {
-        // A panic elsewhere must not hide the counts: take the data even if poisoned.
-        self.status.lock().unwrap_or_else(|p| p.into_inner())
-    }
-    fn emitted(&self, kind: RecordKind) {
-        *self
-            .lock()
-            .emitted
-            .entry(kind.as_str().to_owned())
-            .or_default() += 1;
-    }
-    fn filtered(&self, kind: &str) {
-        *self.lock().filtered.entry(kind.to_owned()).or_default() += 1;
-    }
-    fn skipped(&self, reason: &str) {
-        *self.lock().skipped.entry(reason.to_owned()).or_default() += 1;
-    }
-    /// A warning: `cause` is what groups it (the same words for every object it affects),
-    /// `object` the id it is about, `message` the whole story for the log and the examples.
-    /// Only a cause's first occurrence is logged at WARN; the rest go to DEBUG, and the
-    /// summary counts them all.
-    fn warn(&self, cause: &str, object: Option<&str>, message: String) {
-        let mut s = self.lock();
-        s.warnings += 1;
-        if s.warnings_by_cause.add(cause, object) {
-            tracing::warn!("{message}");
-        } else {
-            tracing::debug!("{message}");
-        }
-        if s.warning_examples.len() < EXAMPLES {
-            s.warning_examples.push(message);
-        }
-    }
-    /// A cause that concerns the whole run, not one object.
-    fn warn_once(&self, cause: String) {
-        self.warn(&cause, None, cause.clone());
-    }
-    /// One more workbook finished with (for progress).
-    fn workbook_done(&self) {
-        self.workbooks_done.fetch_add(1, Ordering::Relaxed);
-    }
-    fn fail(&self, error: &SourceError) {
-        tracing::warn!("{error}");
-        let mut s = self.lock();
-        s.failures += 1;
-        if s.failure_examples.len() < EXAMPLES {
-            s.failure_examples.push(error.to_string());
-        }
-        if let SourceError::IncompleteListing(listing) = error {
-            s.incomplete_listings.push(listing.clone());
-        }
-        if s.failed_objects.len() < FAILED_OBJECTS_MAX {
-            if let Some(object) = FailedObject::of(error) {
-                s.failed_objects.push(object);
-            }
-        }
-    }
-}
+pub use status::{
+    FAILED_OBJECTS_MAX, FailedObject, ListingIncomplete, SourceError, SourceStatus, StatusHandle,
+};
 
 /// What the source hands the runner: a record, or a stand-in for records it did not make.
 // The large variant is the common one: boxing it would allocate per record to shrink a
@@ -385,63 +179,13 @@ impl SigmaSource {
                 let _ = wctx.models.set(DataModelIndex::default());
             }
 
-            let listing = ctx.api.workbooks(ctx.status.workbooks_total.clone());
-            let expanded = listing
-                .map(|item| {
-                    let wctx = wctx.clone();
-                    async move {
-                        match item {
-                            Listed::Item(wb) => WorkbookOutcome::Expanded(wctx.expand_document(wb.into()).await),
-                            Listed::Malformed(e) => WorkbookOutcome::Error(SourceError::Malformed(e)),
-                            Listed::Failed(e) => WorkbookOutcome::ListingFailed(e),
-                        }
-                    }
-                })
-                .buffered(ctx.options.workbook_concurrency);
-            futures::pin_mut!(expanded);
-            let mut count = 0u64;
-            while let Some(outcome) = expanded.next().await {
-                match outcome {
-                    WorkbookOutcome::Expanded(items) => {
-                        count += 1;
-                        for item in items { yield item; }
-                    }
-                    WorkbookOutcome::Error(e) => yield Err(ctx.failed(e)),
-                    WorkbookOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("workbooks", count, &e))),
-                }
-            }
-
+            let workbooks = ctx.api.workbooks(ctx.status.workbooks_total.clone());
+            let mut workbooks = wctx.clone().documents(workbooks, "workbooks");
+            while let Some(item) = workbooks.next().await { yield item; }
             // Reports (Sigma 2026): an older deployment answers 404 on the listing itself,
             // which means "no reports here", not an incomplete listing.
-            let listing = ctx.api.reports();
-            let expanded = listing
-                .map(|item| {
-                    let wctx = wctx.clone();
-                    async move {
-                        match item {
-                            Listed::Item(r) => WorkbookOutcome::Expanded(wctx.expand_document(r.into()).await),
-                            Listed::Malformed(e) => WorkbookOutcome::Error(SourceError::Malformed(e)),
-                            Listed::Failed(e) => WorkbookOutcome::ListingFailed(e),
-                        }
-                    }
-                })
-                .buffered(ctx.options.workbook_concurrency);
-            futures::pin_mut!(expanded);
-            let mut count = 0u64;
-            while let Some(outcome) = expanded.next().await {
-                match outcome {
-                    WorkbookOutcome::Expanded(items) => {
-                        count += 1;
-                        for item in items { yield item; }
-                    }
-                    WorkbookOutcome::Error(e) => yield Err(ctx.failed(e)),
-                    WorkbookOutcome::ListingFailed(e) if count == 0 && e.status().map(|s| s.as_u16()) == Some(404) => {
-                        ctx.endpoints.mark_missing(Endpoint::Reports);
-                        tracing::info!("{} is not available on this Sigma deployment (404): no reports", Endpoint::Reports.route());
-                    }
-                    WorkbookOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("reports", count, &e))),
-                }
-            }
+            let mut reports = wctx.clone().documents(ctx.api.reports(), "reports");
+            while let Some(item) = reports.next().await { yield item; }
             drop(status);
         }
         .boxed()
@@ -452,6 +196,58 @@ enum WorkbookOutcome {
     Expanded(Vec<SourceResult>),
     Error(SourceError),
     ListingFailed(ClientError),
+}
+
+impl WorkbookCtx {
+    /// A listing of documents (workbooks or reports), each expanded concurrently and yielded
+    /// in listing order. A report listing that answers 404 before its first page means the
+    /// deployment has no reports: that is said once, not counted as an incomplete listing.
+    fn documents<D: Into<Document> + Send + 'static>(
+        self: Arc<Self>,
+        listing: BoxStream<'static, Listed<D>>,
+        name: &'static str,
+    ) -> BoxStream<'static, SourceResult> {
+        let concurrency = self.ctx.options.workbook_concurrency;
+        let ctx = self.ctx.clone();
+        let expanded = listing
+            .map(move |item| {
+                let wctx = self.clone();
+                async move {
+                    match item {
+                        Listed::Item(doc) => {
+                            WorkbookOutcome::Expanded(wctx.expand_document(doc.into()).await)
+                        }
+                        Listed::Malformed(e) => WorkbookOutcome::Error(SourceError::Malformed(e)),
+                        Listed::Failed(e) => WorkbookOutcome::ListingFailed(e),
+                    }
+                }
+            })
+            .buffered(concurrency);
+        async_stream::stream! {
+            futures::pin_mut!(expanded);
+            let mut count = 0u64;
+            while let Some(outcome) = expanded.next().await {
+                match outcome {
+                    WorkbookOutcome::Expanded(items) => {
+                        count += 1;
+                        for item in items { yield item; }
+                    }
+                    WorkbookOutcome::Error(e) => yield Err(ctx.failed(e)),
+                    WorkbookOutcome::ListingFailed(e)
+                        if name == "reports" && count == 0 && e.status().map(|s| s.as_u16()) == Some(404) =>
+                    {
+                        ctx.endpoints.mark_missing(Endpoint::Reports);
+                        tracing::info!(
+                            "{} is not available on this Sigma deployment (404): no reports",
+                            Endpoint::Reports.route()
+                        );
+                    }
+                    WorkbookOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete(name, count, &e))),
+                }
+            }
+        }
+        .boxed()
+    }
 }
 
 /// A data model's id, urlId, element FQNs and records.
