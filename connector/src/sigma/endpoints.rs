@@ -102,34 +102,63 @@ impl Endpoints {
     where
         F: std::future::Future<Output = Result<T, ClientError>>,
     {
-        match self.load(endpoint) {
-            MISSING => return None,
-            PRESENT => return Some(call.await),
-            _ => {}
-        }
-        let _probe = self.probe[endpoint.index()].lock().await;
-        match self.load(endpoint) {
-            MISSING => return None,
-            PRESENT => return Some(call.await),
-            _ => {}
-        }
-        let result = call.await;
-        match &result {
-            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {
+        let is_404 = |e: &ClientError| e.status().map(|s| s.as_u16()) == Some(404);
+        match self.ask(endpoint, is_404, call).await {
+            Answer::Missing { first: Some(_) } => {
                 tracing::info!(
                     "{} is not available on this Sigma deployment (404); using the older calls for the rest of the run",
                     endpoint.route()
                 );
-                self.store(endpoint, MISSING);
                 None
             }
-            Err(_) => Some(result),
-            Ok(_) => {
+            Answer::Missing { first: None } => None,
+            Answer::Got(result) => Some(result),
+        }
+    }
+
+    /// [`Self::call`] with the caller's idea of "missing" (the dataset API's 404 and 410),
+    /// handing back the probe's error when it is the one that found the endpoint missing.
+    pub async fn ask<T, F>(
+        &self,
+        endpoint: Endpoint,
+        missing: impl Fn(&ClientError) -> bool,
+        call: F,
+    ) -> Answer<T>
+    where
+        F: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        match self.load(endpoint) {
+            MISSING => return Answer::Missing { first: None },
+            PRESENT => return Answer::Got(call.await),
+            _ => {}
+        }
+        let _probe = self.probe[endpoint.index()].lock().await;
+        match self.load(endpoint) {
+            MISSING => return Answer::Missing { first: None },
+            PRESENT => return Answer::Got(call.await),
+            _ => {}
+        }
+        match call.await {
+            Err(e) if missing(&e) => {
+                self.store(endpoint, MISSING);
+                Answer::Missing { first: Some(e) }
+            }
+            Err(e) => Answer::Got(Err(e)),
+            Ok(v) => {
                 self.store(endpoint, PRESENT);
-                Some(result)
+                Answer::Got(Ok(v))
             }
         }
     }
+}
+
+/// What [`Endpoints::ask`] got.
+pub enum Answer<T> {
+    /// The endpoint is missing here; `first` is the answer that found it so (once per run).
+    Missing {
+        first: Option<ClientError>,
+    },
+    Got(Result<T, ClientError>),
 }
 
 #[cfg(test)]

@@ -6,13 +6,15 @@
 //! reads it no longer has SQL to name them.
 
 use super::*;
+use crate::sigma::endpoints::Answer;
 
 impl WorkbookCtx {
+    /// A dataset's records, and what stands for it (by its urlId) for the elements that
+    /// read it.
     pub(super) async fn dataset(
         &self,
         ds: Dataset,
-        ends: &mut HashMap<String, DatasetEnd>,
-    ) -> Vec<SourceResult> {
+    ) -> (Vec<SourceResult>, Option<(String, DatasetEnd)>) {
         let selected = self.selected(Candidate {
             kind: "dataModel",
             archived: ds.is_archived.then_some("archived dataset"),
@@ -21,7 +23,7 @@ impl WorkbookCtx {
             name_filter: &self.options().data_model_filter,
         });
         if !selected {
-            return Vec::new();
+            return (Vec::new(), None);
         }
         let url_id = ds
             .url
@@ -32,23 +34,15 @@ impl WorkbookCtx {
         if ds.migration_status.as_deref() == Some("migrated") {
             if let Some(target) = &ds.migration_to_data_model {
                 self.ctx.status.skipped("migrated dataset");
-                if let Some(url_id) = url_id {
-                    ends.insert(
-                        url_id,
-                        DatasetEnd::MigratedTo {
-                            data_model_id: target.data_model_id.clone(),
-                            dataset_id: ds.dataset_id.clone(),
-                        },
-                    );
-                }
-                return Vec::new();
+                let end = DatasetEnd::MigratedTo {
+                    data_model_id: target.data_model_id.clone(),
+                    dataset_id: ds.dataset_id.clone(),
+                };
+                return (Vec::new(), url_id.map(|u| (u, end)));
             }
         }
         let record = mapping::dataset(self.options(), &ds);
         let fqn = record.fqn();
-        if let Some(url_id) = url_id {
-            ends.insert(url_id, DatasetEnd::Emitted(fqn.clone()));
-        }
         self.ctx.status.emitted(record.kind());
         let mut items = vec![Ok(record.into())];
         for table in self.dataset_tables(&ds).await {
@@ -61,7 +55,7 @@ impl WorkbookCtx {
                 table.candidates,
             )));
         }
-        items
+        (items, url_id.map(|u| (u, DatasetEnd::Emitted(fqn))))
     }
 
     /// The warehouse tables behind a dataset. A 404 or 410 means the dataset API is gone
@@ -72,23 +66,33 @@ impl WorkbookCtx {
         if self.mapping.is_empty() || endpoints.is_missing(Endpoint::DatasetSources) {
             return Vec::new();
         }
-        let sources = match self.ctx.api.dataset_sources(&ds.dataset_id).await {
-            Ok(sources) => sources,
-            Err(e) if says_missing(&e) => {
+        // The first call probes alone, so a retired dataset API costs one 404 or 410 even
+        // with datasets expanded concurrently.
+        let answer = endpoints
+            .ask(
+                Endpoint::DatasetSources,
+                says_missing,
+                self.ctx.api.dataset_sources(&ds.dataset_id),
+            )
+            .await;
+        let sources = match answer {
+            Answer::Missing { first: None } => return Vec::new(),
+            Answer::Missing { first: Some(e) } => {
+                self.dataset_api_gone(&e, ds);
+                return Vec::new();
+            }
+            Answer::Got(Ok(sources)) => sources,
+            Answer::Got(Err(e)) if says_missing(&e) => {
                 if endpoints.mark_missing(Endpoint::DatasetSources) {
-                    self.ctx.status.warn_once(format!(
-                        "the dataset API answered {} for dataset `{}`: Sigma has retired datasets here; no dataset table lineage for the rest of the run",
-                        e.status().map_or(0, |s| s.as_u16()),
-                        ds.name
-                    ));
+                    self.dataset_api_gone(&e, ds);
                 }
                 return Vec::new();
             }
-            Err(e) if e.status().map(|s| s.as_u16()) == Some(409) => {
+            Answer::Got(Err(e)) if e.status().map(|s| s.as_u16()) == Some(409) => {
                 tracing::debug!(dataset = %ds.dataset_id, "dataset sources archived: no table");
                 return Vec::new();
             }
-            Err(e) => {
+            Answer::Got(Err(e)) => {
                 self.ctx.status.warn(
                     &format!("dataset sources unavailable ({})", e.cause()),
                     Some(&ds.dataset_id),
@@ -107,5 +111,13 @@ impl WorkbookCtx {
             }
         }
         out
+    }
+
+    fn dataset_api_gone(&self, e: &ClientError, ds: &Dataset) {
+        self.ctx.status.warn_once(format!(
+            "the dataset API answered {} for dataset `{}`: Sigma has retired datasets here; no dataset table lineage for the rest of the run",
+            e.status().map_or(0, |s| s.as_u16()),
+            ds.name
+        ));
     }
 }

@@ -64,25 +64,32 @@ impl WorkbookCtx {
         items
     }
 
-    /// Every element with its page, from the document-level `/elements` when the org has
-    /// it and it names each element's page, else page by page.
-    async fn document_elements(
+    /// The document-level `/elements` listing, when the org has it (`None`: it does not).
+    async fn all_elements(
         &self,
         doc: &Document,
-        pages: &[WorkbookPage],
-    ) -> Result<Vec<(usize, WorkbookElement)>, ClientError> {
-        let status = &self.ctx.status;
+    ) -> Option<Result<Vec<WorkbookElement>, ClientError>> {
         let endpoint = match doc.kind {
             DocumentKind::Workbook => Endpoint::WorkbookElements,
             DocumentKind::Report => Endpoint::ReportElements,
         };
         let listing = self.ctx.api.document_elements(doc.kind, &doc.id);
-        if let Some(Ok(all)) = self
-            .ctx
+        self.ctx
             .endpoints
-            .call(endpoint, collect(listing, status.clone()))
+            .call(endpoint, collect(listing, self.ctx.status.clone()))
             .await
-        {
+    }
+
+    /// Every element with its page: from the document-level listing when it answered and
+    /// names each element's page, else page by page.
+    async fn document_elements(
+        &self,
+        doc: &Document,
+        pages: &[WorkbookPage],
+        all: Option<Result<Vec<WorkbookElement>, ClientError>>,
+    ) -> Result<Vec<(usize, WorkbookElement)>, ClientError> {
+        let status = &self.ctx.status;
+        if let Some(Ok(all)) = all {
             let placed: Option<Vec<(usize, WorkbookElement)>> = all
                 .into_iter()
                 .map(|e| {
@@ -132,7 +139,9 @@ impl WorkbookCtx {
                 message: e.to_string(),
             }))]
         };
-        let (pages, queries) = tokio::join!(
+        // Pages, SQL and (today's) element listing do not depend on each other: one round
+        // trip for the three.
+        let (pages, queries, all) = tokio::join!(
             collect(
                 self.ctx.api.document_pages(doc.kind, &doc.id),
                 status.clone()
@@ -141,6 +150,7 @@ impl WorkbookCtx {
                 self.ctx.api.document_queries(doc.kind, &doc.id),
                 status.clone()
             ),
+            self.all_elements(doc),
         );
         let pages: Vec<WorkbookPage> = match pages {
             Ok(p) => p,
@@ -169,7 +179,7 @@ impl WorkbookCtx {
                 HashMap::new()
             }
         };
-        let elements = match self.document_elements(doc, &pages).await {
+        let elements = match self.document_elements(doc, &pages, all).await {
             Ok(e) => e,
             Err(e) => return fail("elements", &e),
         };

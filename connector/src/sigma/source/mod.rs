@@ -131,16 +131,34 @@ impl SigmaSource {
             if ctx.options.include_data_models {
                 let mut models = DataModelIndex::default();
                 let mut dataset_ends = HashMap::new();
-                let mut datasets = ctx.api.datasets();
-                let mut count = 0u64;
-                while let Some(item) = datasets.next().await {
-                    match item {
-                        Listed::Item(ds) => {
-                            count += 1;
-                            for item in wctx.dataset(ds, &mut dataset_ends).await { yield item; }
+                // Datasets expand concurrently (their /sources and table lookups) and are
+                // yielded in listing order.
+                let datasets = ctx.api.datasets()
+                    .map(|item| {
+                        let wctx = wctx.clone();
+                        async move {
+                            match item {
+                                Listed::Item(ds) => {
+                                    let (items, end) = wctx.dataset(ds).await;
+                                    DatasetOutcome::Expanded(items, end)
+                                }
+                                Listed::Malformed(e) => DatasetOutcome::Error(SourceError::Malformed(e)),
+                                Listed::Failed(e) => DatasetOutcome::ListingFailed(e),
+                            }
                         }
-                        Listed::Malformed(e) => yield Err(ctx.failed(SourceError::Malformed(e))),
-                        Listed::Failed(e) => yield Err(ctx.failed(incomplete("datasets", count, &e))),
+                    })
+                    .buffered(ctx.options.workbook_concurrency);
+                futures::pin_mut!(datasets);
+                let mut count = 0u64;
+                while let Some(outcome) = datasets.next().await {
+                    match outcome {
+                        DatasetOutcome::Expanded(items, end) => {
+                            count += 1;
+                            dataset_ends.extend(end);
+                            for item in items { yield item; }
+                        }
+                        DatasetOutcome::Error(e) => yield Err(ctx.failed(e)),
+                        DatasetOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("datasets", count, &e))),
                     }
                 }
                 let _ = wctx.datasets.set(dataset_ends);
@@ -252,6 +270,12 @@ impl WorkbookCtx {
 
 /// A data model's id, urlId, element FQNs and records.
 type ExpandedModel = Option<(String, String, Vec<String>, Vec<SourceResult>)>;
+
+enum DatasetOutcome {
+    Expanded(Vec<SourceResult>, Option<(String, DatasetEnd)>),
+    Error(SourceError),
+    ListingFailed(ClientError),
+}
 
 enum DataModelOutcome {
     Expanded(ExpandedModel),
