@@ -132,10 +132,14 @@ impl Endpoints {
             PRESENT => return Answer::Got(call.await),
             _ => {}
         }
-        let _probe = self.probe[endpoint.index()].lock().await;
+        let probe = self.probe[endpoint.index()].lock().await;
         match self.load(endpoint) {
             MISSING => return Answer::Missing { first: None },
-            PRESENT => return Answer::Got(call.await),
+            PRESENT => {
+                // Decided while this caller waited: run concurrently, not under the lock.
+                drop(probe);
+                return Answer::Got(call.await);
+            }
             _ => {}
         }
         match call.await {
@@ -172,5 +176,25 @@ mod tests {
         assert!(!e.mark_missing(Endpoint::DatasetSources), "once per run");
         assert!(!e.is_missing(Endpoint::WorkbookLineage));
         assert_eq!(Endpoint::ALL.len(), e.state.len());
+    }
+
+    /// The probe runs alone; the callers that waited for it then run together, not one
+    /// after another under the probe's lock.
+    #[tokio::test(start_paused = true)]
+    async fn after_the_probe_waiting_calls_run_concurrently() {
+        let e = Endpoints::default();
+        let started = tokio::time::Instant::now();
+        let call = || async {
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            Ok::<_, ClientError>(())
+        };
+        let calls = (0..10).map(|_| e.call(Endpoint::WorkbookLineage, call()));
+        let answers = futures::future::join_all(calls).await;
+        assert!(answers.iter().all(|a| matches!(a, Some(Ok(())))));
+        assert_eq!(
+            started.elapsed(),
+            std::time::Duration::from_millis(50),
+            "one probe, then the other nine at once"
+        );
     }
 }
