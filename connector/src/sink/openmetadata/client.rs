@@ -194,6 +194,106 @@ impl OmClient {
     }
 }
 
+/// OpenMetadata's API as this sink uses it: each call one typed method.
+impl OmClient {
+    /// `PUT /v1/{collection}`: creates or updates an entity; its id, when the answer has one.
+    pub(super) async fn put_entity(
+        &self,
+        entity_type: EntityType,
+        body: &Value,
+    ) -> Result<Option<String>, OmError> {
+        let mut segments = vec!["v1"];
+        segments.extend_from_slice(collection(entity_type));
+        let answer = self.put(&segments, body).await?;
+        Ok(serde_json::from_slice::<Value>(&answer)
+            .ok()
+            .and_then(|e| e.get("id").and_then(Value::as_str).map(str::to_owned)))
+    }
+
+    /// `PUT` at `segments` (`v1/classifications`, `v1/tags`), insisting on a 2xx answer.
+    pub(super) async fn put(&self, segments: &[&str], body: &Value) -> Result<Bytes, OmError> {
+        let url = self.url(segments, &[]);
+        self.call(Method::PUT, &url, Some(body)).await
+    }
+
+    /// `PUT /v1/lineage` with an `AddLineageRequest`.
+    pub(super) async fn add_lineage(&self, body: &Value) -> Result<(), OmError> {
+        self.put(&["v1", "lineage"], body).await.map(drop)
+    }
+
+    /// `GET /v1/{collection}/name/{fqn}`: the entity's id, `None` if OpenMetadata has none.
+    pub(super) async fn id_by_fqn(
+        &self,
+        entity_type: EntityType,
+        fqn: &str,
+    ) -> Result<Option<String>, OmError> {
+        let mut segments = vec!["v1"];
+        segments.extend_from_slice(collection(entity_type));
+        segments.extend(["name", fqn]);
+        let found = self.get_optional(&self.url(&segments, &[])).await?;
+        Ok(found.and_then(|e| e.get("id").and_then(Value::as_str).map(str::to_owned)))
+    }
+
+    /// A user's id by email, through OpenMetadata's search API the way its own ingestion
+    /// framework looks owners up (`get_reference_by_email`): an exact match on the
+    /// `email.keyword` field of the user index. The hit's email is compared again here, so
+    /// a loose match can never make the wrong person an owner.
+    pub(super) async fn user_by_email(&self, email: &str) -> Result<Option<String>, OmError> {
+        let quoted = email.replace('\\', "\\\\").replace('"', "\\\"");
+        let query = format!("email.keyword:\"{quoted}\"");
+        let url = self.url(
+            &["v1", "search", "query"],
+            &[
+                ("q", query.as_str()),
+                ("index", "user_search_index"),
+                ("from", "0"),
+                ("size", "5"),
+            ],
+        );
+        let body = self.call(Method::GET, &url, None).await?;
+        let found: Value = serde_json::from_slice(&body).unwrap_or_default();
+        Ok(found
+            .pointer("/hits/hits")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|hit| hit.get("_source"))
+            .find(|user| {
+                user.get("email")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                    && !user
+                        .get("deleted")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false)
+            })
+            .and_then(|user| user.get("id").and_then(Value::as_str))
+            .map(str::to_owned))
+    }
+
+    /// `DELETE /v1/{collection}/{id}?hardDelete=false&recursive=true`: a soft delete,
+    /// reversible in OpenMetadata (restore), which is what mark-deleted means. `false` when
+    /// the entity was already gone.
+    pub(super) async fn soft_delete(
+        &self,
+        entity_type: EntityType,
+        id: &str,
+    ) -> Result<bool, OmError> {
+        let mut segments = vec!["v1"];
+        segments.extend_from_slice(collection(entity_type));
+        segments.push(id);
+        let url = self.url(&segments, &[("hardDelete", "false"), ("recursive", "true")]);
+        let reply = self.send(Method::DELETE, &url, None, &self.retry).await?;
+        if reply.status.is_success() {
+            Ok(true)
+        } else if reply.status == StatusCode::NOT_FOUND {
+            Ok(false)
+        } else {
+            Err(status_error(&Method::DELETE, &url, &reply))
+        }
+    }
+}
+
 /// The error for a non-2xx answer, with OpenMetadata's own message when it sent one
 /// (`{"code": 400, "message": "..."}`).
 pub(super) fn status_error(method: &Method, url: &Url, reply: &RawResponse) -> OmError {

@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -37,7 +37,7 @@ mod client;
 mod resolver;
 
 pub use client::OmError;
-use client::{OmClient, collection, status_error};
+use client::{OmClient, status_error};
 use resolver::{Ensured, Resolver, add_tags};
 
 /// Requests to OpenMetadata in flight at once.
@@ -317,14 +317,8 @@ impl MetadataRestSink {
                     }
                 }
             }
-            let mut segments = vec!["v1"];
-            segments.extend_from_slice(collection(entity_type));
-            let url = resolver.client.url(&segments, &[]);
-            match resolver.client.call(Method::PUT, &url, Some(&body)).await {
-                Ok(answer) => {
-                    let id = serde_json::from_slice::<Value>(&answer)
-                        .ok()
-                        .and_then(|e| e.get("id").and_then(Value::as_str).map(str::to_owned));
+            match resolver.client.put_entity(entity_type, &body).await {
+                Ok(id) => {
                     if let Some(id) = id {
                         outcome.written = Some((entity_type, fqn, id));
                     }
@@ -378,24 +372,12 @@ impl MetadataRestSink {
                 }
                 Err(e) => return Outcome::failed(what, &e),
             };
-            let mut segments = vec!["v1"];
-            segments.extend_from_slice(collection(target.entity_type));
-            segments.push(&id);
-            // Soft delete: reversible in OpenMetadata (restore), and what mark-deleted means.
-            let url = resolver
-                .client
-                .url(&segments, &[("hardDelete", "false"), ("recursive", "true")]);
-            match resolver
-                .client
-                .send(Method::DELETE, &url, None, &resolver.client.retry)
-                .await
-            {
-                Ok(reply) if reply.status.is_success() => Outcome::ok(),
-                Ok(reply) if reply.status == StatusCode::NOT_FOUND => Outcome {
+            match resolver.client.soft_delete(target.entity_type, &id).await {
+                Ok(true) => Outcome::ok(),
+                Ok(false) => Outcome {
                     skipped: Some("deleteAlreadyGone"),
                     ..Outcome::ok()
                 },
-                Ok(reply) => Outcome::failed(what, &status_error(&Method::DELETE, &url, &reply)),
                 Err(e) => Outcome::failed(what, &e),
             }
         })
@@ -450,8 +432,7 @@ impl MetadataRestSink {
             return Outcome::ok();
         };
         let body = edge.to_add_lineage(from, to);
-        let url = resolver.client.url(&["v1", "lineage"], &[]);
-        match resolver.client.call(Method::PUT, &url, Some(&body)).await {
+        match resolver.client.add_lineage(&body).await {
             Ok(_) => Outcome::ok(),
             Err(e) => Outcome::failed(what, &e),
         }

@@ -3,11 +3,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::client::{OmClient, OmError, collection};
+use super::client::{OmClient, OmError};
 use crate::records::{EntityType, TAG_CLASSIFICATION, fqn as om_fqn, tag_name};
 
 /// Adds tag labels to an entity body's `tags`, leaving out any it already has.
@@ -70,8 +69,7 @@ impl Resolver {
                     "description": CLASSIFICATION_DESCRIPTION,
                     "mutuallyExclusive": false,
                 });
-                let url = self.client.url(&["v1", "classifications"], &[]);
-                match self.client.call(Method::PUT, &url, Some(&body)).await {
+                match self.client.put(&["v1", "classifications"], &body).await {
                     Ok(_) => Ok(()),
                     Err(e) => Err(format!(
                         "cannot create classification {TAG_CLASSIFICATION}: {e}"
@@ -98,8 +96,7 @@ impl Resolver {
             if name != raw.trim() {
                 body["displayName"] = json!(raw.trim());
             }
-            let url = self.client.url(&["v1", "tags"], &[]);
-            match self.client.call(Method::PUT, &url, Some(&body)).await {
+            match self.client.put(&["v1", "tags"], &body).await {
                 Ok(_) => Ok(()),
                 Err(e) => Err(e.to_string()),
             }
@@ -122,59 +119,17 @@ impl Resolver {
         fqn: &str,
     ) -> Result<Option<String>, OmError> {
         let cell = Self::cell(&self.entities, (entity_type, fqn.to_owned()));
-        cell.get_or_try_init(|| async {
-            let mut segments = vec!["v1"];
-            segments.extend_from_slice(collection(entity_type));
-            segments.extend(["name", fqn]);
-            let url = self.client.url(&segments, &[]);
-            let found = self.client.get_optional(&url).await?;
-            Ok(found.and_then(|e| e.get("id").and_then(Value::as_str).map(str::to_owned)))
-        })
-        .await
-        .cloned()
+        cell.get_or_try_init(|| self.client.id_by_fqn(entity_type, fqn))
+            .await
+            .cloned()
     }
 
-    /// A user's id by email, through OpenMetadata's search API the way its own ingestion
-    /// framework looks owners up (`get_reference_by_email`): an exact match on the
-    /// `email.keyword` field of the user index. The hit's email is compared again here, so
-    /// a loose match can never make the wrong person an owner.
+    /// A user's id by email (`OmClient::user_by_email`), once per email per run.
     pub(super) async fn user(&self, email: &str) -> Result<Option<String>, OmError> {
         let cell = Self::cell(&self.users, email.to_lowercase());
-        cell.get_or_try_init(|| async {
-            let quoted = email.replace('\\', "\\\\").replace('"', "\\\"");
-            let query = format!("email.keyword:\"{quoted}\"");
-            let url = self.client.url(
-                &["v1", "search", "query"],
-                &[
-                    ("q", query.as_str()),
-                    ("index", "user_search_index"),
-                    ("from", "0"),
-                    ("size", "5"),
-                ],
-            );
-            let body = self.client.call(Method::GET, &url, None).await?;
-            let found: Value = serde_json::from_slice(&body).unwrap_or_default();
-            let id = found
-                .pointer("/hits/hits")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|hit| hit.get("_source"))
-                .find(|user| {
-                    user.get("email")
-                        .and_then(Value::as_str)
-                        .is_some_and(|e| e.eq_ignore_ascii_case(email))
-                        && !user
-                            .get("deleted")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false)
-                })
-                .and_then(|user| user.get("id").and_then(Value::as_str))
-                .map(str::to_owned);
-            Ok(id)
-        })
-        .await
-        .cloned()
+        cell.get_or_try_init(|| self.client.user_by_email(email))
+            .await
+            .cloned()
     }
 }
 
