@@ -66,8 +66,7 @@ impl WorkbookCtx {
         if self.mapping.is_empty() || endpoints.is_missing(Endpoint::DatasetSources) {
             return Vec::new();
         }
-        // The first call probes alone, so a retired dataset API costs one 404 or 410 even
-        // with datasets expanded concurrently.
+        // The first call is a probe: a dataset API retired everywhere costs one 404 or 410.
         let answer = endpoints
             .ask(
                 Endpoint::DatasetSources,

@@ -131,34 +131,22 @@ impl SigmaSource {
             if ctx.options.include_data_models {
                 let mut models = DataModelIndex::default();
                 let mut dataset_ends = HashMap::new();
-                // Datasets expand concurrently (their /sources and table lookups) and are
-                // yielded in listing order.
-                let datasets = ctx.api.datasets()
-                    .map(|item| {
-                        let wctx = wctx.clone();
-                        async move {
-                            match item {
-                                Listed::Item(ds) => {
-                                    let (items, end) = wctx.dataset(ds).await;
-                                    DatasetOutcome::Expanded(items, end)
-                                }
-                                Listed::Malformed(e) => DatasetOutcome::Error(SourceError::Malformed(e)),
-                                Listed::Failed(e) => DatasetOutcome::ListingFailed(e),
-                            }
-                        }
-                    })
-                    .buffered(ctx.options.workbook_concurrency);
-                futures::pin_mut!(datasets);
+                // Datasets one after another, in listing order: a 404 or 410 from the
+                // dataset API marks it gone for the datasets after it, so doing them
+                // concurrently would make which datasets keep their table lineage (and how
+                // many requests the run makes) depend on timing.
+                let mut datasets = ctx.api.datasets();
                 let mut count = 0u64;
-                while let Some(outcome) = datasets.next().await {
-                    match outcome {
-                        DatasetOutcome::Expanded(items, end) => {
+                while let Some(item) = datasets.next().await {
+                    match item {
+                        Listed::Item(ds) => {
                             count += 1;
+                            let (items, end) = wctx.dataset(ds).await;
                             dataset_ends.extend(end);
                             for item in items { yield item; }
                         }
-                        DatasetOutcome::Error(e) => yield Err(ctx.failed(e)),
-                        DatasetOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("datasets", count, &e))),
+                        Listed::Malformed(e) => yield Err(ctx.failed(SourceError::Malformed(e))),
+                        Listed::Failed(e) => yield Err(ctx.failed(incomplete("datasets", count, &e))),
                     }
                 }
                 let _ = wctx.datasets.set(dataset_ends);
@@ -270,12 +258,6 @@ impl WorkbookCtx {
 
 /// A data model's id, urlId, element FQNs and records.
 type ExpandedModel = Option<(String, String, Vec<String>, Vec<SourceResult>)>;
-
-enum DatasetOutcome {
-    Expanded(Vec<SourceResult>, Option<(String, DatasetEnd)>),
-    Error(SourceError),
-    ListingFailed(ClientError),
-}
 
 enum DataModelOutcome {
     Expanded(ExpandedModel),
