@@ -269,9 +269,13 @@ async fn nothing_is_fetched_twice() {
         .filter(|v| v["kind"] == "lineage" && v["entity"]["from"]["type"] == "table")
         .map(|v| v["entity"]["from"]["fqn"].as_str().unwrap())
         .collect();
+    // Inodes whose path answers 404 or 409 (a dataset's vanished or archived table) are
+    // asked once too, and give no table.
+    let no_table = r.stats.answers("/v2/connections/paths/{inodeId}", "404")
+        + r.stats.answers("/v2/connections/paths/{inodeId}", "409");
     assert_eq!(
         r.requests("GET /v2/connections/paths/{inodeId}") as usize,
-        tables.len()
+        tables.len() + no_table as usize
     );
     assert_eq!(
         r.requests("GET /v2/workbooks/{workbookId}/lineage/elements/{elementId}")
@@ -686,11 +690,64 @@ async fn data_model_lineage_chain_custom_sql_and_datasets() {
         sessions["refs"]["replacesDatasets"],
         json!(["d5e7a9b1-1111-4c2d-8e3f-0000000000a2"])
     );
-    // A 410 from the dataset API is taken once: no further /sources calls that run.
+    // Legacy Shipments' own 410 (after the first /sources call found the API present) costs
+    // it its table lineage and one grouped warning, not the datasets after it theirs.
     assert_eq!(
         r.stats.answers("/v2/datasets/{datasetId}/sources", "410"),
         1
     );
+    assert!(
+        r.status
+            .warnings_by_cause
+            .iter()
+            .any(|g| g.cause.contains("answered 410 for some datasets") && g.objects == 1),
+        "{:?}",
+        r.status.warnings_by_cause
+    );
+}
+
+/// A dataset API retired everywhere answers the first /sources call 410: one call, one
+/// warning, and no further /sources calls that run, though datasets expand concurrently.
+#[tokio::test]
+async fn a_dataset_api_retired_everywhere_costs_one_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let datasets_file = dir.path().join("datasets.json");
+    let mut datasets: Value =
+        serde_json::from_str(&std::fs::read_to_string(&datasets_file).unwrap()).unwrap();
+    for ds in datasets.as_array_mut().unwrap() {
+        ds["sourcesStatus"] = json!(410);
+    }
+    std::fs::write(&datasets_file, datasets.to_string()).unwrap();
+    let h = Sandbox::start(SandboxConfig {
+        org: OrgSource::FixtureDir(dir.path().to_owned()),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let r = run(&h, &workflow(&h, "", LINEAGE)).await;
+    assert_eq!(
+        r.stats.answers("/v2/datasets/{datasetId}/sources", "410"),
+        1
+    );
+    assert_eq!(
+        r.stats
+            .requests_by_route
+            .get("GET /v2/datasets/{datasetId}/sources")
+            .copied(),
+        Some(1)
+    );
+    let retired: Vec<&String> = r
+        .status
+        .warning_examples
+        .iter()
+        .filter(|w| w.contains("Sigma has retired datasets here"))
+        .collect();
+    assert_eq!(retired.len(), 1, "{:?}", r.status.warning_examples);
 }
 
 /// Reports are dashboards with `dashboardType: Report`, their own names, owners (a member

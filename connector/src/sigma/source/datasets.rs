@@ -58,15 +58,17 @@ impl WorkbookCtx {
         (items, url_id.map(|u| (u, DatasetEnd::Emitted(fqn))))
     }
 
-    /// The warehouse tables behind a dataset. A 404 or 410 means the dataset API is gone
-    /// from this org: said once, and not asked again this run. A 409 `inode_archived` means
+    /// The warehouse tables behind a dataset. A 404 or 410 on the first call (the probe)
+    /// means the dataset API is gone from this org: said once, and not asked again this run;
+    /// later, it is that dataset's own answer. A 409 `inode_archived` means
     /// the dataset has no table any more, which is not a failure.
     async fn dataset_tables(&self, ds: &Dataset) -> Vec<TableEnd> {
         let endpoints = &self.ctx.endpoints;
         if self.mapping.is_empty() || endpoints.is_missing(Endpoint::DatasetSources) {
             return Vec::new();
         }
-        // The first call is a probe: a dataset API retired everywhere costs one 404 or 410.
+        // The first call probes alone: a dataset API retired everywhere costs one 404 or 410,
+        // even with datasets expanded concurrently.
         let answer = endpoints
             .ask(
                 Endpoint::DatasetSources,
@@ -81,10 +83,18 @@ impl WorkbookCtx {
                 return Vec::new();
             }
             Answer::Got(Ok(sources)) => sources,
+            // After the probe found the API present, a 404 or 410 is this dataset's alone
+            // (deleted, or retired on its own): no table for it, one grouped warning.
             Answer::Got(Err(e)) if says_missing(&e) => {
-                if endpoints.mark_missing(Endpoint::DatasetSources) {
-                    self.dataset_api_gone(&e, ds);
-                }
+                let status = e.status().map_or(0, |s| s.as_u16());
+                self.ctx.status.warn(
+                    &format!("the dataset API answered {status} for some datasets (retired or deleted); no table lineage for them"),
+                    Some(&ds.dataset_id),
+                    format!(
+                        "the dataset API answered {status} for dataset `{}` ({}): no table lineage for it",
+                        ds.name, ds.dataset_id
+                    ),
+                );
                 return Vec::new();
             }
             Answer::Got(Err(e)) if e.status().map(|s| s.as_u16()) == Some(409) => {

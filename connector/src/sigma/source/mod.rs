@@ -131,22 +131,36 @@ impl SigmaSource {
             if ctx.options.include_data_models {
                 let mut models = DataModelIndex::default();
                 let mut dataset_ends = HashMap::new();
-                // Datasets one after another, in listing order: a 404 or 410 from the
-                // dataset API marks it gone for the datasets after it, so doing them
-                // concurrently would make which datasets keep their table lineage (and how
-                // many requests the run makes) depend on timing.
-                let mut datasets = ctx.api.datasets();
+                // Datasets expand concurrently (their /sources and table lookups) and are
+                // yielded in listing order. Only the probe (the first /sources call) can find
+                // the dataset API gone for the run; a later 404 or 410 is that dataset's
+                // own, so what each dataset yields does not depend on timing.
+                let datasets = ctx.api.datasets()
+                    .map(|item| {
+                        let wctx = wctx.clone();
+                        async move {
+                            match item {
+                                Listed::Item(ds) => {
+                                    let (items, end) = wctx.dataset(ds).await;
+                                    DatasetOutcome::Expanded(items, end)
+                                }
+                                Listed::Malformed(e) => DatasetOutcome::Error(SourceError::Malformed(e)),
+                                Listed::Failed(e) => DatasetOutcome::ListingFailed(e),
+                            }
+                        }
+                    })
+                    .buffered(ctx.options.workbook_concurrency);
+                futures::pin_mut!(datasets);
                 let mut count = 0u64;
-                while let Some(item) = datasets.next().await {
-                    match item {
-                        Listed::Item(ds) => {
+                while let Some(outcome) = datasets.next().await {
+                    match outcome {
+                        DatasetOutcome::Expanded(items, end) => {
                             count += 1;
-                            let (items, end) = wctx.dataset(ds).await;
                             dataset_ends.extend(end);
                             for item in items { yield item; }
                         }
-                        Listed::Malformed(e) => yield Err(ctx.failed(SourceError::Malformed(e))),
-                        Listed::Failed(e) => yield Err(ctx.failed(incomplete("datasets", count, &e))),
+                        DatasetOutcome::Error(e) => yield Err(ctx.failed(e)),
+                        DatasetOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("datasets", count, &e))),
                     }
                 }
                 let _ = wctx.datasets.set(dataset_ends);
@@ -258,6 +272,12 @@ impl WorkbookCtx {
 
 /// A data model's id, urlId, element FQNs and records.
 type ExpandedModel = Option<(String, String, Vec<String>, Vec<SourceResult>)>;
+
+enum DatasetOutcome {
+    Expanded(Vec<SourceResult>, Option<(String, DatasetEnd)>),
+    Error(SourceError),
+    ListingFailed(ClientError),
+}
 
 enum DataModelOutcome {
     Expanded(ExpandedModel),
