@@ -200,11 +200,11 @@ impl SigmaSource {
             }
 
             let workbooks = ctx.api.workbooks(ctx.status.workbooks_total.clone());
-            let mut workbooks = wctx.clone().documents(workbooks, "workbooks");
+            let mut workbooks = wctx.clone().documents(workbooks, "workbooks", None);
             while let Some(item) = workbooks.next().await { yield item; }
             // Reports (Sigma 2026): an older deployment answers 404 on the listing itself,
             // which means "no reports here", not an incomplete listing.
-            let mut reports = wctx.clone().documents(ctx.api.reports(), "reports");
+            let mut reports = wctx.clone().documents(ctx.api.reports(), "reports", Some(Endpoint::Reports));
             while let Some(item) = reports.next().await { yield item; }
             drop(status);
         }
@@ -220,12 +220,13 @@ enum WorkbookOutcome {
 
 impl WorkbookCtx {
     /// A listing of documents (workbooks or reports), each expanded concurrently and yielded
-    /// in listing order. A report listing that answers 404 before its first page means the
-    /// deployment has no reports: that is said once, not counted as an incomplete listing.
+    /// in listing order. When the listing is an `optional` endpoint (reports), a 404 before
+    /// its first item means the deployment has none: said once, not an incomplete listing.
     fn documents<D: Into<Document> + Send + 'static>(
         self: Arc<Self>,
         listing: BoxStream<'static, Listed<D>>,
         name: &'static str,
+        optional: Option<Endpoint>,
     ) -> BoxStream<'static, SourceResult> {
         let concurrency = self.ctx.options.workbook_concurrency;
         let ctx = self.ctx.clone();
@@ -253,16 +254,20 @@ impl WorkbookCtx {
                         for item in items { yield item; }
                     }
                     WorkbookOutcome::Error(e) => yield Err(ctx.failed(e)),
-                    WorkbookOutcome::ListingFailed(e)
-                        if name == "reports" && count == 0 && e.status().map(|s| s.as_u16()) == Some(404) =>
-                    {
-                        ctx.endpoints.mark_missing(Endpoint::Reports);
-                        tracing::info!(
-                            "{} is not available on this Sigma deployment (404): no reports",
-                            Endpoint::Reports.route()
-                        );
+                    WorkbookOutcome::ListingFailed(e) => {
+                        let absent = optional
+                            .filter(|_| count == 0 && e.status().map(|s| s.as_u16()) == Some(404));
+                        match absent {
+                            Some(endpoint) => {
+                                ctx.endpoints.mark_missing(endpoint);
+                                tracing::info!(
+                                    "{} is not available on this Sigma deployment (404): no {name}",
+                                    endpoint.route()
+                                );
+                            }
+                            None => yield Err(ctx.failed(incomplete(name, count, &e))),
+                        }
                     }
-                    WorkbookOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete(name, count, &e))),
                 }
             }
         }
