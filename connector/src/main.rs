@@ -194,6 +194,10 @@ struct SandboxArgs {
     /// Route template, path or object id that never answers (repeatable).
     #[arg(long)]
     hang: Vec<String>,
+    /// Every listing page that starts at or beyond this offset answers 500 on every attempt:
+    /// a listing that breaks half way (try `--workbooks 100 --fail-listings-from 50`).
+    #[arg(long, value_name = "OFFSET")]
+    fail_listings_from: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -407,7 +411,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {
         corrupt: args.corrupt.into_iter().collect(),
         forbidden: args.forbid.into_iter().collect(),
         hang: args.hang.into_iter().collect(),
-        fail_listings_from_offset: None,
+        fail_listings_from_offset: args.fail_listings_from,
     };
     let config = SandboxConfig {
         org,
