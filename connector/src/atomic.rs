@@ -3,18 +3,31 @@
 //! one, never half of either.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-/// Writes `value` as JSON (pretty when asked) with a trailing newline.
-pub fn write_json(path: &Path, value: &impl Serialize, pretty: bool) -> std::io::Result<()> {
+/// The directory `path` goes in (`.` for a bare file name), created if missing. When a part
+/// of it is a file, says which, instead of the OS's "File exists".
+pub fn parent_dir(path: &Path) -> std::io::Result<PathBuf> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    if let Some(file) = dir.ancestors().find(|a| a.is_file()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("{} is a file, not a directory", file.display()),
+        ));
+    }
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    Ok(dir.to_owned())
+}
+
+/// Writes `value` as JSON (pretty when asked) with a trailing newline.
+pub fn write_json(path: &Path, value: &impl Serialize, pretty: bool) -> std::io::Result<()> {
+    let dir = parent_dir(path)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
     {
         let mut out = std::io::BufWriter::new(tmp.as_file_mut());
         if pretty {
@@ -40,14 +53,10 @@ pub fn probe_writable(path: &Path) -> std::io::Result<()> {
             "it is a directory; name a file in it instead",
         ));
     }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    let dir = parent_dir(path)?;
     let mut probe = tempfile::Builder::new()
         .prefix(".sigma-connector-probe-")
-        .tempfile_in(dir)?;
+        .tempfile_in(&dir)?;
     probe.write_all(b"\n")?;
     probe.flush()?;
     probe.as_file().sync_all()?;
@@ -57,6 +66,25 @@ pub fn probe_writable(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_where_a_directory_belongs_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("out.jsonl");
+        std::fs::write(&file, "previous\n").unwrap();
+        let err = probe_writable(&file.join("x.jsonl")).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotADirectory);
+        assert_eq!(
+            err.to_string(),
+            format!("{} is a file, not a directory", file.display())
+        );
+        let err = write_json(&file.join("a/b.json"), &1, false).unwrap_err();
+        assert!(
+            err.to_string().contains("is a file, not a directory"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "previous\n");
+    }
 
     #[test]
     fn replaces_whole_and_leaves_no_temporary_file() {

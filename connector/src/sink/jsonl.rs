@@ -50,11 +50,7 @@ impl JsonlSink {
     fn open(&mut self) -> Result<(), SinkError> {
         if let Target::File { path, tmp } = &mut self.target {
             if tmp.is_none() {
-                let dir = match path.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-                    _ => PathBuf::from("."),
-                };
-                std::fs::create_dir_all(&dir).map_err(Self::io(path))?;
+                let dir = crate::atomic::parent_dir(path).map_err(Self::io(path))?;
                 let mut builder = tempfile::Builder::new();
                 builder.prefix(".sigma-connector-").suffix(".jsonl.tmp");
                 // An output file is not a secret (it never holds one): give it the mode a
