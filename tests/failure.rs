@@ -14,8 +14,11 @@ use sigma_connector::sandbox::{Knobs, OrgSource, SandboxHandle};
 use support::cli::{assert_exit, file_sink, ingest, lines, read_json, workflow_file};
 use support::source::sandbox;
 
-/// Generous: the run must not spend its retry budget (5 s here, minutes by default).
-const FAIL_FAST: Duration = Duration::from_secs(5);
+/// "Fails in seconds" is asserted by counting: the status file says no request was retried
+/// (`assert_could_not_run`). This bound is only a backstop against a run that hangs or keeps
+/// trying; such a failure takes ~0.1 s today, so 30 s holds on a machine far slower than any
+/// CI, and no machine is too fast for it (docs/testing.md).
+const FAIL_FAST: Duration = Duration::from_secs(30);
 
 /// A directory holding a good run's output and state, and the workflow that wrote them.
 struct GoodRun {
@@ -106,6 +109,10 @@ fn assert_could_not_run(good: &GoodRun, out: &Output, cause: &str) {
     let s = read_json(&good.status_file());
     assert_eq!(s["outcome"], "couldNotRun");
     assert!(s["error"].as_str().unwrap().contains(cause), "{s}");
+    assert_eq!(
+        s["sigmaRequests"]["retries"], 0,
+        "what retrying cannot fix is not retried: {s}"
+    );
     assert_eq!(s["keptPrevious"].as_array().unwrap().len(), 2, "{s}");
 }
 
@@ -117,6 +124,7 @@ async fn wrong_credentials_keep_the_last_output_and_say_so() {
     h.reset_stats();
     let started = Instant::now();
     let out = good.again(&wf, &[]).await;
+    // timing: a backstop far from both outcomes (see FAIL_FAST); retries are counted in assert_could_not_run.
     assert!(started.elapsed() < FAIL_FAST, "{:?}", started.elapsed());
     assert_could_not_run(&good, &out, "Sigma rejected the client ID or client secret");
     assert!(!stderr(&out).contains("not-the-secret"));
@@ -131,6 +139,7 @@ async fn a_closed_port_fails_in_seconds_naming_the_cause() {
     let wf = good.edited(|c| c["hostPort"] = json!(format!("http://127.0.0.1:{port}")));
     let started = Instant::now();
     let out = good.again(&wf, &[]).await;
+    // timing: a backstop far from both outcomes (see FAIL_FAST); retries are counted in assert_could_not_run.
     assert!(started.elapsed() < FAIL_FAST, "{:?}", started.elapsed());
     assert_could_not_run(
         &good,
@@ -146,6 +155,7 @@ async fn an_unresolvable_host_fails_in_seconds_naming_the_cause() {
     let wf = good.edited(|c| c["hostPort"] = json!("https://sigma.no-such-host.invalid"));
     let started = Instant::now();
     let out = good.again(&wf, &[]).await;
+    // timing: a backstop far from both outcomes (see FAIL_FAST); retries are counted in assert_could_not_run.
     assert!(started.elapsed() < FAIL_FAST, "{:?}", started.elapsed());
     assert_could_not_run(
         &good,
@@ -271,7 +281,8 @@ async fn an_unreachable_openmetadata_fails_before_any_sigma_request() {
     std::fs::write(&wf, doc.to_string()).unwrap();
     let started = Instant::now();
     let out = ingest(&wf, &[]).await;
-    assert!(started.elapsed() < FAIL_FAST * 4, "{:?}", started.elapsed());
+    // timing: a backstop far from both outcomes (see FAIL_FAST); retries are counted in assert_could_not_run.
+    assert!(started.elapsed() < FAIL_FAST, "{:?}", started.elapsed());
     assert_exit(&out, 1);
     assert!(
         stderr(&out).contains("outcome: couldNotRun"),

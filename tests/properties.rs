@@ -290,6 +290,7 @@ proptest! {
             if !may_retry(&c, retries, elapsed, *wait) {
                 break;
             }
+// timing: simulated durations: no clock is read.
             prop_assert!(elapsed + *wait <= c.retry_timeout);
             elapsed += *wait;
             retries += 1;

@@ -131,6 +131,7 @@ fn closed_port() -> u16 {
 #[tokio::test]
 async fn a_good_connection_passes_every_step_in_a_handful_of_requests() {
     let sb = sandbox(Knobs::default()).await;
+    // Quick is counted, not timed: eight requests (the elapsed time is printed only).
     let started = Instant::now();
     let r = run(form(&sb.base_url(), SECRET, json!({})), &quick()).await;
     let elapsed = started.elapsed();
@@ -159,7 +160,6 @@ async fn a_good_connection_passes_every_step_in_a_handful_of_requests() {
     for (route, count) in &stats.requests_by_route {
         assert_eq!(*count, 1, "{route} asked {count} times");
     }
-    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     sb.shutdown().await;
 }
 
@@ -480,23 +480,29 @@ async fn a_hanging_optional_step_times_out_alone() {
         "hang: {} requests in {elapsed:?}",
         sb.stats().total_requests
     );
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    // Ended by the 1 s step timeout, as its message says; the bound only tells that from
+    // the 20 s total (the hanging request itself never ends), with room for a slow machine.
+    assert!(m.contains("within 1 s (step timeout)"), "{m}");
+    // timing: the step timeout (1 s) against the total (20 s): 10 s is far from both.
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     sb.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_slow_api_runs_out_the_total_timeout() {
     let sb = sandbox(Knobs {
-        latency: Duration::from_secs(6),
+        latency: Duration::from_secs(60),
         ..Knobs::default()
     })
     .await;
     let options = TestOptions::with_total_timeout(Duration::from_secs(1));
     let started = Instant::now();
     let r = run(form(&sb.base_url(), SECRET, json!({})), &options).await;
-    // Ended by the 1 s budget, not by the 6 s answer; the margin is for a loaded CI machine.
+    // Ended by the 1 s budget (the message below names it), not by the 60 s answer: the
+    // bound sits far from both, so neither a fast nor a slow machine moves it across.
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_millis(4500), "{elapsed:?}");
+    // timing: the 1 s budget against the 60 s answer: 20 s is far from both.
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
     assert_eq!(r.exit_code(), 1);
     let m = message(&r, "GetToken");
     assert!(m.starts_with("GetToken timed out"), "{m}");

@@ -178,6 +178,10 @@ struct SandboxArgs {
     /// Access-token lifetime in seconds.
     #[arg(long, default_value_t = 3600)]
     token_lifetime: u64,
+    /// Accept each access token for this many API requests, then answer 401 as for an
+    /// expired one (re-authentication tried without waiting an hour).
+    #[arg(long)]
+    token_uses: Option<u64>,
     /// nextPage tokens as decimal offsets instead of opaque strings.
     #[arg(long)]
     numeric_page_tokens: bool,
@@ -402,6 +406,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {
         fault_rate: args.fault_rate,
         fault_seed: args.seed,
         token_lifetime: std::time::Duration::from_secs(args.token_lifetime),
+        token_uses: args.token_uses,
         page_token_style: if args.numeric_page_tokens {
             PageTokenStyle::Numeric
         } else {

@@ -404,4 +404,69 @@ mod tests {
         }
         assert_eq!(capped.pace_per_second(), Some(5.0));
     }
+
+    /// A server that serves four requests at a time and answers 429 to the rest, simulated
+    /// on tokio's paused clock (no sockets, one thread): the same run every time, on any
+    /// machine. Sixty-four callers share a limit of 32; a refused request backs off 2 ms
+    /// and tries again. The refusals die out instead of storming, and the cap comes down to
+    /// what the server takes.
+    #[tokio::test(start_paused = true)]
+    async fn against_a_server_that_serves_four_at_a_time_refusals_die_out() {
+        use futures::StreamExt;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        const SERVES: usize = 4;
+        let limit = AdaptiveLimit::new(32, None);
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let log: Arc<Mutex<Vec<bool>>> = Arc::default();
+        let total = 400;
+        futures::stream::iter(0..total)
+            .map(|_| {
+                let (limit, in_flight, log) = (limit.clone(), in_flight.clone(), log.clone());
+                async move {
+                    loop {
+                        let slot = limit.acquire().await;
+                        // One millisecond on the way to the server.
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        if in_flight.fetch_add(1, Ordering::SeqCst) >= SERVES {
+                            in_flight.fetch_sub(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                            log.lock().unwrap().push(true);
+                            slot.throttled();
+                            drop(slot);
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                            continue;
+                        }
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        in_flight.fetch_sub(1, Ordering::SeqCst);
+                        log.lock().unwrap().push(false);
+                        slot.succeeded();
+                        return;
+                    }
+                }
+            })
+            .buffer_unordered(64)
+            .collect::<Vec<()>>()
+            .await;
+        let log = log.lock().unwrap().clone();
+        let refused = log.iter().filter(|t| **t).count();
+        let share = |part: &[bool]| part.iter().filter(|t| **t).count() as f64 / part.len() as f64;
+        let quarter = log.len() / 4;
+        let (first, last) = (share(&log[..quarter]), share(&log[log.len() - quarter..]));
+        eprintln!(
+            "{refused} refusals; share first quarter {first:.2}, last {last:.2}; cap {}",
+            limit.current()
+        );
+        assert_eq!(log.len() - refused, total, "every request was served");
+        assert!(first > 0.3, "the first burst finds the limit: {first:.2}");
+        assert!(
+            last < first && last < 0.3,
+            "the share of 429s falls, to mostly successes: {first:.2} -> {last:.2}"
+        );
+        assert!(
+            refused < total,
+            "no storm: {refused} refusals for {total} requests"
+        );
+        assert!(limit.current() < 32, "{}", limit.current());
+    }
 }

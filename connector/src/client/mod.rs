@@ -341,13 +341,17 @@ impl SigmaClient {
     ) -> retry::Step<RawResponse, ClientError> {
         use retry::Step;
         let inner = &*self.inner;
+        // The slot first, then the token: a request queued for a slot holds no token, so a
+        // token that dies is seen by at most the requests in flight with it, not by every
+        // request that was waiting for a place when it died.
         let (token, slot) = match target {
             Target::Api => {
+                let slot = inner.limit.acquire().await;
                 let token = match self.token().await {
                     Ok(token) => token,
                     Err(e) => return Step::Done(Err(e)),
                 };
-                (Some(token), Some(inner.limit.acquire().await))
+                (Some(token), Some(slot))
             }
             Target::TokenEndpoint => (None, None),
         };
@@ -368,13 +372,16 @@ impl SigmaClient {
 
         if let (Ok(raw), Some(token)) = (&result, &token) {
             if raw.status == StatusCode::UNAUTHORIZED {
-                drop(slot);
                 if !attempt.replayed {
                     bump(&inner.counters.auth_replays, 1);
                     tracing::debug!(%method, path, request_id = request_id(&raw.headers).as_deref(), "API answered 401; fetching a new token and replaying once");
+                    // Invalidated before the slot is given up, so no request can take the
+                    // dead token in the place this one leaves.
                     inner.tokens.invalidate(token.generation).await;
+                    drop(slot);
                     return Step::Replay;
                 }
+                drop(slot);
                 bump(&inner.counters.failures, 1);
                 return Step::Done(Err(ClientError::new(
                     ErrorKind::Auth(AuthFailure::TokenRejected),

@@ -95,8 +95,13 @@ pub(crate) async fn sigma_token(
             ));
         }
     }
-    let lifetime = state.knobs().token_lifetime;
-    let access_token = state.tokens.issue_access(state.clock.now() + lifetime);
+    let (lifetime, uses) = {
+        let knobs = state.knobs();
+        (knobs.token_lifetime, knobs.token_uses)
+    };
+    let access_token = state
+        .tokens
+        .issue_access(state.clock.now() + lifetime, uses);
     let refresh_token = state.tokens.issue_refresh();
     state.stats.grant(grant_type);
     Ok(Json(json!({
@@ -147,9 +152,10 @@ pub(crate) async fn keycloak_token(
             "Invalid client or Invalid client credentials",
         );
     }
+    let uses = state.knobs().token_uses;
     let access_token = state
         .tokens
-        .issue_access(state.clock.now() + KEYCLOAK_TOKEN_LIFETIME);
+        .issue_access(state.clock.now() + KEYCLOAK_TOKEN_LIFETIME, uses);
     state.stats.grant("keycloak_client_credentials");
     Json(json!({
         "access_token": access_token,
@@ -171,5 +177,5 @@ pub(crate) fn bearer_is_valid(state: &AppState, headers: &HeaderMap) -> bool {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .is_some_and(|token| state.tokens.is_valid(token.trim(), state.clock.now()))
+        .is_some_and(|token| state.tokens.accept(token.trim(), state.clock.now()))
 }

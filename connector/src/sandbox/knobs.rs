@@ -32,6 +32,10 @@ pub struct Knobs {
     pub fault_seed: u64,
     /// Lifetime of access tokens from `/v2/auth/token`.
     pub token_lifetime: Duration,
+    /// When set, an access token is accepted for this many API requests and then answers
+    /// 401 as an expired one does: token expiry counted in requests, so a test of re-auth
+    /// does not depend on how long the run takes.
+    pub token_uses: Option<u64>,
     pub page_token_style: PageTokenStyle,
     /// Object ids whose routes answer 200 with a truncated JSON body.
     pub malformed_ids: BTreeSet<String>,
@@ -57,6 +61,7 @@ impl Default for Knobs {
             fault_rate: 0.0,
             fault_seed: 0,
             token_lifetime: Duration::from_secs(3600),
+            token_uses: None,
             page_token_style: PageTokenStyle::Opaque,
             malformed_ids: BTreeSet::new(),
             corrupt: BTreeMap::new(),

@@ -242,9 +242,16 @@ impl SandboxHandle {
             .api_sequence
             .store(0, std::sync::atomic::Ordering::SeqCst);
     }
-    /// Moves the sandbox's token clock forward: tokens expire without the test sleeping.
+    /// Moves the sandbox's clock (token expiry, the rate limit's bucket) forward: tokens
+    /// expire and the bucket refills without the test sleeping.
     pub fn advance_clock(&self, by: Duration) {
         self.state.clock.advance(by);
+    }
+    /// Stops the sandbox's clock: from now on only [`Self::advance_clock`] moves it, so a
+    /// test of token expiry or of the rate limit sees the same answers however fast or slow
+    /// the machine is.
+    pub fn freeze_clock(&self) {
+        self.state.clock.freeze();
     }
     /// Stops accepting, aborts open connections (including hanging ones) and waits.
     pub async fn shutdown(self) {

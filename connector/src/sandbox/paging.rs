@@ -103,6 +103,13 @@ fn encode_page_token(offset: usize, style: PageTokenStyle) -> String {
     }
 }
 
+/// The positions one page covers: the page's items are built from these alone, so a page
+/// costs the same at any offset of any listing.
+fn page_positions(offset: usize, limit: usize, total: usize) -> std::ops::Range<usize> {
+    let end = offset.saturating_add(limit).min(total);
+    offset.min(end)..end
+}
+
 impl AppState {
     /// `{entries, nextPage, total}` for positions `offset..offset+limit` of `total` items.
     pub fn page<T: Serialize>(
@@ -113,8 +120,9 @@ impl AppState {
     ) -> Result<Response, ApiError> {
         let request = page_request(params)?;
         self.check_listing_offset(request.offset)?;
-        let end = request.offset.saturating_add(request.limit).min(total);
-        let entries: Vec<T> = (request.offset.min(end)..end).filter_map(item).collect();
+        let positions = page_positions(request.offset, request.limit, total);
+        let end = positions.end;
+        let entries: Vec<T> = positions.filter_map(item).collect();
         let next_page =
             (end < total).then(|| encode_page_token(end, self.knobs().page_token_style));
         Ok(
@@ -162,8 +170,9 @@ impl AppState {
                 .ok_or_else(|| ApiError::bad_request("Invalid pageToken"))?,
         };
         self.check_listing_offset(offset)?;
-        let end = offset.saturating_add(size).min(total);
-        let entries: Vec<T> = (offset.min(end)..end).filter_map(item).collect();
+        let positions = page_positions(offset, size, total);
+        let end = positions.end;
+        let entries: Vec<T> = positions.filter_map(item).collect();
         let mut body = json!({ "entries": entries });
         if end < total {
             body["nextPageToken"] = json!(encode_page_token(end, self.knobs().page_token_style));
@@ -196,4 +205,18 @@ pub(crate) fn token_page_slice<T: Serialize>(
     items: &[T],
 ) -> Result<Response, ApiError> {
     state.token_page(params, max_page_size, items.len(), |i| items.get(i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_positions;
+
+    #[test]
+    fn a_page_covers_its_own_positions_only_at_any_offset() {
+        assert_eq!(page_positions(0, 1000, 100_000), 0..1000);
+        assert_eq!(page_positions(99_000, 1000, 100_000), 99_000..100_000);
+        assert_eq!(page_positions(99_500, 1000, 100_000), 99_500..100_000);
+        assert_eq!(page_positions(200_000, 1000, 100_000).len(), 0);
+        assert_eq!(page_positions(usize::MAX, 1000, 10).len(), 0);
+    }
 }

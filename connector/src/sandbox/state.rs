@@ -58,10 +58,11 @@ impl AppState {
         self.knobs.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Token bucket of `per_second` tokens refilled continuously; false when empty.
+    /// Token bucket of `per_second` tokens refilled continuously, on the sandbox's clock (so
+    /// a test that freezes it sees exactly `per_second` requests pass); false when empty.
     pub fn take_rate_token(&self, per_second: u32) -> bool {
         let mut bucket = self.rate_bucket.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
+        let now = self.clock.now();
         let capacity = f64::from(per_second.max(1));
         let (tokens, last) = bucket.get_or_insert((capacity, now));
         *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * capacity).min(capacity);
