@@ -656,6 +656,22 @@ async fn data_model_lineage_chain_custom_sql_and_datasets() {
             "snowflake_prod.ANALYTICS.SALES.ORDERS"
         ]
     );
+    // ... and column pairs from the SQL's projection: `big.ID`, `big.AMOUNT` through the
+    // CTE's `*` to ORDERS, `c.REGION` to CUSTOMERS; each pair on the edge of its own table.
+    let pairs = |table: &str| r.lineage(table, &big).unwrap()["entity"]["columns"].clone();
+    let orders = "snowflake_prod.ANALYTICS.SALES.ORDERS";
+    let customers = "snowflake_prod.ANALYTICS.SALES.CUSTOMERS";
+    assert_eq!(
+        pairs(orders),
+        json!([
+            {"fromColumns": [format!("{orders}.ID")], "toColumn": format!("{big}.ID")},
+            {"fromColumns": [format!("{orders}.AMOUNT")], "toColumn": format!("{big}.AMOUNT")}
+        ])
+    );
+    assert_eq!(
+        pairs(customers),
+        json!([{"fromColumns": [format!("{customers}.REGION")], "toColumn": format!("{big}.REGION")}])
+    );
     // A data model element reading the (not migrated) Orders Dataset.
     assert!(
         r.lineage(
@@ -810,4 +826,71 @@ async fn reports_are_report_dashboards_under_every_filter() {
         2,
         "Revenue this month, Revenue by Region (model)"
     );
+}
+
+/// Custom SQL in the generated org (`with recent as (select * from T) select r.ID,
+/// sum(j.AMOUNT) as TOTAL from recent r join J j ...`): every data model's custom SQL
+/// element gets exactly its two pairs, ID from its base table through the CTE, TOTAL from
+/// the joined table, and nothing else.
+#[tokio::test]
+async fn custom_sql_elements_get_column_lineage_from_their_projection() {
+    let h = sandbox(synthetic(6), Knobs::default()).await;
+    let wf = workflow(&h, "", LINEAGE);
+    let r = run(&h, &wf).await;
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let custom_sql: Vec<&Value> = r
+        .of_kind("dataModel")
+        .into_iter()
+        .filter(|d| {
+            d["entity"]["displayName"]
+                .as_str()
+                .is_some_and(|n| n.contains(" / Custom SQL "))
+        })
+        .collect();
+    assert!(
+        !custom_sql.is_empty(),
+        "{:?}",
+        r.of_kind("dataModel")
+            .iter()
+            .map(|d| d["entity"]["displayName"].clone())
+            .collect::<Vec<_>>()
+    );
+    for element in custom_sql {
+        let fqn = element["fqn"].as_str().unwrap();
+        let mut pairs: Vec<(String, String)> = r
+            .of_kind("lineage")
+            .iter()
+            .filter(|l| l["entity"]["to"]["fqn"] == fqn)
+            .flat_map(|l| {
+                l["entity"]["columns"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .map(|p| {
+                let from = p["fromColumns"].as_array().unwrap();
+                assert_eq!(from.len(), 1, "{p}");
+                let to = p["toColumn"].as_str().unwrap();
+                (
+                    from[0]
+                        .as_str()
+                        .unwrap()
+                        .rsplit('.')
+                        .next()
+                        .unwrap()
+                        .to_owned(),
+                    to.rsplit('.').next().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        pairs.sort();
+        assert_eq!(
+            pairs,
+            [
+                ("AMOUNT".to_owned(), "TOTAL".to_owned()),
+                ("ID".to_owned(), "ID".to_owned())
+            ],
+            "{fqn}"
+        );
+    }
 }

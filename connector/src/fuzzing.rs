@@ -86,10 +86,16 @@ pub fn object(body: &[u8]) {
     let _ = ServicePrefix::parse(text);
 }
 
-/// The SQL of an element, as lineage reads it.
+/// The SQL of an element, as lineage reads it: its tables, and its projection's columns.
 pub fn sql(body: &[u8]) {
     if let Ok(text) = std::str::from_utf8(body) {
         let _ = crate::sigma::sql::tables_in(text);
+        if let Ok(projected) = crate::sigma::projection::projection(text) {
+            let names: Vec<String> = projected.named_columns().map(str::to_owned).collect();
+            for name in names.iter().chain(std::iter::once(&"ID".to_owned())) {
+                let _ = projected.reads_of(name);
+            }
+        }
     }
 }
 

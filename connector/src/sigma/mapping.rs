@@ -324,6 +324,49 @@ pub fn column_pairs(
     out
 }
 
+/// Column-level lineage from the warehouse columns a custom SQL reads into the columns of
+/// `target_fqn` whose formulas read the SQL's output (`[<sql_name>/<output column>]`), by
+/// table FQN (`table_fqn` names a SQL table reference's table, or `None` when it maps to
+/// none). Only what the SQL's projection resolves exactly is paired.
+pub fn custom_sql_column_pairs(
+    columns: &[&DataModelColumn],
+    projection: &super::projection::Projection,
+    sql_name: &str,
+    table_fqn: impl Fn(&super::sql::TableRef) -> Option<String>,
+    target_fqn: &str,
+) -> std::collections::BTreeMap<String, Vec<ColumnLineage>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut out: BTreeMap<String, Vec<ColumnLineage>> = BTreeMap::new();
+    for col in columns {
+        let mut from: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (source, output) in formula_refs(col.formula.as_deref().unwrap_or_default()) {
+            if !source.eq_ignore_ascii_case(sql_name) {
+                continue;
+            }
+            let Some(reads) = projection.reads_of(&output) else {
+                tracing::debug!(
+                    "custom SQL {sql_name:?}: which columns {output:?} reads cannot be told exactly; no column lineage for {:?}",
+                    col.name
+                );
+                continue;
+            };
+            for read in reads {
+                if let Some(fqn) = table_fqn(&read.table) {
+                    let column = fqn::column(&fqn, &read.column);
+                    from.entry(fqn).or_default().insert(column);
+                }
+            }
+        }
+        for (table, from_columns) in from {
+            out.entry(table).or_default().push(ColumnLineage {
+                from_columns: from_columns.into_iter().collect(),
+                to_column: fqn::column(target_fqn, &column_name(&col.name)),
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

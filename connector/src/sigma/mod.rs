@@ -8,5 +8,6 @@ pub mod lineage;
 pub mod mapping;
 pub mod model;
 pub mod options;
+pub(crate) mod projection;
 pub mod source;
 pub mod sql;

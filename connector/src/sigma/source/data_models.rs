@@ -10,6 +10,7 @@ use super::*;
 use crate::sigma::endpoints::Endpoint;
 use crate::sigma::lineage::LineageTree;
 use crate::sigma::model::LineageEntry;
+use crate::sigma::projection;
 
 /// An element's record FQN, name and columns, for the edges into it and out of it.
 struct ModelElement<'a> {
@@ -211,12 +212,34 @@ impl WorkbookCtx {
                     if self.mapping.is_empty() {
                         continue;
                     }
+                    // Column pairs from the SQL's projection: `[<name>/ID]` in a column's
+                    // formula reads the warehouse columns the SQL's `ID` is made of.
+                    let mut pairs = match (name.as_deref(), projection::projection(definition)) {
+                        (Some(sql_name), Ok(projected)) => mapping::custom_sql_column_pairs(
+                            &target.columns,
+                            &projected,
+                            sql_name,
+                            |table| {
+                                self.mapping
+                                    .table_fqns(connection_id.as_deref(), &table.parts)
+                                    .into_iter()
+                                    .next()
+                            },
+                            &target.fqn,
+                        ),
+                        (_, Err(e)) => {
+                            tracing::debug!("custom SQL not parsed for column lineage: {e}");
+                            BTreeMap::new()
+                        }
+                        (None, Ok(_)) => BTreeMap::new(),
+                    };
                     for table in self.tables_in_sql(definition, connection_id.as_deref()) {
-                        edges.entry(table.fqn).or_insert((
-                            EntityType::Table,
-                            Vec::new(),
-                            table.candidates,
-                        ));
+                        let table_pairs = pairs.remove(&table.fqn).unwrap_or_default();
+                        edges
+                            .entry(table.fqn)
+                            .or_insert((EntityType::Table, Vec::new(), table.candidates))
+                            .1
+                            .extend(table_pairs);
                     }
                 }
                 Some(LineageEntry::DataModel { data_model_id, .. }) => {
