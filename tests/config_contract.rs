@@ -225,6 +225,22 @@ fn invalid_configs_fail_with_the_right_pointer() {
             format!("{CONN}/maxConcurrency"),
         ),
         (
+            "maxResponseBytes too small for a token answer",
+            Box::new(|d| set(d, &format!("{CONN}/maxResponseBytes"), json!(10))),
+            format!("{CONN}/maxResponseBytes"),
+        ),
+        (
+            "the OpenMetadata server's maxResponseBytes negative",
+            Box::new(|d| {
+                set(
+                    d,
+                    "/workflowConfig/openMetadataServerConfig/maxResponseBytes",
+                    json!(-1),
+                )
+            }),
+            "/workflowConfig/openMetadataServerConfig/maxResponseBytes".to_owned(),
+        ),
+        (
             "tokenUrl with a bad scheme",
             Box::new(|d| {
                 set(

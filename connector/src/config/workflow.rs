@@ -295,6 +295,12 @@ pub struct OpenMetadataServerConfig {
     pub security_config: Option<SecurityConfig>,
     #[serde(default, rename = "verifySSL")]
     pub verify_ssl: Option<String>,
+    /// sigma-connector's own: longest response body read from OpenMetadata, in bytes
+    /// (default 64 MiB). Reading stops as soon as a body passes it and the call fails
+    /// naming this setting, unretried.
+    #[serde(default = "super::connection::default_max_response_bytes")]
+    #[schemars(range(min = 1024, max = 4294967296u64))]
+    pub max_response_bytes: u64,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -309,6 +315,7 @@ impl fmt::Debug for OpenMetadataServerConfig {
             .field("host_port", &self.host_port.as_str())
             .field("auth_provider", &self.auth_provider)
             .field("security_config", &self.security_config)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
