@@ -428,3 +428,56 @@ async fn test_connection_names_the_path_at_fault_and_shows_skipped_steps_as_skip
         "{table}"
     );
 }
+
+/// A `hostPort` whose path Sigma's API does not have, with the token from its own
+/// `tokenUrl`: every listing answers 404. Each listing is a WARN line when it happens; the
+/// summary then says the cause once, naming each listing, and no `failure:` line repeats it.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_listing_failing_for_one_cause_is_one_summary_line() {
+    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wf = workflow_file(dir.path(), &h, demo_source_config(), file_sink(dir.path()));
+    let mut doc = read_json(&wf);
+    let base = h.base_url().to_string();
+    let config = &mut doc["source"]["serviceConnection"]["config"];
+    config["tokenUrl"] = json!(format!("{}/v2/auth/token", base.trim_end_matches('/')));
+    config["hostPort"] = json!(format!("{}/not-sigma", base.trim_end_matches('/')));
+    std::fs::write(&wf, doc.to_string()).unwrap();
+    let status_file = dir.path().join("status.json");
+    let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
+    assert_exit(&out, 3);
+    let text = stderr(&out);
+
+    let status = read_json(&status_file);
+    let listings = status["incompleteListings"].as_array().unwrap();
+    assert!(listings.len() >= 3, "every top-level listing: {status}");
+    assert!(
+        listings.iter().all(|l| l["reason"] == "HTTP 404 Not Found"),
+        "{listings:?}"
+    );
+
+    // When it happened: one WARN per listing, each with its own path.
+    let warned = text
+        .lines()
+        .filter(|l| l.contains(" WARN ") && l.contains("ended early"))
+        .count();
+    assert_eq!(warned, listings.len(), "{text}");
+
+    // The summary: the cause once, every listing named on that line, nothing repeated.
+    // (Members and connections answer 404 too: those are warnings, each its own line.)
+    let summary: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("INCOMPLETE: ") || l.starts_with("failure: "))
+        .collect();
+    assert_eq!(summary.len(), 1, "one line for one cause: {text}");
+    assert!(summary[0].starts_with("INCOMPLETE: listing `"), "{text}");
+    assert!(summary[0].contains(": HTTP 404 Not Found ("), "{text}");
+    assert!(
+        summary[0].contains(&format!("({} listings, one cause;", listings.len())),
+        "{text}"
+    );
+    for listing in listings {
+        let name = listing["listing"].as_str().unwrap();
+        assert!(summary[0].contains(&format!("`{name}`")), "{name}: {text}");
+    }
+}

@@ -31,12 +31,16 @@ pub struct StepStatus {
     pub warnings_by_cause: WarningGroups,
     pub failures: u64,
     pub failure_examples: Vec<String>,
+    /// The failures of objects grouped by cause, as warnings are: what the summary prints
+    /// for a step that groups them (listings that ended early are `incompleteListings`).
+    #[serde(default, skip_serializing_if = "WarningGroups::is_empty")]
+    pub failures_by_cause: WarningGroups,
 }
 
-/// Warnings grouped by cause: one entry per distinct cause with the number of objects it
-/// affected and the first few of their ids, in the order the causes first appeared. What
-/// a run reports instead of one line per object: a forbidden `/v2/members` is one cause
-/// affecting every workbook, not hundreds of warnings.
+/// Warnings (or failures) grouped by cause: one entry per distinct cause with the number
+/// of objects it affected and the first few of their ids, in the order the causes first
+/// appeared. What a run reports instead of one line per object: a forbidden `/v2/members`
+/// is one cause affecting every workbook, not hundreds of warnings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct WarningGroups {
@@ -299,10 +303,13 @@ impl ResourceUse {
     }
 }
 
+/// The name of the source's step in the status.
+const SOURCE_STEP: &str = "Sigma source";
+
 impl StepStatus {
     pub fn from_source(s: &SourceStatus) -> Self {
         Self {
-            name: "Sigma source".into(),
+            name: SOURCE_STEP.into(),
             processed: s.emitted.values().sum(),
             processed_by_kind: s.emitted.clone(),
             filtered: s.filtered.values().sum(),
@@ -313,6 +320,7 @@ impl StepStatus {
             warnings_by_cause: s.warnings_by_cause.clone(),
             failures: s.failures,
             failure_examples: s.failure_examples.clone(),
+            failures_by_cause: s.failures_by_cause.clone(),
         }
     }
 }
@@ -470,9 +478,7 @@ impl RunStatus {
         if self.deleted > 0 {
             let _ = writeln!(out, "marked deleted: {}", self.deleted);
         }
-        for listing in &self.incomplete_listings {
-            let _ = writeln!(out, "INCOMPLETE: {listing} (nothing was marked deleted)");
-        }
+        self.render_incomplete(&mut out);
         if self.interrupted {
             match &self.kept_on_interrupt {
                 Some(kept) => {
@@ -484,8 +490,18 @@ impl RunStatus {
             }
         }
         for s in &self.steps {
-            for e in &s.failure_examples {
-                let _ = writeln!(out, "failure: {e}");
+            // One line per cause where the step groups its failures (the source: its
+            // listings that ended early are the INCOMPLETE lines above, not repeated here),
+            // else its first examples (the sink).
+            let grouped = !s.failures_by_cause.is_empty() || s.name == SOURCE_STEP;
+            if grouped {
+                for group in s.failures_by_cause.iter() {
+                    let _ = writeln!(out, "failure: {group}");
+                }
+            } else {
+                for e in &s.failure_examples {
+                    let _ = writeln!(out, "failure: {e}");
+                }
             }
             // One line per cause where the step groups them, else its first examples.
             if s.warnings_by_cause.is_empty() {
@@ -511,6 +527,62 @@ impl RunStatus {
         }
         self.render_kept(&mut out);
         out
+    }
+
+    /// One `INCOMPLETE:` line per cause: a listing alone with its cause says everything
+    /// (path, requestId, attempts); listings one cause broke share a line that names each
+    /// and how far it got, then the cause once.
+    fn render_incomplete(&self, out: &mut String) {
+        // Listings run concurrently, so the order they failed in is timing: print them in
+        // a fixed order (workbooks first) so the same failure reads the same every run.
+        let rank = |l: &ListingIncomplete| {
+            let known = ["workbooks", "reports", "dataModels", "datasets"];
+            let at = known.iter().position(|k| *k == l.listing);
+            (at.unwrap_or(known.len()), l.listing.clone())
+        };
+        let mut listings: Vec<&ListingIncomplete> = self.incomplete_listings.iter().collect();
+        listings.sort_by_key(|l| rank(l));
+        let mut groups: Vec<(&str, Vec<&ListingIncomplete>)> = Vec::new();
+        for listing in listings {
+            let reason = if listing.reason.is_empty() {
+                listing.cause.as_str()
+            } else {
+                listing.reason.as_str()
+            };
+            match groups.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, members)) => members.push(listing),
+                None => groups.push((reason, vec![listing])),
+            }
+        }
+        for (reason, listings) in groups {
+            if let [listing] = listings.as_slice() {
+                let _ = writeln!(out, "INCOMPLETE: {listing} (nothing was marked deleted)");
+                continue;
+            }
+            let progress: Vec<String> = listings
+                .iter()
+                .map(|l| {
+                    format!(
+                        "after {} item(s) on {} page(s)",
+                        l.items_so_far, l.pages_so_far
+                    )
+                })
+                .collect();
+            let others: Vec<String> = listings
+                .iter()
+                .zip(&progress)
+                .skip(1)
+                .map(|(l, p)| format!("`{}` {p}", l.listing))
+                .collect();
+            let _ = writeln!(
+                out,
+                "INCOMPLETE: listing `{}` ended early {}, {}: {reason} ({} listings, one cause; nothing was marked deleted)",
+                listings[0].listing,
+                progress[0],
+                others.join(", "),
+                listings.len()
+            );
+        }
     }
 
     fn render_kept(&self, out: &mut String) {
