@@ -481,3 +481,44 @@ async fn every_listing_failing_for_one_cause_is_one_summary_line() {
         assert!(summary[0].contains(&format!("`{name}`")), "{name}: {text}");
     }
 }
+
+/// OpenMetadata's `raiseOnError`: with it `false`, failures that leave the run under its
+/// success threshold do not fail it; with it `true` (the default) they do.
+#[tokio::test(flavor = "multi_thread")]
+async fn raise_on_error_false_does_not_fail_a_run_under_its_threshold() {
+    let knobs = Knobs {
+        forbidden: ["/v2/workbooks/a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02/pages".to_owned()]
+            .into_iter()
+            .collect(),
+        ..Knobs::default()
+    };
+    let h = sandbox(OrgSource::Fixtures, knobs).await;
+    for (raise_on_error, exit, outcome) in [(true, 1, "failed"), (false, 0, "partialSuccess")] {
+        let dir = tempfile::tempdir().unwrap();
+        let wf = workflow_file(dir.path(), &h, demo_source_config(), file_sink(dir.path()));
+        let mut doc = read_json(&wf);
+        doc["workflowConfig"]["successThreshold"] = json!(100);
+        doc["workflowConfig"]["raiseOnError"] = json!(raise_on_error);
+        std::fs::write(&wf, doc.to_string()).unwrap();
+        let status_file = dir.path().join("status.json");
+        let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
+        assert_exit(&out, exit);
+        let status = read_json(&status_file);
+        assert_eq!(status["outcome"], outcome, "{status}");
+        assert_eq!(status["steps"][0]["failures"], 1, "{status}");
+        let text = stderr(&out);
+        let waived = text.contains("not applied: raiseOnError is false");
+        assert_eq!(waived, !raise_on_error, "{text}");
+        assert_eq!(status.get("thresholdWaived").is_some(), !raise_on_error);
+        // The failed workbook is one cause, once.
+        let failures: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("failure: "))
+            .collect();
+        assert_eq!(failures.len(), 1, "{text}");
+        assert!(
+            failures[0].starts_with("failure: dashboard pages failed: HTTP 403"),
+            "{text}"
+        );
+    }
+}

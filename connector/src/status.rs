@@ -234,6 +234,10 @@ pub struct RunStatus {
     pub outcome: Outcome,
     pub success_percentage: f64,
     pub success_threshold: f64,
+    /// `workflowConfig.raiseOnError` was `false`: a success percentage under the threshold
+    /// did not fail the run (OpenMetadata's meaning). Absent when it was `true`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub threshold_waived: bool,
     /// Every Sigma listing was read to its end (deletions are only made when true).
     pub listings_complete: bool,
     /// Each listing that ended early: which, how far it got, and why.
@@ -354,6 +358,8 @@ pub struct RunReport<'a> {
     pub sink_failed: bool,
     pub success_threshold: f64,
     pub allow_partial: bool,
+    /// `workflowConfig.raiseOnError` (see [`crate::outcome::RunFacts::raise_on_error`]).
+    pub raise_on_error: bool,
     pub requests: &'a ClientStats,
     /// What an interrupted run leaves as it was, in words (decided before the run).
     pub kept_on_interrupt: Option<String>,
@@ -374,6 +380,7 @@ impl RunStatus {
             success_percentage: percentage,
             success_threshold: r.success_threshold,
             allow_partial: r.allow_partial,
+            raise_on_error: r.raise_on_error,
         });
         Self {
             service_name: r.service_name,
@@ -383,6 +390,7 @@ impl RunStatus {
             outcome,
             success_percentage: percentage,
             success_threshold: r.success_threshold,
+            threshold_waived: !r.raise_on_error,
             listings_complete: r.source.is_complete(),
             incomplete_listings: r.source.incomplete_listings.clone(),
             failed_objects: r.source.failed_objects.clone(),
@@ -457,9 +465,14 @@ impl RunStatus {
                 let _ = writeln!(out, "  {kind:<18} {n:>6}");
             }
         }
+        let waived = if self.threshold_waived {
+            ", not applied: raiseOnError is false"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "success {:.2}% (threshold {:.0}%), outcome: {}, elapsed {:.2}s",
+            "success {:.2}% (threshold {:.0}%{waived}), outcome: {}, elapsed {:.2}s",
             self.success_percentage, self.success_threshold, self.outcome, self.elapsed_seconds
         );
         let r = &self.sigma_requests;

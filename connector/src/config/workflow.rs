@@ -124,7 +124,9 @@ pub struct DashboardSourceConfig {
     /// Ingest datasets and data models.
     #[serde(default = "yes")]
     pub include_data_models: bool,
-    /// Ingest draft dashboards.
+    /// OpenMetadata's switch for draft dashboards. Sigma's API has no draft or published
+    /// state for workbooks, so every workbook it lists is ingested: `true` (the default)
+    /// is what happens, and `false` is refused when the config is loaded.
     #[serde(default = "yes")]
     pub include_draft_dashboard: bool,
     /// Soft-delete dashboards that disappeared from Sigma (only after a complete run).
@@ -263,7 +265,7 @@ impl LoggerLevel {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkflowConfig {
     #[serde(default)]
@@ -272,8 +274,11 @@ pub struct WorkflowConfig {
     #[serde(default)]
     #[schemars(range(min = 0, max = 100))]
     pub success_threshold: Option<f64>,
-    /// Stop at the first failure instead of reporting it and going on.
-    #[serde(default)]
+    /// OpenMetadata's meaning: flag the run as failed when processing errors leave its
+    /// success percentage under the threshold (the default). `false`: such a run is a
+    /// partial success (exit 0, output committed, failed objects never deleted); an
+    /// incomplete listing or a failing sink still is not.
+    #[serde(default = "yes")]
     pub raise_on_error: bool,
     #[serde(default)]
     pub open_metadata_server_config: Option<OpenMetadataServerConfig>,
@@ -303,6 +308,18 @@ pub struct OpenMetadataServerConfig {
     pub max_response_bytes: u64,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for WorkflowConfig {
+    fn default() -> Self {
+        Self {
+            logger_level: LoggerLevel::default(),
+            success_threshold: None,
+            raise_on_error: true,
+            open_metadata_server_config: None,
+            config: None,
+        }
+    }
 }
 
 fn default_auth_provider() -> String {
