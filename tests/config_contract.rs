@@ -225,6 +225,27 @@ fn invalid_configs_fail_with_the_right_pointer() {
             format!("{CONN}/maxConcurrency"),
         ),
         (
+            "includeDraftDashboard false, which Sigma cannot honour",
+            Box::new(|d| set(d, &format!("{SRC}/includeDraftDashboard"), json!(false))),
+            format!("{SRC}/includeDraftDashboard"),
+        ),
+        (
+            "maxResponseBytes too small for a token answer",
+            Box::new(|d| set(d, &format!("{CONN}/maxResponseBytes"), json!(10))),
+            format!("{CONN}/maxResponseBytes"),
+        ),
+        (
+            "the OpenMetadata server's maxResponseBytes negative",
+            Box::new(|d| {
+                set(
+                    d,
+                    "/workflowConfig/openMetadataServerConfig/maxResponseBytes",
+                    json!(-1),
+                )
+            }),
+            "/workflowConfig/openMetadataServerConfig/maxResponseBytes".to_owned(),
+        ),
+        (
             "tokenUrl with a bad scheme",
             Box::new(|d| {
                 set(
@@ -506,5 +527,138 @@ fn configuration_doc_lists_every_schema_field() {
     assert!(
         missing.is_empty(),
         "docs/configuration.md does not document: {missing:?}"
+    );
+}
+
+#[test]
+fn include_draft_dashboard_false_is_refused_naming_the_field_and_why() {
+    let mut doc = base();
+    set(
+        &mut doc,
+        &format!("{SRC}/includeDraftDashboard"),
+        json!(false),
+    );
+    let errors = errors_of(&doc);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("/source/sourceConfig/config/includeDraftDashboard: ")
+            && errors[0].contains("no draft"),
+        "{errors:?}"
+    );
+    set(
+        &mut doc,
+        &format!("{SRC}/includeDraftDashboard"),
+        json!(true),
+    );
+    load_workflow_str(&doc.to_string()).expect("true is what Sigma does");
+}
+
+#[test]
+fn raise_on_error_defaults_to_openmetadatas_true() {
+    let wf = load_workflow_str(&base().to_string()).unwrap();
+    assert!(wf.workflow_config.raise_on_error);
+    let mut doc = base();
+    remove(&mut doc, "/workflowConfig");
+    let wf = load_workflow_str(&doc.to_string()).unwrap();
+    assert!(
+        wf.workflow_config.raise_on_error,
+        "without workflowConfig too"
+    );
+    set(&mut doc, "/workflowConfig", json!({"raiseOnError": false}));
+    let wf = load_workflow_str(&doc.to_string()).unwrap();
+    assert!(!wf.workflow_config.raise_on_error);
+}
+
+/// Every field docs/configuration.md documents is read by the code, unless its row says it
+/// is not (`unused`, `ignored`, `not applied`): a documented option the code never looks at
+/// is a promise the connector does not keep. "Read" means a field access `.snake_name` in
+/// the library (the typed config's field), or the camelCase name as an exact string literal
+/// outside serde attributes (a check on the raw document).
+#[test]
+fn every_documented_field_is_read_by_the_code() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/configuration.md")).unwrap();
+    let mut code = String::new();
+    let mut stack = vec![root.join("connector/src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                for line in std::fs::read_to_string(&path).unwrap().lines() {
+                    if !line.contains("rename") {
+                        code.push_str(line);
+                        code.push('\n');
+                    }
+                }
+            }
+        }
+    }
+    // Names whose Rust field is not the camelCase name in snake case.
+    let renamed = |name: &str| -> Vec<String> {
+        match name {
+            "type" => vec!["service_type", "pipeline_type", "sink_type", "parser_type"],
+            "ingestionPipelineFQN" => vec!["ingestion_pipeline_fqn"],
+            "verifySSL" => vec!["verify_ssl"],
+            _ => vec![],
+        }
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+    };
+    let snake = |name: &str| {
+        let mut out = String::new();
+        for c in name.chars() {
+            if c.is_ascii_uppercase() {
+                out.push('_');
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let accessed = |field: &str| {
+        code.match_indices(&format!(".{field}")).any(|(at, m)| {
+            !code[at + m.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        })
+    };
+    let mut documented = 0;
+    let mut unread = Vec::new();
+    for row in doc.lines().filter(|l| l.starts_with("| `")) {
+        // `\|` is a pipe inside a cell (`Auto \| SqlGlot`), not a column.
+        let row = row.replace("\\|", "/");
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let meaning = cells.get(4).copied().unwrap_or_default();
+        let names: Vec<&str> = cells[1]
+            .split(',')
+            .map(|n| n.trim().trim_matches('`'))
+            .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric()))
+            .collect();
+        for name in names {
+            // Values in the filter example's table, not fields.
+            if name.is_empty() || cells.len() < 5 {
+                continue;
+            }
+            documented += 1;
+            if ["unused", "ignored", "not applied"]
+                .iter()
+                .any(|w| meaning.contains(w))
+            {
+                continue;
+            }
+            let mut fields = renamed(name);
+            fields.push(snake(name));
+            let read = fields.iter().any(|f| accessed(f)) || code.contains(&format!("\"{name}\""));
+            if !read {
+                unread.push(name.to_owned());
+            }
+        }
+    }
+    assert!(documented > 40, "the tables were not found: {documented}");
+    assert!(
+        unread.is_empty(),
+        "docs/configuration.md documents fields the code never reads: {unread:?}; implement them, or say in their row that they are accepted and ignored"
     );
 }

@@ -428,3 +428,97 @@ async fn test_connection_names_the_path_at_fault_and_shows_skipped_steps_as_skip
         "{table}"
     );
 }
+
+/// A `hostPort` whose path Sigma's API does not have, with the token from its own
+/// `tokenUrl`: every listing answers 404. Each listing is a WARN line when it happens; the
+/// summary then says the cause once, naming each listing, and no `failure:` line repeats it.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_listing_failing_for_one_cause_is_one_summary_line() {
+    let h = sandbox(OrgSource::Fixtures, Knobs::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wf = workflow_file(dir.path(), &h, demo_source_config(), file_sink(dir.path()));
+    let mut doc = read_json(&wf);
+    let base = h.base_url().to_string();
+    let config = &mut doc["source"]["serviceConnection"]["config"];
+    config["tokenUrl"] = json!(format!("{}/v2/auth/token", base.trim_end_matches('/')));
+    config["hostPort"] = json!(format!("{}/not-sigma", base.trim_end_matches('/')));
+    std::fs::write(&wf, doc.to_string()).unwrap();
+    let status_file = dir.path().join("status.json");
+    let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
+    assert_exit(&out, 3);
+    let text = stderr(&out);
+
+    let status = read_json(&status_file);
+    let listings = status["incompleteListings"].as_array().unwrap();
+    assert!(listings.len() >= 3, "every top-level listing: {status}");
+    assert!(
+        listings.iter().all(|l| l["reason"] == "HTTP 404 Not Found"),
+        "{listings:?}"
+    );
+
+    // When it happened: one WARN per listing, each with its own path.
+    let warned = text
+        .lines()
+        .filter(|l| l.contains(" WARN ") && l.contains("ended early"))
+        .count();
+    assert_eq!(warned, listings.len(), "{text}");
+
+    // The summary: the cause once, every listing named on that line, nothing repeated.
+    // (Members and connections answer 404 too: those are warnings, each its own line.)
+    let summary: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("INCOMPLETE: ") || l.starts_with("failure: "))
+        .collect();
+    assert_eq!(summary.len(), 1, "one line for one cause: {text}");
+    assert!(summary[0].starts_with("INCOMPLETE: listing `"), "{text}");
+    assert!(summary[0].contains(": HTTP 404 Not Found ("), "{text}");
+    assert!(
+        summary[0].contains(&format!("({} listings, one cause;", listings.len())),
+        "{text}"
+    );
+    for listing in listings {
+        let name = listing["listing"].as_str().unwrap();
+        assert!(summary[0].contains(&format!("`{name}`")), "{name}: {text}");
+    }
+}
+
+/// OpenMetadata's `raiseOnError`: with it `false`, failures that leave the run under its
+/// success threshold do not fail it; with it `true` (the default) they do.
+#[tokio::test(flavor = "multi_thread")]
+async fn raise_on_error_false_does_not_fail_a_run_under_its_threshold() {
+    let knobs = Knobs {
+        forbidden: ["/v2/workbooks/a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02/pages".to_owned()]
+            .into_iter()
+            .collect(),
+        ..Knobs::default()
+    };
+    let h = sandbox(OrgSource::Fixtures, knobs).await;
+    for (raise_on_error, exit, outcome) in [(true, 1, "failed"), (false, 0, "partialSuccess")] {
+        let dir = tempfile::tempdir().unwrap();
+        let wf = workflow_file(dir.path(), &h, demo_source_config(), file_sink(dir.path()));
+        let mut doc = read_json(&wf);
+        doc["workflowConfig"]["successThreshold"] = json!(100);
+        doc["workflowConfig"]["raiseOnError"] = json!(raise_on_error);
+        std::fs::write(&wf, doc.to_string()).unwrap();
+        let status_file = dir.path().join("status.json");
+        let out = ingest(&wf, &["--status-file", status_file.to_str().unwrap()]).await;
+        assert_exit(&out, exit);
+        let status = read_json(&status_file);
+        assert_eq!(status["outcome"], outcome, "{status}");
+        assert_eq!(status["steps"][0]["failures"], 1, "{status}");
+        let text = stderr(&out);
+        let waived = text.contains("not applied: raiseOnError is false");
+        assert_eq!(waived, !raise_on_error, "{text}");
+        assert_eq!(status.get("thresholdWaived").is_some(), !raise_on_error);
+        // The failed workbook is one cause, once.
+        let failures: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("failure: "))
+            .collect();
+        assert_eq!(failures.len(), 1, "{text}");
+        assert!(
+            failures[0].starts_with("failure: dashboard pages failed: HTTP 403"),
+            "{text}"
+        );
+    }
+}

@@ -47,6 +47,12 @@ pub struct RunFacts {
     pub success_threshold: f64,
     /// The operator accepts an incomplete listing (`--allow-partial`): output is committed.
     pub allow_partial: bool,
+    /// `workflowConfig.raiseOnError` (OpenMetadata's default `true`): failures below the
+    /// success threshold fail the run. `false` is OpenMetadata's "do not flag the workflow
+    /// as failed for processing errors": such a run is a partial success. It changes nothing
+    /// else: an incomplete listing, a failing sink and an interruption are not processing
+    /// errors of records.
+    pub raise_on_error: bool,
 }
 
 /// What happens to a run's output and state, which the outcome decides.
@@ -83,7 +89,7 @@ impl Outcome {
             Outcome::Partial
         } else if facts.failures == 0 && facts.listings_complete {
             Outcome::Success
-        } else if facts.success_percentage >= facts.success_threshold {
+        } else if facts.success_percentage >= facts.success_threshold || !facts.raise_on_error {
             Outcome::PartialSuccess
         } else {
             Outcome::Failed
@@ -146,6 +152,51 @@ mod tests {
             success_percentage: 100.0,
             success_threshold: 90.0,
             allow_partial: false,
+            raise_on_error: true,
+        }
+    }
+
+    #[test]
+    fn raise_on_error_false_waives_the_threshold_and_nothing_else() {
+        let below = RunFacts {
+            failures: 5,
+            success_percentage: 50.0,
+            raise_on_error: false,
+            ..facts()
+        };
+        let o = Outcome::of_run(&below);
+        assert_eq!((o, o.exit_code()), (Outcome::PartialSuccess, 0));
+        assert_eq!(
+            Outcome::of_run(&RunFacts {
+                raise_on_error: true,
+                ..below
+            }),
+            Outcome::Failed
+        );
+        for (facts, outcome) in [
+            (
+                RunFacts {
+                    listings_complete: false,
+                    ..below
+                },
+                Outcome::Partial,
+            ),
+            (
+                RunFacts {
+                    sink_failed: true,
+                    ..below
+                },
+                Outcome::Failed,
+            ),
+            (
+                RunFacts {
+                    interrupted: true,
+                    ..below
+                },
+                Outcome::Interrupted,
+            ),
+        ] {
+            assert_eq!(Outcome::of_run(&facts), outcome, "{facts:?}");
         }
     }
 

@@ -31,12 +31,16 @@ pub struct StepStatus {
     pub warnings_by_cause: WarningGroups,
     pub failures: u64,
     pub failure_examples: Vec<String>,
+    /// The failures of objects grouped by cause, as warnings are: what the summary prints
+    /// for a step that groups them (listings that ended early are `incompleteListings`).
+    #[serde(default, skip_serializing_if = "WarningGroups::is_empty")]
+    pub failures_by_cause: WarningGroups,
 }
 
-/// Warnings grouped by cause: one entry per distinct cause with the number of objects it
-/// affected and the first few of their ids, in the order the causes first appeared. What
-/// a run reports instead of one line per object: a forbidden `/v2/members` is one cause
-/// affecting every workbook, not hundreds of warnings.
+/// Warnings (or failures) grouped by cause: one entry per distinct cause with the number
+/// of objects it affected and the first few of their ids, in the order the causes first
+/// appeared. What a run reports instead of one line per object: a forbidden `/v2/members`
+/// is one cause affecting every workbook, not hundreds of warnings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct WarningGroups {
@@ -230,6 +234,10 @@ pub struct RunStatus {
     pub outcome: Outcome,
     pub success_percentage: f64,
     pub success_threshold: f64,
+    /// `workflowConfig.raiseOnError` was `false`: a success percentage under the threshold
+    /// did not fail the run (OpenMetadata's meaning). Absent when it was `true`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub threshold_waived: bool,
     /// Every Sigma listing was read to its end (deletions are only made when true).
     pub listings_complete: bool,
     /// Each listing that ended early: which, how far it got, and why.
@@ -299,10 +307,13 @@ impl ResourceUse {
     }
 }
 
+/// The name of the source's step in the status.
+const SOURCE_STEP: &str = "Sigma source";
+
 impl StepStatus {
     pub fn from_source(s: &SourceStatus) -> Self {
         Self {
-            name: "Sigma source".into(),
+            name: SOURCE_STEP.into(),
             processed: s.emitted.values().sum(),
             processed_by_kind: s.emitted.clone(),
             filtered: s.filtered.values().sum(),
@@ -313,6 +324,7 @@ impl StepStatus {
             warnings_by_cause: s.warnings_by_cause.clone(),
             failures: s.failures,
             failure_examples: s.failure_examples.clone(),
+            failures_by_cause: s.failures_by_cause.clone(),
         }
     }
 }
@@ -346,6 +358,8 @@ pub struct RunReport<'a> {
     pub sink_failed: bool,
     pub success_threshold: f64,
     pub allow_partial: bool,
+    /// `workflowConfig.raiseOnError` (see [`crate::outcome::RunFacts::raise_on_error`]).
+    pub raise_on_error: bool,
     pub requests: &'a ClientStats,
     /// What an interrupted run leaves as it was, in words (decided before the run).
     pub kept_on_interrupt: Option<String>,
@@ -366,6 +380,7 @@ impl RunStatus {
             success_percentage: percentage,
             success_threshold: r.success_threshold,
             allow_partial: r.allow_partial,
+            raise_on_error: r.raise_on_error,
         });
         Self {
             service_name: r.service_name,
@@ -375,6 +390,7 @@ impl RunStatus {
             outcome,
             success_percentage: percentage,
             success_threshold: r.success_threshold,
+            threshold_waived: !r.raise_on_error,
             listings_complete: r.source.is_complete(),
             incomplete_listings: r.source.incomplete_listings.clone(),
             failed_objects: r.source.failed_objects.clone(),
@@ -449,9 +465,14 @@ impl RunStatus {
                 let _ = writeln!(out, "  {kind:<18} {n:>6}");
             }
         }
+        let waived = if self.threshold_waived {
+            ", not applied: raiseOnError is false"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "success {:.2}% (threshold {:.0}%), outcome: {}, elapsed {:.2}s",
+            "success {:.2}% (threshold {:.0}%{waived}), outcome: {}, elapsed {:.2}s",
             self.success_percentage, self.success_threshold, self.outcome, self.elapsed_seconds
         );
         let r = &self.sigma_requests;
@@ -470,9 +491,7 @@ impl RunStatus {
         if self.deleted > 0 {
             let _ = writeln!(out, "marked deleted: {}", self.deleted);
         }
-        for listing in &self.incomplete_listings {
-            let _ = writeln!(out, "INCOMPLETE: {listing} (nothing was marked deleted)");
-        }
+        self.render_incomplete(&mut out);
         if self.interrupted {
             match &self.kept_on_interrupt {
                 Some(kept) => {
@@ -484,8 +503,18 @@ impl RunStatus {
             }
         }
         for s in &self.steps {
-            for e in &s.failure_examples {
-                let _ = writeln!(out, "failure: {e}");
+            // One line per cause where the step groups its failures (the source: its
+            // listings that ended early are the INCOMPLETE lines above, not repeated here),
+            // else its first examples (the sink).
+            let grouped = !s.failures_by_cause.is_empty() || s.name == SOURCE_STEP;
+            if grouped {
+                for group in s.failures_by_cause.iter() {
+                    let _ = writeln!(out, "failure: {group}");
+                }
+            } else {
+                for e in &s.failure_examples {
+                    let _ = writeln!(out, "failure: {e}");
+                }
             }
             // One line per cause where the step groups them, else its first examples.
             if s.warnings_by_cause.is_empty() {
@@ -511,6 +540,62 @@ impl RunStatus {
         }
         self.render_kept(&mut out);
         out
+    }
+
+    /// One `INCOMPLETE:` line per cause: a listing alone with its cause says everything
+    /// (path, requestId, attempts); listings one cause broke share a line that names each
+    /// and how far it got, then the cause once.
+    fn render_incomplete(&self, out: &mut String) {
+        // Listings run concurrently, so the order they failed in is timing: print them in
+        // a fixed order (workbooks first) so the same failure reads the same every run.
+        let rank = |l: &ListingIncomplete| {
+            let known = ["workbooks", "reports", "dataModels", "datasets"];
+            let at = known.iter().position(|k| *k == l.listing);
+            (at.unwrap_or(known.len()), l.listing.clone())
+        };
+        let mut listings: Vec<&ListingIncomplete> = self.incomplete_listings.iter().collect();
+        listings.sort_by_key(|l| rank(l));
+        let mut groups: Vec<(&str, Vec<&ListingIncomplete>)> = Vec::new();
+        for listing in listings {
+            let reason = if listing.reason.is_empty() {
+                listing.cause.as_str()
+            } else {
+                listing.reason.as_str()
+            };
+            match groups.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, members)) => members.push(listing),
+                None => groups.push((reason, vec![listing])),
+            }
+        }
+        for (reason, listings) in groups {
+            if let [listing] = listings.as_slice() {
+                let _ = writeln!(out, "INCOMPLETE: {listing} (nothing was marked deleted)");
+                continue;
+            }
+            let progress: Vec<String> = listings
+                .iter()
+                .map(|l| {
+                    format!(
+                        "after {} item(s) on {} page(s)",
+                        l.items_so_far, l.pages_so_far
+                    )
+                })
+                .collect();
+            let others: Vec<String> = listings
+                .iter()
+                .zip(&progress)
+                .skip(1)
+                .map(|(l, p)| format!("`{}` {p}", l.listing))
+                .collect();
+            let _ = writeln!(
+                out,
+                "INCOMPLETE: listing `{}` ended early {}, {}: {reason} ({} listings, one cause; nothing was marked deleted)",
+                listings[0].listing,
+                progress[0],
+                others.join(", "),
+                listings.len()
+            );
+        }
     }
 
     fn render_kept(&self, out: &mut String) {

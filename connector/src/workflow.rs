@@ -292,6 +292,7 @@ async fn execute(
         sink_failed,
         success_threshold: threshold,
         allow_partial: options.allow_partial,
+        raise_on_error: workflow.workflow_config.raise_on_error,
         requests: &stats,
         kept_on_interrupt: Some(what_is_kept.to_string()),
     };

@@ -67,6 +67,13 @@ pub enum FailureCause {
     TokenEndpointFailed { origin: String, status: Option<u16> },
     /// A token was issued but the API rejects it.
     TokenRejected,
+    /// The token endpoint's answer passed `maxResponseBytes`.
+    ResponseTooLarge {
+        origin: String,
+        path: String,
+        limit: u64,
+        setting: &'static str,
+    },
     /// Anything else, with the client's own description.
     Other(String),
 }
@@ -195,6 +202,12 @@ impl FailureCause {
                 FailureCause::TokenEndpointFailed { origin, status }
             }
             ErrorKind::Auth(AuthFailure::TokenRejected) => FailureCause::TokenRejected,
+            ErrorKind::TooLarge { limit } => FailureCause::ResponseTooLarge {
+                origin,
+                path: e.path().to_owned(),
+                limit: *limit,
+                setting,
+            },
             _ => FailureCause::Other(e.to_string()),
         }
     }
@@ -276,6 +289,16 @@ impl fmt::Display for FailureCause {
             }
             FailureCause::TokenRejected => f.write_str(
                 "Sigma issued a token but rejects it (HTTP 401); the credentials may have been revoked, or their owner lacks API access.",
+            ),
+            FailureCause::ResponseTooLarge {
+                origin,
+                path,
+                limit,
+                setting,
+            } => write!(
+                f,
+                "{origin} answered the token request (POST {path}) with a body larger than the cap of {}, where a token is under a kilobyte; check {setting} (this is probably not Sigma's token endpoint), or raise maxResponseBytes.",
+                super::http::byte_size(*limit),
             ),
             FailureCause::Other(text) => write!(f, "Sigma could not be reached: {text}."),
         }

@@ -37,6 +37,12 @@ pub enum ErrorKind {
     RepeatedCursor,
     /// The client refused to send the request (for example plain http to a remote host).
     Refused(String),
+    /// The response body was longer than `maxResponseBytes`; reading stopped there and the
+    /// request was not retried.
+    TooLarge {
+        /// The cap, in bytes.
+        limit: u64,
+    },
 }
 
 /// Why authentication failed.
@@ -340,6 +346,11 @@ impl Details {
                 "the listing returned a page cursor it had already returned; stopping instead of looping",
             )?,
             ErrorKind::Refused(why) => write!(f, "refused: {why}")?,
+            ErrorKind::TooLarge { limit } => write!(
+                f,
+                "the response is larger than the cap of {}; reading stopped there and the request is not retried (the same request gets the same answer). A page of Sigma's API is a few MB: check that hostPort is Sigma's API, or raise serviceConnection.config.maxResponseBytes",
+                super::http::byte_size(*limit)
+            )?,
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The HTTP layer: the reqwest client (rustls with the ring provider, timeouts, a
 //! same-origin-only redirect policy, our User-Agent), the plain-http guard, sending a
-//! request and reading its whole answer, and mapping transport errors to error kinds. The
-//! Sigma client and the OpenMetadata sink both send through here.
+//! request and reading its whole answer up to a size cap, and mapping transport errors to
+//! error kinds. The Sigma client and the OpenMetadata sink both send through here.
 
 use std::time::Duration;
 
@@ -127,6 +127,10 @@ pub(crate) fn is_tls(err: &reqwest::Error) -> bool {
     false
 }
 
+/// The default cap on one response body: 64 MiB. A page of 1,000 Sigma entries is a few
+/// MB and a token answer under a kilobyte; anything near this is not Sigma answering.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// A complete response: status, headers and the whole body.
 pub(crate) struct RawResponse {
     pub(crate) status: StatusCode,
@@ -144,17 +148,93 @@ impl RawResponse {
     }
 }
 
-/// Sends `request` and reads the whole answer, whatever its status.
-pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<RawResponse, reqwest::Error> {
-    let response = request.send().await?;
+/// Why [`send`] has no response to give.
+#[derive(Debug)]
+pub(crate) enum SendError {
+    /// The request or the reading of the answer failed.
+    Http(reqwest::Error),
+    /// The body is longer than `limit` bytes: reading stopped as soon as that was known
+    /// (at once when `Content-Length` said so), and the connection was dropped.
+    TooLarge {
+        limit: u64,
+        /// Body bytes read before stopping (0 when `Content-Length` gave it away).
+        received: u64,
+    },
+}
+
+impl SendError {
+    /// How the failure bears on retrying. A body over the cap is final: the same request
+    /// gets the same answer.
+    pub(crate) fn outcome(&self) -> AttemptOutcome {
+        match self {
+            SendError::Http(e) => outcome_of(e),
+            SendError::TooLarge { .. } => AttemptOutcome::TooLarge,
+        }
+    }
+
+    /// The error kind of a failure that outlived its retries.
+    pub(crate) fn kind(&self) -> ErrorKind {
+        match self {
+            SendError::Http(e) => kind_of(e),
+            SendError::TooLarge { limit, .. } => ErrorKind::TooLarge { limit: *limit },
+        }
+    }
+
+    /// No connection could be made.
+    pub(crate) fn is_connect(&self) -> bool {
+        matches!(self, SendError::Http(e) if e.is_connect())
+    }
+}
+
+impl From<reqwest::Error> for SendError {
+    fn from(e: reqwest::Error) -> Self {
+        SendError::Http(e)
+    }
+}
+
+/// Sends `request` and reads the whole answer, whatever its status, but never more than
+/// `limit` body bytes: the body is read chunk by chunk and abandoned as soon as it passes
+/// the cap, so a hostile or misconfigured server cannot make one response cost more
+/// memory than `limit`.
+pub(crate) async fn send(
+    request: reqwest::RequestBuilder,
+    limit: u64,
+) -> Result<RawResponse, SendError> {
+    let mut response = request.send().await?;
     let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.bytes().await?;
+    let too_large = |received: u64| SendError::TooLarge { limit, received };
+    if response.content_length().is_some_and(|len| len > limit) {
+        return Err(too_large(0));
+    }
+    // Reserve what the server announced (it is within the cap), but not more than a
+    // little: an announced length is a promise, not a fact.
+    let announced = response.content_length().unwrap_or(0).min(1 << 20);
+    let mut body = bytes::BytesMut::with_capacity(announced as usize);
+    while let Some(chunk) = response.chunk().await? {
+        let received = body.len() as u64 + chunk.len() as u64;
+        if received > limit {
+            return Err(too_large(received));
+        }
+        body.extend_from_slice(&chunk);
+    }
     Ok(RawResponse {
         status,
-        headers,
-        body,
+        headers: response.headers().clone(),
+        body: body.freeze(),
     })
+}
+
+/// `n` bytes in words for a message: `67108864 bytes (64 MiB)`.
+pub(crate) fn byte_size(n: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    const KIB: u64 = 1024;
+    if n >= MIB && n % MIB == 0 {
+        format!("{n} bytes ({} MiB)", n / MIB)
+    } else if n >= KIB && n % KIB == 0 {
+        format!("{n} bytes ({} KiB)", n / KIB)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 #[cfg(test)]
@@ -165,5 +245,12 @@ mod tests {
     fn user_agent_names_us_and_our_version() {
         assert!(USER_AGENT.starts_with("sigma-connector/"));
         assert!(USER_AGENT.len() > "sigma-connector/".len());
+    }
+
+    #[test]
+    fn byte_sizes_read_as_people_write_them() {
+        assert_eq!(byte_size(64 * 1024 * 1024), "67108864 bytes (64 MiB)");
+        assert_eq!(byte_size(4096), "4096 bytes (4 KiB)");
+        assert_eq!(byte_size(1000), "1000 bytes");
     }
 }

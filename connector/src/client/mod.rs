@@ -49,7 +49,7 @@ pub use retry::RetryConfig;
 pub use stats::ClientStats;
 pub use token::{DEFAULT_TOKEN_LIFETIME, TokenCache, refresh_margin};
 
-use http::{RawResponse, send};
+use http::{RawResponse, SendError, send};
 use limit::{AdaptiveLimit, Slot};
 use retry::{AttemptOutcome, RetryDecision, should_retry};
 use stats::{Counters, bump};
@@ -68,6 +68,8 @@ struct Inner {
     client_secret: SecretString,
     retry: RetryConfig,
     page_size: u32,
+    /// Longest response body read (`maxResponseBytes`), token answers included.
+    max_response_bytes: u64,
     tokens: TokenCache,
     limit: Arc<AdaptiveLimit>,
     counters: Counters,
@@ -128,6 +130,7 @@ impl SigmaClient {
                 client_secret: conn.client_secret.clone(),
                 retry,
                 page_size: conn.page_size.clamp(1, 1000),
+                max_response_bytes: conn.max_response_bytes.max(1),
                 tokens: TokenCache::new(),
                 limit: AdaptiveLimit::new(
                     conn.max_concurrency.max(1) as usize,
@@ -360,13 +363,18 @@ impl SigmaClient {
             request = request.header(AUTHORIZATION, bearer(&token.access));
         }
         bump(&inner.counters.requests_sent, 1);
-        let result = send(request).await;
+        let result = send(request, inner.max_response_bytes).await;
         let outcome = match &result {
             Ok(raw) => {
                 bump(&inner.counters.bytes_received, raw.body.len() as u64);
                 AttemptOutcome::Status(raw.status)
             }
-            Err(e) => http::outcome_of(e),
+            Err(e) => {
+                if let SendError::TooLarge { received, .. } = e {
+                    bump(&inner.counters.bytes_received, *received);
+                }
+                e.outcome()
+            }
         };
         tracing::debug!(%method, path, attempt = attempt.number, status = result.as_ref().ok().map(|r| r.status.as_u16()), "Sigma request");
 
@@ -400,7 +408,7 @@ impl SigmaClient {
                 slot.throttled();
             }
         }
-        if result.is_ok() {
+        if matches!(result, Ok(_) | Err(SendError::TooLarge { .. })) {
             inner.answered.store(true, Ordering::Relaxed);
         }
         // A connection that could not be made (refused, DNS, or a connect timeout to a host
@@ -426,10 +434,7 @@ impl SigmaClient {
                     Ok(raw) => (Some(raw.status.as_u16()), request_id(&raw.headers)),
                     Err(_) => (None, None),
                 };
-                let error = result
-                    .as_ref()
-                    .err()
-                    .map(|e| format!("{:?}", http::kind_of(e)));
+                let error = result.as_ref().err().map(|e| format!("{:?}", e.kind()));
                 Step::Retry {
                     retry_after,
                     status,
@@ -477,7 +482,7 @@ fn failure(
     target: Target,
     method: &Method,
     path: &str,
-    result: Result<RawResponse, reqwest::Error>,
+    result: Result<RawResponse, SendError>,
 ) -> ClientError {
     match result {
         Ok(raw) => {
@@ -502,7 +507,12 @@ fn failure(
                 .with_request_id(request_id(&raw.headers))
                 .with_api_body(api)
         }
-        Err(e) => {
+        // No status attached: predicates such as `is_rate_limited` read the status, and a
+        // body over the cap is that, whatever status came with it.
+        Err(SendError::TooLarge { limit, .. }) => {
+            ClientError::new(ErrorKind::TooLarge { limit }, method.clone(), path)
+        }
+        Err(SendError::Http(e)) => {
             let kind = match (target, http::kind_of(&e)) {
                 (Target::Api, kind) => kind,
                 (Target::TokenEndpoint, ErrorKind::Tls) => ErrorKind::Auth(AuthFailure::Tls),

@@ -68,6 +68,8 @@ pub enum AttemptOutcome {
     Timeout,
     /// The connection broke while the request or the response was in transit.
     Transport,
+    /// The response body passed the size cap: the same request gets the same answer.
+    TooLarge,
 }
 
 /// The verdict on one attempt.
@@ -82,9 +84,10 @@ pub enum RetryDecision {
 ///
 /// Retried: 408, 429, 500, 502, 503, 504 and failures to connect; timeouts and broken
 /// connections only for idempotent requests (the server may have acted on the first try).
-/// Never retried: 501 (retrying will not implement it) and every other 4xx (the request
-/// itself is wrong). 401 is handled before this (the token is replaced and the request
-/// replayed once), so here it is final.
+/// Never retried: 501 (retrying will not implement it), every other 4xx (the request
+/// itself is wrong) and a body over the size cap (retrying will not make it smaller).
+/// 401 is handled before this (the token is replaced and the request replayed once), so
+/// here it is final.
 pub fn should_retry(outcome: AttemptOutcome, idempotent: bool) -> RetryDecision {
     match outcome {
         AttemptOutcome::Status(status) if status.is_success() => RetryDecision::Success,
@@ -93,7 +96,7 @@ pub fn should_retry(outcome: AttemptOutcome, idempotent: bool) -> RetryDecision 
             _ => RetryDecision::DontRetry,
         },
         AttemptOutcome::Connect => RetryDecision::Retry,
-        AttemptOutcome::Tls => RetryDecision::DontRetry,
+        AttemptOutcome::Tls | AttemptOutcome::TooLarge => RetryDecision::DontRetry,
         AttemptOutcome::Timeout | AttemptOutcome::Transport if idempotent => RetryDecision::Retry,
         AttemptOutcome::Timeout | AttemptOutcome::Transport => RetryDecision::DontRetry,
     }

@@ -111,6 +111,15 @@ pub struct SigmaConnection {
     #[schemars(range(min = 1, max = 86400))]
     pub retry_timeout: u64,
 
+    /// Longest response body read from Sigma, in bytes, token answers included (default
+    /// 64 MiB). Reading stops as soon as a body passes it and the request fails naming
+    /// this setting, unretried: a page of 1,000 entries is a few MB, so a body this large
+    /// is a misconfigured proxy or not Sigma. Memory held by bodies in flight is at most
+    /// about `maxConcurrency` times this.
+    #[serde(default = "default_max_response_bytes")]
+    #[schemars(range(min = 1024, max = 4294967296u64))]
+    pub max_response_bytes: u64,
+
     /// Allow plain `http://` to a host that is not loopback. Off by default: a bearer
     /// token must not cross a network unencrypted.
     #[serde(default)]
@@ -140,6 +149,9 @@ fn default_request_timeout() -> u64 {
 }
 fn default_connect_timeout() -> u64 {
     10
+}
+pub(crate) fn default_max_response_bytes() -> u64 {
+    crate::client::http::DEFAULT_MAX_RESPONSE_BYTES
 }
 fn default_max_retries() -> u32 {
     8
@@ -197,6 +209,7 @@ impl fmt::Debug for SigmaConnection {
             .field("page_size", &self.page_size)
             .field("max_concurrency", &self.max_concurrency)
             .field("requests_per_second", &self.requests_per_second)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }

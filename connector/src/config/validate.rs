@@ -79,6 +79,13 @@ pub(super) fn schema_violations(value: &Value, kind: Kind, secrets: &[String]) -
 pub(super) fn semantic_violations(value: &Value, kind: Kind) -> Vec<Violation> {
     let mut out = Vec::new();
     check_filter_patterns(value, &mut String::new(), &mut out);
+    let source_config = value.pointer("/source/sourceConfig/config");
+    if source_config.and_then(|c| c.get("includeDraftDashboard")) == Some(&Value::Bool(false)) {
+        out.push(Violation {
+            pointer: "/source/sourceConfig/config/includeDraftDashboard".to_owned(),
+            message: "cannot be false for Sigma: Sigma's API lists saved workbooks with no draft or published state (unpublished edits are not exposed), so there are no drafts to leave out; remove includeDraftDashboard or set it to true".to_owned(),
+        });
+    }
     let conn_ptr = kind.connection_pointer();
     if let Some(conn) = value.pointer(conn_ptr) {
         let allow_http = conn

@@ -124,7 +124,9 @@ pub struct DashboardSourceConfig {
     /// Ingest datasets and data models.
     #[serde(default = "yes")]
     pub include_data_models: bool,
-    /// Ingest draft dashboards.
+    /// OpenMetadata's switch for draft dashboards. Sigma's API has no draft or published
+    /// state for workbooks, so every workbook it lists is ingested: `true` (the default)
+    /// is what happens, and `false` is refused when the config is loaded.
     #[serde(default = "yes")]
     pub include_draft_dashboard: bool,
     /// Soft-delete dashboards that disappeared from Sigma (only after a complete run).
@@ -263,7 +265,7 @@ impl LoggerLevel {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkflowConfig {
     #[serde(default)]
@@ -272,8 +274,11 @@ pub struct WorkflowConfig {
     #[serde(default)]
     #[schemars(range(min = 0, max = 100))]
     pub success_threshold: Option<f64>,
-    /// Stop at the first failure instead of reporting it and going on.
-    #[serde(default)]
+    /// OpenMetadata's meaning: flag the run as failed when processing errors leave its
+    /// success percentage under the threshold (the default). `false`: such a run is a
+    /// partial success (exit 0, output committed, failed objects never deleted); an
+    /// incomplete listing or a failing sink still is not.
+    #[serde(default = "yes")]
     pub raise_on_error: bool,
     #[serde(default)]
     pub open_metadata_server_config: Option<OpenMetadataServerConfig>,
@@ -295,8 +300,26 @@ pub struct OpenMetadataServerConfig {
     pub security_config: Option<SecurityConfig>,
     #[serde(default, rename = "verifySSL")]
     pub verify_ssl: Option<String>,
+    /// sigma-connector's own: longest response body read from OpenMetadata, in bytes
+    /// (default 64 MiB). Reading stops as soon as a body passes it and the call fails
+    /// naming this setting, unretried.
+    #[serde(default = "super::connection::default_max_response_bytes")]
+    #[schemars(range(min = 1024, max = 4294967296u64))]
+    pub max_response_bytes: u64,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for WorkflowConfig {
+    fn default() -> Self {
+        Self {
+            logger_level: LoggerLevel::default(),
+            success_threshold: None,
+            raise_on_error: true,
+            open_metadata_server_config: None,
+            config: None,
+        }
+    }
 }
 
 fn default_auth_provider() -> String {
@@ -309,6 +332,7 @@ impl fmt::Debug for OpenMetadataServerConfig {
             .field("host_port", &self.host_port.as_str())
             .field("auth_provider", &self.auth_provider)
             .field("security_config", &self.security_config)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }

@@ -119,9 +119,11 @@ pub(super) fn token_obtained(endpoints: &SigmaEndpoints, elapsed: Duration) -> S
 /// when a run cannot start, so both name the same cause the same way.
 pub(super) fn token_failure(conn: &SigmaConnection, e: &ClientError) -> String {
     match e.kind() {
-        ErrorKind::Auth(_) | ErrorKind::Connect | ErrorKind::Tls | ErrorKind::Timeout => {
-            FailureCause::of(conn, e).to_string()
-        }
+        ErrorKind::Auth(_)
+        | ErrorKind::Connect
+        | ErrorKind::Tls
+        | ErrorKind::Timeout
+        | ErrorKind::TooLarge { .. } => FailureCause::of(conn, e).to_string(),
         _ => api_failure(Step::GetToken, e),
     }
 }
@@ -188,6 +190,7 @@ pub(super) fn api_failure(step: Step, e: &ClientError) -> String {
         ErrorKind::Timeout => format!("Reading {objects} timed out: Sigma did not answer in time; try again, or raise the step timeout."),
         ErrorKind::Transport => format!("The connection broke while reading {objects}; try again."),
         ErrorKind::Decode { .. } => format!("Sigma's answer for {objects} did not have the expected shape; see errorLog."),
+        ErrorKind::TooLarge { .. } => format!("Sigma's answer for {objects} was too large: {e}."),
         _ => format!("Reading {objects} failed: {e}."),
     }
 }

@@ -73,6 +73,7 @@ OPTIONS: Dict[str, Callable[[str], Any]] = {
     "connectTimeout": _integer,
     "maxRetries": _integer,
     "retryTimeout": _integer,
+    "maxResponseBytes": _integer,
     "allowInsecureHttp": _boolean,
     "connectionServiceMap": _object,
 }

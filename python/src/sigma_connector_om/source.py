@@ -70,8 +70,13 @@ from metadata.utils.tag_utils import get_ometa_tag_and_classification, get_tag_l
 from . import binary as binary_mod
 from .binary import BinaryRun, BinaryRunError
 from .connection import ConnectionOptionsError, sigma_connection
+from .service_spec import install as install_service_spec
 
 logger = ingestion_logger()
+
+# Before OpenMetadata's DashboardServiceSource.__init__ looks up the Custom Dashboard service
+# spec (four times): without it, every run logged four false ERROR lines (service_spec.py).
+install_service_spec()
 
 #: The classification Sigma tags are filed under (as the binary's own metadata-rest sink does).
 TAG_CLASSIFICATION = "SigmaTags"

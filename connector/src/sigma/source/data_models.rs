@@ -64,6 +64,7 @@ impl WorkbookCtx {
                 name: dm.name.clone(),
                 step,
                 message: e.to_string(),
+                cause: e.cause().into(),
             };
             Some((
                 dm.data_model_id.clone(),

@@ -130,13 +130,14 @@ impl WorkbookCtx {
 
     async fn expand_changed_document(&self, doc: &Document) -> Vec<SourceResult> {
         let status = &self.ctx.status;
-        let fail = |step: &'static str, e: &dyn std::fmt::Display| {
+        let fail = |step: &'static str, e: &ClientError| {
             vec![Err(self.ctx.failed(SourceError::Object {
                 kind: "dashboard",
                 id: doc.id.clone(),
                 name: doc.name.clone(),
                 step,
                 message: e.to_string(),
+                cause: e.cause().into(),
             }))]
         };
         // Pages, SQL and (today's) element listing do not depend on each other: one round

@@ -296,6 +296,7 @@ fn incomplete(listing: &str, items: u64, error: &ClientError) -> SourceError {
         items_so_far: items,
         pages_so_far: error.listing_progress().map_or(0, |p| p.pages as u64),
         cause: error.to_string(),
+        reason: error.cause(),
     })
 }
 

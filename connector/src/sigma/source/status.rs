@@ -24,6 +24,10 @@ pub enum SourceError {
         name: String,
         step: &'static str,
         message: String,
+        /// The cause alone (`HTTP 500 Internal Server Error`), without the request's path
+        /// or ids: what the end-of-run summary groups failures by. Boxed: every `Result`
+        /// of the source stream carries the size of this variant.
+        cause: Box<str>,
     },
     #[error("{0}")]
     Malformed(DecodeError),
@@ -48,6 +52,11 @@ pub struct ListingIncomplete {
     pub pages_so_far: u64,
     /// Why it ended: the failed request, with its status, attempts and Sigma's message.
     pub cause: String,
+    /// The cause alone, without the request's path, ids or attempts (`HTTP 404 Not
+    /// Found`): the same words for every listing one problem broke, which the end-of-run
+    /// summary groups listings by.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
 }
 
 impl SourceError {
@@ -130,6 +139,9 @@ pub struct SourceStatus {
     pub warnings_by_cause: WarningGroups,
     pub failures: u64,
     pub failure_examples: Vec<String>,
+    /// The failures of objects, one entry per cause (a listing that ended early is in
+    /// `incomplete_listings` instead).
+    pub failures_by_cause: WarningGroups,
     /// Every object that failed (up to `FAILED_OBJECTS_MAX`), with its id.
     pub failed_objects: Vec<FailedObject>,
     /// Listings that ended early: a run with any is not complete.
@@ -203,15 +215,32 @@ impl StatusHandle {
     pub(super) fn workbook_done(&self) {
         self.workbooks_done.fetch_add(1, Ordering::Relaxed);
     }
+    /// A failure: logged at WARN when it happens, counted, and filed by cause for the
+    /// summary (a listing that ended early under `incomplete_listings`, which the summary
+    /// groups by its reason; an object under `failures_by_cause`).
     pub(super) fn fail(&self, error: &SourceError) {
         tracing::warn!("{error}");
         let mut s = self.lock();
         s.failures += 1;
+        match error {
+            SourceError::IncompleteListing(listing) => s.incomplete_listings.push(listing.clone()),
+            SourceError::Object {
+                kind,
+                id,
+                step,
+                cause,
+                ..
+            } => {
+                s.failures_by_cause
+                    .add(&format!("{kind} {step} failed: {cause}"), Some(id));
+            }
+            SourceError::Malformed(d) => {
+                let cause = format!("{} entry did not decode at `{}`", d.kind, d.field);
+                s.failures_by_cause.add(&cause, Some(&d.id));
+            }
+        }
         if s.failure_examples.len() < EXAMPLES {
             s.failure_examples.push(error.to_string());
-        }
-        if let SourceError::IncompleteListing(listing) = error {
-            s.incomplete_listings.push(listing.clone());
         }
         if s.failed_objects.len() < FAILED_OBJECTS_MAX {
             if let Some(object) = FailedObject::of(error) {

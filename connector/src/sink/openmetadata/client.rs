@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use url::Url;
 
-use crate::client::http::{self, RawResponse};
+use crate::client::http::{self, RawResponse, SendError};
 use crate::client::retry::{
     AttemptOutcome, RetryConfig, RetryDecision, Spent, Step, should_retry, with_retries,
 };
@@ -46,6 +46,15 @@ pub enum OmError {
         status: u16,
         message: String,
     },
+    #[error(
+        "OpenMetadata answered {method} {url} with a body larger than the cap of {limit}; reading stopped there and the call is not retried. Check that workflowConfig.openMetadataServerConfig.hostPort is OpenMetadata's API, or raise workflowConfig.openMetadataServerConfig.maxResponseBytes",
+        limit = http::byte_size(*limit)
+    )]
+    ResponseTooLarge {
+        method: Method,
+        url: String,
+        limit: u64,
+    },
     #[error("invalid workflowConfig.openMetadataServerConfig: {0}")]
     Config(String),
     /// The run cannot go on (the dashboard service was refused, or the token mid-run).
@@ -59,6 +68,8 @@ pub(super) struct OmClient {
     pub(super) base: Url,
     pub(super) token: Option<SecretString>,
     pub(super) retry: RetryConfig,
+    /// Longest response body read (`maxResponseBytes`).
+    pub(super) max_response_bytes: u64,
     pub(super) requests: AtomicU64,
     pub(super) retries: AtomicU64,
 }
@@ -85,6 +96,7 @@ impl OmClient {
                 .as_ref()
                 .and_then(|s| s.jwt_token.clone()),
             retry,
+            max_response_bytes: config.max_response_bytes.max(1),
             requests: AtomicU64::new(0),
             retries: AtomicU64::new(0),
         })
@@ -127,15 +139,22 @@ impl OmClient {
                 request = request.json(body);
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let result = http::send(request).await;
+            let result = http::send(request, self.max_response_bytes).await;
             let outcome = match &result {
                 Ok(reply) => AttemptOutcome::Status(reply.status),
-                Err(e) => http::outcome_of(e),
+                Err(e) => e.outcome(),
             };
-            let unreachable = |e: &reqwest::Error| OmError::Unreachable {
-                url: url.to_string(),
-                reason: chain(e),
-                spent: String::new(),
+            let unreachable = |e: &SendError| match e {
+                SendError::Http(e) => OmError::Unreachable {
+                    url: url.to_string(),
+                    reason: chain(e),
+                    spent: String::new(),
+                },
+                SendError::TooLarge { limit, .. } => OmError::ResponseTooLarge {
+                    method: method.clone(),
+                    url: url.to_string(),
+                    limit: *limit,
+                },
             };
             if should_retry(outcome, true) != RetryDecision::Retry {
                 return Step::Done(result.map_err(|e| unreachable(&e)));
@@ -144,7 +163,10 @@ impl OmClient {
                 Ok(reply) => (reply.retry_after(), Some(reply.status.as_u16())),
                 Err(_) => (None, None),
             };
-            let error = result.as_ref().err().map(|e| chain(e));
+            let error = result.as_ref().err().map(|e| match e {
+                SendError::Http(e) => chain(e),
+                SendError::TooLarge { .. } => "body over maxResponseBytes".to_owned(),
+            });
             Step::Retry {
                 retry_after,
                 status,
