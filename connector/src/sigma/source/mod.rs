@@ -189,7 +189,13 @@ impl SigmaSource {
                         }
                         DataModelOutcome::Expanded(None) => count += 1,
                         DataModelOutcome::Error(e) => yield Err(ctx.failed(e)),
-                        DataModelOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("dataModels", count, &e))),
+                        // A deployment without the data model API answers 400 or 404 on
+                        // the listing itself: "no data models here", as for reports.
+                        DataModelOutcome::ListingFailed(e) => {
+                            if !ctx.endpoints.listing_absent(Endpoint::DataModels, &e, count) {
+                                yield Err(ctx.failed(incomplete("dataModels", count, &e)));
+                            }
+                        }
                     }
                 }
                 // Workbooks start only after every data model is known.
@@ -202,8 +208,8 @@ impl SigmaSource {
             let workbooks = ctx.api.workbooks(ctx.status.workbooks_total.clone());
             let mut workbooks = wctx.clone().documents(workbooks, "workbooks", None);
             while let Some(item) = workbooks.next().await { yield item; }
-            // Reports (Sigma 2026): an older deployment answers 404 on the listing itself,
-            // which means "no reports here", not an incomplete listing.
+            // Reports (Sigma 2026): an older deployment answers 404 (or 400) on the listing
+            // itself, which means "no reports here", not an incomplete listing.
             let mut reports = wctx.clone().documents(ctx.api.reports(), "reports", Some(Endpoint::Reports));
             while let Some(item) = reports.next().await { yield item; }
             drop(status);
@@ -220,8 +226,9 @@ enum WorkbookOutcome {
 
 impl WorkbookCtx {
     /// A listing of documents (workbooks or reports), each expanded concurrently and yielded
-    /// in listing order. When the listing is an `optional` endpoint (reports), a 404 before
-    /// its first item means the deployment has none: said once, not an incomplete listing.
+    /// in listing order. When the listing is an `optional` endpoint (reports), a 400 or 404
+    /// before its first item means the deployment has none: said once, not an incomplete
+    /// listing (`Endpoints::listing_absent`).
     fn documents<D: Into<Document> + Send + 'static>(
         self: Arc<Self>,
         listing: BoxStream<'static, Listed<D>>,
@@ -256,16 +263,9 @@ impl WorkbookCtx {
                     WorkbookOutcome::Error(e) => yield Err(ctx.failed(e)),
                     WorkbookOutcome::ListingFailed(e) => {
                         let absent = optional
-                            .filter(|_| count == 0 && e.status().map(|s| s.as_u16()) == Some(404));
-                        match absent {
-                            Some(endpoint) => {
-                                ctx.endpoints.mark_missing(endpoint);
-                                tracing::info!(
-                                    "{} is not available on this Sigma deployment (404): no {name}",
-                                    endpoint.route()
-                                );
-                            }
-                            None => yield Err(ctx.failed(incomplete(name, count, &e))),
+                            .is_some_and(|endpoint| ctx.endpoints.listing_absent(endpoint, &e, count));
+                        if !absent {
+                            yield Err(ctx.failed(incomplete(name, count, &e)));
                         }
                     }
                 }
