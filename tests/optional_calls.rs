@@ -268,3 +268,56 @@ async fn without_queries_sql_named_tables_still_reach_the_lineage() {
         blind.stats.requests(element_query)
     );
 }
+
+/// Test connection follows the same rule: an older deployment answering 400 on the newer
+/// calls, and one without the data model API, are said to be older deployments (a warning,
+/// not a failed test), with the status they answered.
+#[tokio::test]
+async fn test_connection_says_older_deployment_for_400_and_for_no_data_model_api() {
+    use sigma_connector::test_connection::{
+        TestConnectionStatus, TestInput, TestOptions, test_connection,
+    };
+    let options = TestOptions {
+        total_timeout: std::time::Duration::from_secs(20),
+        step_timeout: std::time::Duration::from_secs(5),
+        ..TestOptions::default()
+    };
+    let cases = [
+        (
+            ApiSurface::Legacy2023,
+            absent(&[], 400),
+            "GetReports",
+            "HTTP 400",
+        ),
+        (
+            ApiSurface::Current,
+            absent(&["/v2/dataModels"], 404),
+            "GetDataModels",
+            "no data model API (HTTP 404",
+        ),
+    ];
+    for (api, knobs, step, says) in cases {
+        let h = sandbox_with(SandboxConfig {
+            api,
+            knobs,
+            ..SandboxConfig::default()
+        })
+        .await;
+        let form = serde_json::json!({"type": "Sigma", "hostPort": h.base_url(),
+            "clientId": h.client_id(), "clientSecret": h.client_secret()});
+        let r = test_connection(TestInput::text(form.to_string()), &options).await;
+        assert_eq!(r.status, TestConnectionStatus::Successful, "{r:#?}");
+        let s = r.step(step).unwrap();
+        let message = s.message.as_deref().unwrap_or_default();
+        assert!(
+            !s.passed && message.contains("older") && message.contains(says),
+            "{step}: {message}"
+        );
+        if api == ApiSurface::Legacy2023 {
+            let lineage = r.step("GetLineage").unwrap();
+            let said = lineage.message.as_deref().unwrap_or_default();
+            assert!(lineage.passed && said.contains("(HTTP 400 at"), "{said}");
+        }
+        h.shutdown().await;
+    }
+}
