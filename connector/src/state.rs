@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::records::{Entity, Record};
+use crate::sigma::source::FailedSet;
 
 /// Bumped when the layout changes; an unknown version is ignored (a full run follows).
 pub const STATE_VERSION: u32 = 1;
@@ -117,13 +118,13 @@ impl RunState {
     pub fn deleted_dashboards<'a>(
         &'a self,
         current: &'a RunState,
-        failed_workbook_ids: &'a std::collections::HashSet<String>,
+        failed: &'a FailedSet,
     ) -> impl Iterator<Item = &'a str> + 'a {
         self.dashboards
             .iter()
             .filter(move |(fqn, wb)| {
                 !current.dashboards.contains_key(*fqn)
-                    && !failed_workbook_ids.contains(&wb.workbook_id)
+                    && !failed.documents.contains(&wb.workbook_id)
             })
             .map(|(fqn, _)| fqn.as_str())
     }
@@ -133,19 +134,10 @@ impl RunState {
     /// listings. A chart stays when its workbook or element failed in this run, and no chart
     /// is deleted at all when a page or element entry failed to decode (its workbook cannot
     /// be told, so any chart might be one that was merely not seen).
-    pub fn deleted_charts(
-        &self,
-        current: &RunState,
-        failed: &[crate::sigma::source::FailedObject],
-    ) -> Vec<String> {
-        if failed
-            .iter()
-            .any(|f| matches!(f.kind.as_str(), "page" | "element"))
-        {
+    pub fn deleted_charts(&self, current: &RunState, failed: &FailedSet) -> Vec<String> {
+        if failed.some_chart_unseen {
             return Vec::new();
         }
-        let failed_ids: std::collections::HashSet<&str> =
-            failed.iter().map(|f| f.id.as_str()).collect();
         let seen: std::collections::HashSet<String> = current
             .dashboards
             .values()
@@ -153,7 +145,7 @@ impl RunState {
             .collect();
         let mut gone = Vec::new();
         for wb in self.dashboards.values() {
-            if failed_ids.contains(wb.workbook_id.as_str()) {
+            if failed.documents.contains(&wb.workbook_id) {
                 continue;
             }
             for fqn in chart_fqns(&wb.records) {
@@ -168,22 +160,16 @@ impl RunState {
     /// Keeps the previous entries of workbooks that failed in this run: a failed workbook is
     /// still in Sigma as far as anyone knows, so a later run must still be able to mark it
     /// (and its charts) deleted when it does disappear.
-    pub fn keep_failed_from(
-        &mut self,
-        previous: &RunState,
-        failed: &[crate::sigma::source::FailedObject],
-    ) {
-        let failed_ids: std::collections::HashSet<&str> =
-            failed.iter().map(|f| f.id.as_str()).collect();
+    pub fn keep_failed_from(&mut self, previous: &RunState, failed: &FailedSet) {
         for (fqn, wb) in &previous.dashboards {
-            if failed_ids.contains(wb.workbook_id.as_str()) {
+            if failed.documents.contains(&wb.workbook_id) {
                 self.dashboards
                     .entry(fqn.clone())
                     .or_insert_with(|| wb.clone());
             }
         }
         // Which data models a failure hid cannot be told: keep every previous one.
-        if any_data_model_failed(failed) {
+        if failed.some_data_model_unseen {
             for (fqn, dm) in &previous.data_models {
                 self.data_models
                     .entry(fqn.clone())
@@ -198,9 +184,9 @@ impl RunState {
     pub fn deleted_data_models<'a>(
         &'a self,
         current: &'a RunState,
-        failed: &[crate::sigma::source::FailedObject],
+        failed: &FailedSet,
     ) -> Vec<&'a str> {
-        if any_data_model_failed(failed) {
+        if failed.some_data_model_unseen {
             return Vec::new();
         }
         self.data_models
@@ -209,15 +195,6 @@ impl RunState {
             .map(String::as_str)
             .collect()
     }
-}
-
-/// Whether a data model, dataset, or a part of one (element, column) failed or did not
-/// decode: then this run did not see every data model there is.
-fn any_data_model_failed(failed: &[crate::sigma::source::FailedObject]) -> bool {
-    failed.iter().any(|f| {
-        let kind = f.kind.as_str();
-        kind == "dataModel" || kind == "dataset" || kind.starts_with("data model")
-    })
 }
 
 /// The FQNs of the chart records among a workbook's records.
@@ -342,7 +319,8 @@ impl StateRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
+    use crate::sigma::api::DecodeError;
+    use crate::sigma::source::SourceError;
 
     #[test]
     fn missing_file_is_empty_and_roundtrip_is_exact() {
@@ -407,14 +385,27 @@ mod tests {
         .expect("a chart record")
     }
 
-    fn failure(kind: &str, id: &str) -> crate::sigma::source::FailedObject {
-        crate::sigma::source::FailedObject {
-            kind: kind.into(),
-            id: id.into(),
-            name: None,
-            step: "pages".into(),
-            message: "boom".into(),
-        }
+    /// A failed set of one failure: an object that failed (`dashboard`, `dataModel`) or a
+    /// listing entry that did not decode (`page`, `element`, `dataset`, ...).
+    fn failure(kind: &'static str, id: &str) -> FailedSet {
+        let error = match kind {
+            "dashboard" | "dataModel" => SourceError::Object {
+                kind,
+                id: id.into(),
+                name: "n".into(),
+                step: "pages",
+                message: "boom".into(),
+            },
+            _ => SourceError::Malformed(DecodeError {
+                kind,
+                id: id.into(),
+                field: "name".into(),
+                message: "boom".into(),
+            }),
+        };
+        let mut set = FailedSet::default();
+        set.add(&error);
+        set
     }
 
     #[test]
@@ -427,7 +418,7 @@ mod tests {
         let mut new = RunState::new("svc");
         // a keeps chart 1 and loses chart 2; b is gone; c failed this run.
         new.dashboards.insert("svc.a".into(), workbook("a", &["1"]));
-        let failed = [failure("dashboard", "c")];
+        let failed = failure("dashboard", "c");
         assert_eq!(
             old.deleted_charts(&new, &failed),
             vec!["svc.a_2", "svc.b_1"]
@@ -447,7 +438,7 @@ mod tests {
         old.dashboards.insert("svc.a".into(), workbook("a", &["1"]));
         old.dashboards.insert("svc.b".into(), workbook("b", &["1"]));
         let mut new = RunState::new("svc");
-        new.keep_failed_from(&old, &[failure("dashboard", "a")]);
+        new.keep_failed_from(&old, &failure("dashboard", "a"));
         assert_eq!(new.dashboards.keys().collect::<Vec<_>>(), vec!["svc.a"]);
         assert_eq!(new.dashboards["svc.a"], old.dashboards["svc.a"]);
     }
@@ -459,12 +450,11 @@ mod tests {
             .insert("svc.a".into(), workbook("a", &["1", "2"]));
         let new = RunState::new("svc");
         for kind in ["element", "page"] {
-            assert!(old.deleted_charts(&new, &[failure(kind, "7")]).is_empty());
+            assert!(old.deleted_charts(&new, &failure(kind, "7")).is_empty());
         }
-        assert_eq!(
-            old.deleted_charts(&new, &[failure("dataset", "x")]).len(),
-            2
-        );
+        assert_eq!(old.deleted_charts(&new, &failure("dataset", "x")).len(), 2);
+        // A failure of a kind the set does not know hides anything: nothing is deleted.
+        assert!(old.deleted_charts(&new, &failure("gadget", "x")).is_empty());
     }
 
     #[test]
@@ -489,11 +479,20 @@ mod tests {
                 ..Default::default()
             },
         );
-        let failed = HashSet::from(["b".to_owned()]);
+        let failed = failure("dashboard", "b");
         assert_eq!(
             old.deleted_dashboards(&new, &failed).collect::<Vec<_>>(),
             vec!["svc.c"]
         );
-        assert_eq!(old.deleted_data_models(&new, &[]), vec!["svc.model.x"]);
+        assert_eq!(
+            old.deleted_data_models(&new, &FailedSet::default()),
+            vec!["svc.model.x"]
+        );
+        for kind in ["dataModel", "dataset", "data model column"] {
+            assert!(
+                old.deleted_data_models(&new, &failure(kind, "x"))
+                    .is_empty()
+            );
+        }
     }
 }

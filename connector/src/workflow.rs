@@ -9,7 +9,6 @@
 //! when the run's [`Outcome`] says the output may be used ([`Disposition::Commit`]):
 //! anything less leaves the previous output and state byte for byte.
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,7 +21,9 @@ use crate::client::{FailureCause, SigmaClient};
 use crate::config::Workflow;
 use crate::outcome::{Disposition, Outcome};
 use crate::records::{DeleteRef, Entity, EntityType, Record, RecordKind};
-use crate::sigma::source::{SigmaSource, SourceItem, SourceOptions, SourceResult, StatusHandle};
+use crate::sigma::source::{
+    FailedSet, SigmaSource, SourceItem, SourceOptions, SourceResult, StatusHandle,
+};
 use crate::sink::{AnySink, Sink, SinkError, SinkSummary};
 use crate::state::{RunState, StateRecorder};
 use crate::status::{RunReport, RunStatus, StepStatus};
@@ -260,7 +261,6 @@ async fn execute(
         unchanged,
         interrupted,
         sink_error,
-        failed_ids,
     } = drain(&mut rx, shutdown, &mut writer, &mut progress, &what_is_kept).await;
     drop(progress);
     drop(rx);
@@ -317,8 +317,8 @@ async fn execute(
         Disposition::Commit => {
             // Mark-deleted: only after a run in which every listing was complete.
             if let Some(prev) = previous.as_ref().filter(|_| source_snapshot.is_complete()) {
-                let failed_objects = &source_snapshot.failed_objects;
-                for record in deletions(sc, prev, recorder.seen(), &failed_ids, failed_objects) {
+                let failed = &source_snapshot.failed;
+                for record in deletions(sc, prev, recorder.seen(), failed) {
                     sink.write(&record).await?;
                     count(&mut sink_status, RecordKind::Delete);
                     deleted += 1;
@@ -336,7 +336,7 @@ async fn execute(
     if let (Some(path), Disposition::Commit) = (&options.state_file, status.outcome.disposition()) {
         let mut state = recorder.finish(previous.as_ref(), source_snapshot.is_complete());
         if let Some(prev) = &previous {
-            state.keep_failed_from(prev, &source_snapshot.failed_objects);
+            state.keep_failed_from(prev, &source_snapshot.failed);
         }
         state.save(path)?;
     }
@@ -357,21 +357,20 @@ fn deletions(
     sc: &crate::config::DashboardSourceConfig,
     previous: &RunState,
     seen: &RunState,
-    failed_ids: &HashSet<String>,
-    failed_objects: &[crate::sigma::source::FailedObject],
+    failed: &FailedSet,
 ) -> Vec<Record> {
     let mut deletes = Vec::new();
     if sc.mark_deleted_dashboards {
         deletes.extend(
             previous
-                .deleted_dashboards(seen, failed_ids)
+                .deleted_dashboards(seen, failed)
                 .map(|fqn| delete_record(EntityType::Dashboard, fqn)),
         );
     }
     if sc.mark_deleted_charts {
         deletes.extend(
             previous
-                .deleted_charts(seen, failed_objects)
+                .deleted_charts(seen, failed)
                 .into_iter()
                 .map(|fqn| delete_record(EntityType::Chart, &fqn)),
         );
@@ -379,7 +378,7 @@ fn deletions(
     if sc.mark_deleted_data_models && sc.include_data_models {
         deletes.extend(
             previous
-                .deleted_data_models(seen, failed_objects)
+                .deleted_data_models(seen, failed)
                 .into_iter()
                 .map(|fqn| delete_record(EntityType::DashboardDataModel, fqn)),
         );
@@ -400,8 +399,6 @@ struct Drained {
     unchanged: u64,
     interrupted: bool,
     sink_error: Option<SinkError>,
-    /// Objects that failed this run (nothing of theirs is deleted).
-    failed_ids: HashSet<String>,
 }
 
 /// Where the loop writes: the sink, the state recorder (with `--state`), the sink's counts.
@@ -430,12 +427,8 @@ impl Writer<'_> {
                 }
                 Ok(())
             }
-            Err(error) => {
-                if let Some(id) = error.object_id() {
-                    drained.failed_ids.insert(id.to_owned());
-                }
-                Ok(())
-            }
+            // Filed in the source's status (its `FailedSet` is what mark-deleted reads).
+            Err(_) => Ok(()),
         }
     }
 
@@ -468,7 +461,6 @@ async fn drain(
         unchanged: 0,
         interrupted: false,
         sink_error: None,
-        failed_ids: HashSet::new(),
     };
     tokio::pin!(shutdown);
     loop {

@@ -38,7 +38,8 @@ mod documents;
 mod status;
 
 pub use status::{
-    FAILED_OBJECTS_MAX, FailedObject, ListingIncomplete, SourceError, SourceStatus, StatusHandle,
+    FAILED_OBJECTS_MAX, FailedObject, FailedSet, ListingIncomplete, SourceError, SourceStatus,
+    StatusHandle,
 };
 
 /// What the source hands the runner: a record, or a stand-in for records it did not make.
