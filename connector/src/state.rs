@@ -1,6 +1,16 @@
-//! What the last successful run saw, kept between runs: for incremental runs (a workbook
-//! whose `updatedAt` has not changed is not expanded again; its records come from here)
-//! and for mark-deleted (what was there last time and is gone now).
+//! The run's memory (the checkpoint), kept between runs in one file: what the last
+//! successful run saw, by Sigma id and kind, with each object's `updatedAt` and the records
+//! to replay per group (a workbook or report, a data model, a dataset); the warehouse paths
+//! it resolved; the digests of each phase's inputs; the fingerprint of the options and
+//! connector version it ran under; and how many incremental runs have followed the last
+//! full one. Incremental runs read it ([`RunState::memory`]) to skip what has not changed;
+//! mark-deleted reads it for what was there last time and is gone now, sparing whatever
+//! the run's [`FailedSet`] says it may not have seen.
+//!
+//! When an incremental run reuses nothing (a full run): no state, another fingerprint
+//! (options or connector version changed), or [`FULL_REFRESH_EVERY`] incremental runs since
+//! the last full one (so warehouse paths, owners and anything an `updatedAt` does not
+//! reflect are read again now and then). See [`Checkpoint::for_run`].
 //!
 //! Written atomically (temporary file in the same directory, fsync, rename), and only after
 //! the sink has committed the run, so a crash at any point leaves the previous state.
@@ -11,10 +21,18 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::records::{Entity, Record};
-use crate::sigma::source::FailedSet;
+use crate::sigma::model::ConnectionPath;
+use crate::sigma::source::{Digests, FailedSet, Group, GroupKind, KnownGroup, Memory, RunMemory};
 
 /// Bumped when the layout changes; an unknown version is ignored (a full run follows).
-pub const STATE_VERSION: u32 = 1;
+/// Version 1 (dashboards and data models only) is still read: for mark-deleted, and as a
+/// state without a fingerprint, so its first incremental run is a full one.
+pub const STATE_VERSION: u32 = 2;
+
+/// Incremental runs in a row after which the next one is a full run (every object, owner
+/// and warehouse path read again), said in one log line. A run without `--incremental` is
+/// a full run too and restarts the count.
+pub const FULL_REFRESH_EVERY: u32 = 24;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,10 +41,38 @@ pub struct RunState {
     pub service_name: String,
     /// When the run that wrote this finished (RFC 3339).
     pub finished_at: String,
+    /// The options and connector version the run ran under (`sigma::options::fingerprint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// Incremental runs since the last full one.
+    #[serde(default)]
+    pub incremental_runs: u32,
     /// Dashboards by FQN.
     pub dashboards: BTreeMap<String, WorkbookState>,
     /// Data models (dataset and data-model elements) by FQN.
     pub data_models: BTreeMap<String, EntityState>,
+    /// Sigma data models by id: what stands for each, and its records.
+    #[serde(default)]
+    pub models: BTreeMap<String, GroupState>,
+    /// Sigma datasets by id: what stands for each, and its records.
+    #[serde(default)]
+    pub datasets: BTreeMap<String, GroupState>,
+    /// Resolved warehouse paths by `inode-` id.
+    #[serde(default)]
+    pub paths: BTreeMap<String, ConnectionPath>,
+    /// The digests of each phase's inputs in the run that wrote this.
+    #[serde(default)]
+    pub digests: Digests,
+}
+
+/// A data model or dataset as last expanded: what stands for it, and its records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupState {
+    #[serde(flatten)]
+    pub known: KnownGroup,
+    #[serde(default)]
+    pub records: Vec<Record>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -93,7 +139,7 @@ impl RunState {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        if state.version != STATE_VERSION || state.service_name != service_name {
+        if !(1..=STATE_VERSION).contains(&state.version) || state.service_name != service_name {
             tracing::warn!(
                 path = %path.display(),
                 "state file belongs to service `{}` (version {}); ignoring it",
@@ -103,6 +149,51 @@ impl RunState {
             return Ok(Self::new(service_name));
         }
         Ok(state)
+    }
+
+    /// What an incremental run under `fingerprint` may reuse of this state, or `None` (a
+    /// full run) with the reason said in one log line: the options or the connector version
+    /// changed, or [`FULL_REFRESH_EVERY`] incremental runs have followed the last full one.
+    pub fn reusable(&self, fingerprint: &str) -> Option<Memory> {
+        if self.fingerprint.as_deref() != Some(fingerprint) {
+            tracing::info!(
+                "incremental run: the options or the connector version differ from those of the run that wrote the state, so this run reads everything (a full run)"
+            );
+            return None;
+        }
+        if self.incremental_runs >= FULL_REFRESH_EVERY {
+            tracing::info!(
+                "incremental run: {} incremental runs since the last full one, so this run reads everything again (objects, owners, warehouse paths): a full run",
+                self.incremental_runs
+            );
+            return None;
+        }
+        Some(self.memory())
+    }
+
+    /// What an incremental run may reuse of this state.
+    pub fn memory(&self) -> Memory {
+        let known = |groups: &BTreeMap<String, GroupState>| {
+            groups
+                .iter()
+                .map(|(id, g)| (id.clone(), g.known.clone()))
+                .collect()
+        };
+        Memory {
+            documents: self
+                .dashboards
+                .values()
+                .filter_map(|w| Some((w.workbook_id.clone(), w.updated_at.clone()?)))
+                .collect(),
+            data_models: known(&self.models),
+            datasets: known(&self.datasets),
+            paths: self
+                .paths
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            digests: self.digests.clone(),
+        }
     }
 
     /// Writes atomically: a crash leaves either the old file or the new one, whole.
@@ -168,6 +259,20 @@ impl RunState {
                     .or_insert_with(|| wb.clone());
             }
         }
+        for (id, group) in &previous.models {
+            if failed.data_models.contains(id) {
+                self.models
+                    .entry(id.clone())
+                    .or_insert_with(|| group.clone());
+            }
+        }
+        for (id, group) in &previous.datasets {
+            if failed.datasets.contains(id) {
+                self.datasets
+                    .entry(id.clone())
+                    .or_insert_with(|| group.clone());
+            }
+        }
         // Which data models a failure hid cannot be told: keep every previous one.
         if failed.some_data_model_unseen {
             for (fqn, dm) in &previous.data_models {
@@ -205,18 +310,19 @@ fn chart_fqns(records: &[Record]) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-/// Builds the next run's state from the records a run writes. A workbook's records arrive
-/// together; they are gathered and filed under its dashboard's FQN when the next workbook
-/// (or anything else) starts.
+/// Builds the next run's state from the items a run writes. A group's records arrive
+/// together; they are gathered and filed when the next group (or anything else) starts: a
+/// workbook's or report's under its dashboard's FQN, a data model's or dataset's under its
+/// id once the source says what stands for it ([`StateRecorder::known`]).
 #[derive(Debug)]
 pub struct StateRecorder {
     state: RunState,
-    pending: Option<PendingWorkbook>,
+    pending: Option<PendingGroup>,
 }
 
 #[derive(Debug)]
-struct PendingWorkbook {
-    workbook_id: String,
+struct PendingGroup {
+    group: Group,
     dashboard_fqn: Option<String>,
     updated_at: Option<String>,
     records: Vec<Record>,
@@ -230,45 +336,94 @@ impl StateRecorder {
         }
     }
 
-    /// Files a written record under its workbook (or as a data model).
-    pub fn record(&mut self, record: Record, workbook_id: Option<String>) {
-        match workbook_id {
-            Some(id) => {
-                if self.pending.as_ref().is_some_and(|p| p.workbook_id != id) {
-                    self.flush();
-                }
-                let p = self.pending.get_or_insert_with(|| PendingWorkbook {
-                    workbook_id: id,
-                    dashboard_fqn: None,
-                    updated_at: None,
-                    records: Vec::new(),
-                });
-                if let Entity::Dashboard(dashboard) = &record.entity {
-                    p.dashboard_fqn = Some(dashboard.fqn());
-                    p.updated_at = record.refs.updated_at.clone();
-                }
-                p.records.push(record);
-            }
-            None => {
+    /// Files a written record under its group; every data model record also as a data
+    /// model seen (for mark-deleted).
+    pub fn record(&mut self, record: Record, group: Option<Group>) {
+        self.note_data_model(&record);
+        let Some(group) = group else {
+            self.flush();
+            return;
+        };
+        if self.pending.as_ref().is_some_and(|p| p.group != group) {
+            self.flush();
+        }
+        let p = self.pending.get_or_insert_with(|| PendingGroup {
+            group,
+            dashboard_fqn: None,
+            updated_at: None,
+            records: Vec::new(),
+        });
+        if let Entity::Dashboard(dashboard) = &record.entity {
+            p.dashboard_fqn = Some(dashboard.fqn());
+            p.updated_at = record.refs.updated_at.clone();
+        }
+        p.records.push(record);
+    }
+
+    fn note_data_model(&mut self, record: &Record) {
+        if let Entity::DataModel(model) = &record.entity {
+            self.state.data_models.insert(
+                model.fqn(),
+                EntityState {
+                    updated_at: record.refs.updated_at.clone(),
+                },
+            );
+        }
+    }
+
+    /// A data model or dataset this run expanded: what stands for it, with the records
+    /// just filed under it.
+    pub fn known(&mut self, group: Group, known: KnownGroup) {
+        let records = match self.pending.take() {
+            Some(p) if p.group == group => p.records,
+            other => {
+                self.pending = other;
                 self.flush();
-                if let Entity::DataModel(model) = &record.entity {
-                    self.state.data_models.insert(
-                        model.fqn(),
-                        EntityState {
-                            updated_at: record.refs.updated_at,
-                        },
-                    );
+                Vec::new()
+            }
+        };
+        let entry = GroupState { known, records };
+        match group.kind {
+            GroupKind::DataModel => {
+                self.state.models.insert(group.id, entry);
+            }
+            GroupKind::Dataset => {
+                self.state.datasets.insert(group.id, entry);
+            }
+            GroupKind::Document => {}
+        }
+    }
+
+    /// Files an unchanged group as the previous state had it (its records were replayed).
+    pub fn replayed(&mut self, group: &Group, previous: &Replay<'_>) {
+        self.flush();
+        match group.kind {
+            GroupKind::Document => {
+                if let Some((fqn, entry)) = previous.document(&group.id) {
+                    self.state.dashboards.insert(fqn.to_owned(), entry.clone());
                 }
+            }
+            GroupKind::DataModel | GroupKind::Dataset => {
+                let Some(entry) = previous.group(group) else {
+                    return;
+                };
+                for record in &entry.records {
+                    self.note_data_model(record);
+                }
+                let map = match group.kind {
+                    GroupKind::DataModel => &mut self.state.models,
+                    _ => &mut self.state.datasets,
+                };
+                map.insert(group.id.clone(), entry.clone());
             }
         }
     }
 
-    /// Files an unchanged workbook as the last state had it (its records were replayed).
-    pub fn replayed(&mut self, dashboard_fqn: &str, entry: &WorkbookState) {
+    /// The warehouse paths and input digests of a stream that reached its end.
+    pub fn memory(&mut self, memory: RunMemory) {
         self.flush();
-        self.state
-            .dashboards
-            .insert(dashboard_fqn.to_owned(), entry.clone());
+        self.state.paths = memory.paths;
+        self.state.digests = memory.digests;
     }
 
     /// What the run saw so far (for mark-deleted, before [`Self::finish`]).
@@ -279,40 +434,85 @@ impl StateRecorder {
 
     /// The state to save. After a run that saw only part of the org (`complete` false,
     /// accepted with `--allow-partial`), the previous entries it could not see are kept, so
-    /// the state never shrinks on a partial view and a later complete run decides.
+    /// the state never shrinks on a partial view and a later complete run decides; and its
+    /// digests are dropped, so the next incremental run reuses nothing on a partial view.
     pub fn finish(mut self, previous: Option<&RunState>, complete: bool) -> RunState {
         self.flush();
+        if !complete {
+            self.state.digests = Digests::default();
+        }
         if let Some(prev) = previous.filter(|_| !complete) {
-            for (k, v) in &prev.dashboards {
-                self.state
-                    .dashboards
-                    .entry(k.clone())
-                    .or_insert_with(|| v.clone());
+            fn merge<V: Clone>(into: &mut BTreeMap<String, V>, from: &BTreeMap<String, V>) {
+                for (k, v) in from {
+                    into.entry(k.clone()).or_insert_with(|| v.clone());
+                }
             }
-            for (k, v) in &prev.data_models {
-                self.state
-                    .data_models
-                    .entry(k.clone())
-                    .or_insert_with(|| v.clone());
-            }
+            merge(&mut self.state.dashboards, &prev.dashboards);
+            merge(&mut self.state.data_models, &prev.data_models);
+            merge(&mut self.state.models, &prev.models);
+            merge(&mut self.state.datasets, &prev.datasets);
+            merge(&mut self.state.paths, &prev.paths);
         }
         self.state.finished_at = jiff::Timestamp::now().to_string();
         self.state
     }
 
     fn flush(&mut self) {
-        if let Some(p) = self.pending.take() {
-            if let Some(fqn) = p.dashboard_fqn {
-                self.state.dashboards.insert(
-                    fqn,
-                    WorkbookState {
-                        workbook_id: p.workbook_id,
-                        updated_at: p.updated_at,
-                        records: p.records,
-                    },
-                );
-            }
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        // A data model's or dataset's records are filed by `known`; without it (its
+        // expansion failed) they are not remembered.
+        if let (GroupKind::Document, Some(fqn)) = (p.group.kind, p.dashboard_fqn) {
+            self.state.dashboards.insert(
+                fqn,
+                WorkbookState {
+                    workbook_id: p.group.id,
+                    updated_at: p.updated_at,
+                    records: p.records,
+                },
+            );
         }
+    }
+}
+
+/// The previous state, indexed for replay: an unchanged group's records by its Sigma id.
+pub struct Replay<'a> {
+    state: &'a RunState,
+    documents: std::collections::HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Replay<'a> {
+    pub fn new(state: &'a RunState) -> Self {
+        let documents = state
+            .dashboards
+            .iter()
+            .map(|(fqn, w)| (w.workbook_id.as_str(), fqn.as_str()))
+            .collect();
+        Self { state, documents }
+    }
+
+    /// A workbook's or report's dashboard FQN and entry.
+    fn document(&self, id: &str) -> Option<(&'a str, &'a WorkbookState)> {
+        let fqn = *self.documents.get(id)?;
+        Some((fqn, self.state.dashboards.get(fqn)?))
+    }
+
+    fn group(&self, group: &Group) -> Option<&'a GroupState> {
+        match group.kind {
+            GroupKind::DataModel => self.state.models.get(&group.id),
+            GroupKind::Dataset => self.state.datasets.get(&group.id),
+            GroupKind::Document => None,
+        }
+    }
+
+    /// The records an unchanged group replays, as the run that wrote the state emitted them.
+    pub fn records(&self, group: &Group) -> &'a [Record] {
+        match group.kind {
+            GroupKind::Document => self.document(&group.id).map(|(_, w)| w.records.as_slice()),
+            _ => self.group(group).map(|g| g.records.as_slice()),
+        }
+        .unwrap_or_default()
     }
 }
 

@@ -22,10 +22,10 @@ use crate::config::Workflow;
 use crate::outcome::{Disposition, Outcome};
 use crate::records::{DeleteRef, Entity, EntityType, Record, RecordKind};
 use crate::sigma::source::{
-    FailedSet, SigmaSource, SourceItem, SourceOptions, SourceResult, StatusHandle,
+    FailedSet, Group, GroupKind, SigmaSource, SourceItem, SourceOptions, SourceResult, StatusHandle,
 };
 use crate::sink::{AnySink, Sink, SinkError, SinkSummary};
-use crate::state::{RunState, StateRecorder};
+use crate::state::{Replay, RunState, StateRecorder};
 use crate::status::{RunReport, RunStatus, StepStatus};
 
 /// How a run is asked to behave beyond the workflow file.
@@ -218,14 +218,16 @@ async fn execute(
         Some(path) => Some(RunState::load(path, &service)?),
         None => None,
     };
-    if options.incremental {
-        if let Some(prev) = &previous {
-            source_options.unchanged_workbooks = prev
-                .dashboards
-                .values()
-                .filter_map(|w| Some((w.workbook_id.clone(), w.updated_at.clone()?)))
-                .collect();
-        }
+    // The checkpoint is reused only by an incremental run under the same options and
+    // connector version, and not after FULL_REFRESH_EVERY incremental runs in a row.
+    let fingerprint = crate::sigma::options::fingerprint(workflow);
+    let memory = previous
+        .as_ref()
+        .filter(|_| options.incremental)
+        .and_then(|prev| prev.reusable(&fingerprint));
+    let reused = memory.is_some();
+    if let Some(memory) = memory {
+        source_options.memory = std::sync::Arc::new(memory);
     }
     if let Err(e) = start(workflow, client).await {
         sink.abort().await;
@@ -251,11 +253,12 @@ async fn execute(
     };
     let what_is_kept = crate::status::KeptOnInterrupt::before_run(workflow, options);
     let mut progress = Progress::start(options, &source_status, client);
+    let replay = previous.as_ref().map(Replay::new);
     let mut writer = Writer {
         sink: &mut sink,
         recorder: options.state_file.is_some().then_some(&mut recorder),
         status: &mut sink_status,
-        previous: previous.as_ref(),
+        previous: replay.as_ref(),
     };
     let Drained {
         unchanged,
@@ -338,6 +341,11 @@ async fn execute(
         if let Some(prev) = &previous {
             state.keep_failed_from(prev, &source_snapshot.failed);
         }
+        state.fingerprint = Some(fingerprint);
+        state.incremental_runs = match (&previous, reused) {
+            (Some(prev), true) => prev.incremental_runs + 1,
+            _ => 0,
+        };
         state.save(path)?;
     }
     Ok(status)
@@ -406,24 +414,35 @@ struct Writer<'a> {
     sink: &'a mut AnySink,
     recorder: Option<&'a mut StateRecorder>,
     status: &'a mut StepStatus,
-    previous: Option<&'a RunState>,
+    previous: Option<&'a Replay<'a>>,
 }
 
 impl Writer<'_> {
     async fn item(&mut self, item: SourceResult, drained: &mut Drained) -> Result<(), SinkError> {
         match item {
-            Ok(SourceItem::UnchangedWorkbook { dashboard_fqn, .. }) => {
-                drained.unchanged += 1;
-                self.replay(&dashboard_fqn).await
+            Ok(SourceItem::Unchanged { group }) => {
+                if group.kind == GroupKind::Document {
+                    drained.unchanged += 1;
+                }
+                self.replay(&group).await
             }
-            Ok(SourceItem::Record {
-                record,
-                workbook_id,
-            }) => {
+            Ok(SourceItem::Record { record, group }) => {
                 self.sink.write(&record).await?;
                 count(self.status, record.kind());
                 if let Some(recorder) = self.recorder.as_deref_mut() {
-                    recorder.record(record, workbook_id);
+                    recorder.record(record, group);
+                }
+                Ok(())
+            }
+            Ok(SourceItem::Seen { group, known }) => {
+                if let Some(recorder) = self.recorder.as_deref_mut() {
+                    recorder.known(group, known);
+                }
+                Ok(())
+            }
+            Ok(SourceItem::Memory(memory)) => {
+                if let Some(recorder) = self.recorder.as_deref_mut() {
+                    recorder.memory(memory);
                 }
                 Ok(())
             }
@@ -432,17 +451,17 @@ impl Writer<'_> {
         }
     }
 
-    /// Writes an unchanged workbook's records as the last run emitted them.
-    async fn replay(&mut self, dashboard_fqn: &str) -> Result<(), SinkError> {
-        let Some(entry) = self.previous.and_then(|p| p.dashboards.get(dashboard_fqn)) else {
+    /// Writes an unchanged group's records as the last run emitted them.
+    async fn replay(&mut self, group: &Group) -> Result<(), SinkError> {
+        let Some(previous) = self.previous else {
             return Ok(());
         };
-        for record in &entry.records {
+        for record in previous.records(group) {
             self.sink.write(record).await?;
             count(self.status, record.kind());
         }
         if let Some(recorder) = self.recorder.as_deref_mut() {
-            recorder.replayed(dashboard_fqn, entry);
+            recorder.replayed(group, previous);
         }
         Ok(())
     }

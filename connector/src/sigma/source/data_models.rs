@@ -38,6 +38,23 @@ impl WorkbookCtx {
             return None;
         }
         let status = &self.ctx.status;
+        let group = Group::data_model(dm.data_model_id.clone());
+        let known = self
+            .ctx
+            .options
+            .memory
+            .data_models
+            .get(&dm.data_model_id)
+            .filter(|k| k.stamp == dm.updated_at && self.reuse.data_models.load(Ordering::Relaxed));
+        if let Some(known) = known {
+            status.skipped("unchanged data model");
+            return Some((
+                dm.data_model_id.clone(),
+                dm.data_model_url_id.clone(),
+                known.fqns.clone(),
+                vec![Ok(SourceItem::Unchanged { group })],
+            ));
+        }
         let lineage = self.ctx.endpoints.call(
             Endpoint::DataModelLineage,
             collect(
@@ -139,7 +156,17 @@ impl WorkbookCtx {
                 }
             }
         }
-        let fqns = model.into_iter().map(|m| m.fqn).collect();
+        let fqns: Vec<String> = model.into_iter().map(|m| m.fqn).collect();
+        grouped(&mut items, &group);
+        items.push(Ok(SourceItem::Seen {
+            group,
+            known: KnownGroup {
+                url_id: Some(dm.data_model_url_id.clone()),
+                stamp: dm.updated_at.clone(),
+                fqns: fqns.clone(),
+                end: None,
+            },
+        }));
         Some((
             dm.data_model_id.clone(),
             dm.data_model_url_id.clone(),

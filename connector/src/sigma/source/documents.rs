@@ -51,19 +51,15 @@ impl WorkbookCtx {
         if !selected {
             return Vec::new();
         }
-        if self.options().unchanged_workbooks.get(&doc.id) == Some(&doc.updated_at) {
+        let group = Group::document(doc.id.clone());
+        let unchanged_here = self.reuse.documents.load(Ordering::Relaxed)
+            && self.options().memory.documents.get(&doc.id) == Some(&doc.updated_at);
+        if unchanged_here {
             status.skipped(unchanged);
-            return vec![Ok(SourceItem::UnchangedWorkbook {
-                dashboard_fqn: mapping::dashboard_fqn(self.options(), &doc),
-                workbook_id: doc.id,
-            })];
+            return vec![Ok(SourceItem::Unchanged { group })];
         }
         let mut items = self.expand_changed_document(&doc).await;
-        for item in items.iter_mut().flatten() {
-            if let SourceItem::Record { workbook_id, .. } = item {
-                *workbook_id = Some(doc.id.clone());
-            }
-        }
+        grouped(&mut items, &group);
         items
     }
 

@@ -12,6 +12,7 @@
 //! [`SourceError::IncompleteListing`]; the runner must not delete anything after one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::stream::{self, BoxStream, StreamExt};
@@ -35,38 +36,55 @@ use super::sql;
 mod data_models;
 mod datasets;
 mod documents;
+mod memory;
 mod status;
+
+pub use memory::{DatasetEnd, Digests, Group, GroupKind, KnownGroup, Memory, RunMemory, digest};
 
 pub use status::{
     FAILED_OBJECTS_MAX, FailedObject, FailedSet, ListingIncomplete, SourceError, SourceStatus,
     StatusHandle,
 };
 
-/// What the source hands the runner: a record, or a stand-in for records it did not make.
+/// What the source hands the runner: a record, a stand-in for records it did not make, or
+/// what the runner's checkpoint should remember.
 // The large variant is the common one: boxing it would allocate per record to shrink a
-// variant that appears once per unchanged workbook.
+// variant that appears once per unchanged object.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceItem {
-    /// A record. `workbook_id` names the workbook it belongs to (its charts, dashboard and
-    /// their lineage): the runner keeps a workbook's records together in the state.
+    /// A record. `group` names the Sigma object it belongs to (a workbook's charts,
+    /// dashboard and lineage; a data model's elements and lineage; a dataset's): the runner
+    /// keeps a group's records together in the checkpoint. A group's records arrive together.
     Record {
         record: Record,
-        workbook_id: Option<String>,
+        group: Option<Group>,
     },
-    /// An incremental run's workbook whose `updatedAt` has not changed: the runner replays
-    /// its records from the state. Never written to a sink itself.
-    UnchangedWorkbook {
-        workbook_id: String,
-        dashboard_fqn: String,
-    },
+    /// An incremental run's object that has not changed (nor what its records are made
+    /// from): the runner replays its records from the checkpoint, here, in listing order.
+    /// Never written to a sink itself.
+    Unchanged { group: Group },
+    /// A data model or dataset this run expanded, after its records: what the checkpoint
+    /// keeps of it besides them.
+    Seen { group: Group, known: KnownGroup },
+    /// The last item of a stream that reached its end: warehouse paths and input digests.
+    Memory(RunMemory),
 }
 
 impl From<Record> for SourceItem {
     fn from(record: Record) -> Self {
         SourceItem::Record {
             record,
-            workbook_id: None,
+            group: None,
+        }
+    }
+}
+
+/// Files every record of `items` under `group`.
+fn grouped(items: &mut [SourceResult], group: &Group) {
+    for item in items.iter_mut().flatten() {
+        if let SourceItem::Record { group: g, .. } = item {
+            *g = Some(group.clone());
         }
     }
 }
@@ -96,11 +114,24 @@ impl SigmaSource {
     /// The record stream. Every `Err` is also counted in the status.
     pub fn records(self) -> BoxStream<'static, SourceResult> {
         let status = self.status.clone();
+        // Warehouse paths the last run resolved, reused as they are (incremental runs).
+        let known_paths: HashMap<String, PathCell> = self
+            .options
+            .memory
+            .paths
+            .iter()
+            .map(|(inode, path)| {
+                (
+                    inode.clone(),
+                    Arc::new(OnceCell::new_with(Some(Some(path.clone())))),
+                )
+            })
+            .collect();
         let ctx = Ctx {
             api: self.api,
             options: self.options,
             status: self.status,
-            paths: Arc::new(Mutex::new(HashMap::new())),
+            paths: Arc::new(Mutex::new(known_paths)),
             endpoints: Arc::new(Endpoints::default()),
         };
         async_stream::stream! {
@@ -124,9 +155,21 @@ impl SigmaSource {
                     "lineage to warehouse tables is skipped: set lineageInformation.dbServicePrefixes or connectionServiceMap to map Sigma connections to OpenMetadata database services".into(),
                 );
             }
+            // What every record may be made from: owners and the service mapping.
+            let mut digests = Digests {
+                context: Some(digest(&(
+                    owners.emails.iter().collect::<BTreeMap<_, _>>(),
+                    &owners.listing_failed,
+                    connections.iter().collect::<BTreeMap<_, _>>(),
+                ))),
+                ..Digests::default()
+            };
+            let previous = &ctx.options.memory.digests;
+            let reuse = Reuse::default();
+            reuse.datasets.store(digests.context == previous.context, Ordering::Relaxed);
             let wctx = Arc::new(WorkbookCtx {
                 ctx: ctx.clone(), owners, mapping,
-                datasets: Default::default(), models: Default::default(),
+                datasets: Default::default(), models: Default::default(), reuse,
             });
 
             if ctx.options.include_data_models {
@@ -164,6 +207,14 @@ impl SigmaSource {
                         DatasetOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("datasets", count, &e))),
                     }
                 }
+                digests.datasets = Some(digest(&(
+                    &digests.context,
+                    dataset_ends.iter().collect::<BTreeMap<_, _>>(),
+                )));
+                wctx.reuse.data_models.store(
+                    wctx.reuse.datasets.load(Ordering::Relaxed) && digests.datasets == previous.datasets,
+                    Ordering::Relaxed,
+                );
                 let _ = wctx.datasets.set(dataset_ends);
                 let listing = ctx.api.data_models();
                 let expanded = listing
@@ -199,12 +250,26 @@ impl SigmaSource {
                         }
                     }
                 }
+                digests.data_models = Some(digest(&(
+                    &digests.datasets,
+                    models.by_id.iter().collect::<BTreeMap<_, _>>(),
+                    models.data_models.iter().collect::<BTreeMap<_, _>>(),
+                )));
                 // Workbooks start only after every data model is known.
                 let _ = wctx.models.set(models);
             } else {
+                digests.datasets = digests.context.clone();
+                digests.data_models = digests.context.clone();
+                wctx.reuse.data_models.store(wctx.reuse.datasets.load(Ordering::Relaxed), Ordering::Relaxed);
                 let _ = wctx.datasets.set(HashMap::new());
                 let _ = wctx.models.set(DataModelIndex::default());
             }
+            wctx.reuse.documents.store(
+                wctx.reuse.data_models.load(Ordering::Relaxed)
+                    && wctx.reuse.datasets.load(Ordering::Relaxed)
+                    && digests.data_models == previous.data_models,
+                Ordering::Relaxed,
+            );
 
             let workbooks = ctx.api.workbooks(ctx.status.workbooks_total.clone());
             let mut workbooks = wctx.clone().documents(workbooks, "workbooks", None);
@@ -213,10 +278,20 @@ impl SigmaSource {
             // itself, which means "no reports here", not an incomplete listing.
             let mut reports = wctx.clone().documents(ctx.api.reports(), "reports", Some(Endpoint::Reports));
             while let Some(item) = reports.next().await { yield item; }
+            yield Ok(SourceItem::Memory(RunMemory { paths: ctx.known_paths(), digests }));
             drop(status);
         }
         .boxed()
     }
+}
+
+/// Which phases may reuse the last run's records: decided at each phase's start from the
+/// digests of its inputs (see `memory.rs`).
+#[derive(Debug, Default)]
+struct Reuse {
+    datasets: AtomicBool,
+    data_models: AtomicBool,
+    documents: AtomicBool,
 }
 
 enum WorkbookOutcome {
@@ -309,18 +384,6 @@ struct DataModelIndex {
     by_id: HashMap<String, Vec<String>>,
 }
 
-/// What a dataset node (`inode-<urlId>`) resolves to.
-#[derive(Debug, Clone)]
-enum DatasetEnd {
-    /// The dataset's own data model FQN (not migrated, or no migration needed).
-    Emitted(String),
-    /// Migrated: the data model that stands for it, and the dataset's own id.
-    MigratedTo {
-        data_model_id: String,
-        dataset_id: String,
-    },
-}
-
 type PathCell = Arc<OnceCell<Option<ConnectionPath>>>;
 
 #[derive(Clone)]
@@ -399,6 +462,15 @@ impl Ctx {
         out
     }
 
+    /// Every warehouse path this run knows (resolved or reused), for the next run.
+    fn known_paths(&self) -> BTreeMap<String, ConnectionPath> {
+        let paths = self.paths.lock().unwrap_or_else(|p| p.into_inner());
+        paths
+            .iter()
+            .filter_map(|(inode, cell)| Some((inode.clone(), cell.get()?.clone()?)))
+            .collect()
+    }
+
     /// Where an `inode-` table lives, looked up once per run.
     async fn connection_path(&self, inode: &str) -> Result<Option<ConnectionPath>, ClientError> {
         let cell = {
@@ -427,6 +499,8 @@ struct WorkbookCtx {
     datasets: OnceCell<HashMap<String, DatasetEnd>>,
     /// Set after the data models phase.
     models: OnceCell<DataModelIndex>,
+    /// Which phases may reuse the last run's records.
+    reuse: Reuse,
 }
 
 /// Collects a whole listing for one object; `Err` names the step.
