@@ -45,8 +45,12 @@ impl WorkbookCtx {
             .memory
             .data_models
             .get(&dm.data_model_id)
-            .filter(|k| k.stamp == dm.updated_at && self.reuse.data_models.load(Ordering::Relaxed));
-        if let Some(known) = known {
+            .filter(|k| k.stamp == dm.updated_at);
+        if known.is_some() {
+            // Unchanged by its stamp: whether its inputs are is known with the datasets.
+            self.known(Known::Datasets).await;
+        }
+        if let Some(known) = known.filter(|_| self.reuse.data_models.load(Ordering::Relaxed)) {
             status.skipped("unchanged data model");
             return Some((
                 dm.data_model_id.clone(),
@@ -92,6 +96,8 @@ impl WorkbookCtx {
             Ok(v) => v,
             Err(e) => return fail("elements", e),
         };
+        // Fetched; mapping reads the datasets (migrated into this model, read by it).
+        self.known(Known::Datasets).await;
         let columns = match columns {
             Ok(v) => v,
             Err(e) => return fail("columns", e),

@@ -52,9 +52,12 @@ impl WorkbookCtx {
             return Vec::new();
         }
         let group = Group::document(doc.id.clone());
-        let unchanged_here = self.reuse.documents.load(Ordering::Relaxed)
-            && self.options().memory.documents.get(&doc.id) == Some(&doc.updated_at);
-        if unchanged_here {
+        let same_stamp = self.options().memory.documents.get(&doc.id) == Some(&doc.updated_at);
+        if same_stamp {
+            // Unchanged by its stamp: whether its inputs are is known with the data models.
+            self.known(Known::DataModels).await;
+        }
+        if same_stamp && self.reuse.documents.load(Ordering::Relaxed) {
             status.skipped(unchanged);
             return vec![Ok(SourceItem::Unchanged { group })];
         }
@@ -425,17 +428,39 @@ impl WorkbookCtx {
         sql_by_element: Option<HashMap<String, String>>,
     ) -> WorkbookEnds {
         let mut ends = WorkbookEnds::default();
-        let models = self.models.get();
-        let datasets = self.datasets.get();
         let mut inodes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut read = Vec::new();
+        for (element_id, node) in upstream {
+            match node {
+                Upstream::Table(inode) => inodes.entry(inode).or_default().push(element_id),
+                other => read.push((element_id, other)),
+            }
+        }
         let mut connections_seen = BTreeSet::new();
         // Charts with at least one end the lineage graph resolved.
         let mut resolved: BTreeSet<String> = BTreeSet::new();
-        for (element_id, node) in upstream {
-            match node {
-                Upstream::Table(inode) => {
-                    inodes.entry(inode).or_default().push(element_id);
+        // Warehouse tables first: they need no other phase.
+        if !self.mapping.is_empty() {
+            for (inode, readers) in &inodes {
+                if let Ok(Some(path)) = self.ctx.connection_path(inode).await {
+                    connections_seen.insert(path.connection_id.clone());
                 }
+                let tables = self.table_fqns_for_inode(inode).await;
+                if !tables.is_empty() {
+                    resolved.extend(readers.iter().cloned());
+                }
+                for table in tables {
+                    ends.tables.entry(table.fqn.clone()).or_insert(table);
+                }
+            }
+        }
+        // Data models and datasets: once every one is known.
+        self.known(Known::DataModels).await;
+        let models = self.models.get();
+        let datasets = self.datasets.get();
+        for (element_id, node) in read {
+            match node {
+                Upstream::Table(_) => {}
                 Upstream::DataModel { url_id, id } => {
                     let fqns = models.and_then(|m| {
                         id.as_ref()
@@ -471,18 +496,6 @@ impl WorkbookCtx {
         }
         if self.mapping.is_empty() {
             return ends;
-        }
-        for (inode, readers) in &inodes {
-            if let Ok(Some(path)) = self.ctx.connection_path(inode).await {
-                connections_seen.insert(path.connection_id.clone());
-            }
-            let tables = self.table_fqns_for_inode(inode).await;
-            if !tables.is_empty() {
-                resolved.extend(readers.iter().cloned());
-            }
-            for table in tables {
-                ends.tables.entry(table.fqn.clone()).or_insert(table);
-            }
         }
         // SQL names tables without a connection: when every inode table of this document
         // is on one connection, that is the connection; otherwise the prefixes decide.

@@ -2,8 +2,10 @@
 //!
 //! Phases, in order: the dashboard service; the context every workbook needs (members for
 //! owners, connections for lineage); datasets and data models (so that dashboards can name
-//! the data models they read); then workbooks, expanded concurrently but emitted in listing
-//! order (`buffered`), each as its charts, then its dashboard, then its lineage edges.
+//! the data models they read); then workbooks and reports, expanded concurrently but emitted
+//! in listing order (`buffered`), each as its charts, then its dashboard, then its lineage
+//! edges. The phases after the context fetch at once, each in a task of its own, and are
+//! yielded one after the other; only mapping waits for the phase before (`Known`).
 //! Nothing is fetched twice in a run: members and connections are listed once, each
 //! workbook's SQL comes from one `/queries` listing, and `inode-` lookups are cached.
 //!
@@ -156,132 +158,296 @@ impl SigmaSource {
                 );
             }
             // What every record may be made from: owners and the service mapping.
-            let mut digests = Digests {
-                context: Some(digest(&(
-                    owners.emails.iter().collect::<BTreeMap<_, _>>(),
-                    &owners.listing_failed,
-                    connections.iter().collect::<BTreeMap<_, _>>(),
-                ))),
-                ..Digests::default()
-            };
-            let previous = &ctx.options.memory.digests;
+            let context = digest(&(
+                owners.emails.iter().collect::<BTreeMap<_, _>>(),
+                &owners.listing_failed,
+                connections.iter().collect::<BTreeMap<_, _>>(),
+            ));
             let reuse = Reuse::default();
-            reuse.datasets.store(digests.context == previous.context, Ordering::Relaxed);
+            reuse.datasets.store(
+                Some(&context) == ctx.options.memory.digests.context.as_ref(),
+                Ordering::Relaxed,
+            );
             let wctx = Arc::new(WorkbookCtx {
                 ctx: ctx.clone(), owners, mapping,
                 datasets: Default::default(), models: Default::default(), reuse,
+                digests: Mutex::new(Digests { context: Some(context), ..Digests::default() }),
+                known: tokio::sync::watch::Sender::new(Known::Context),
             });
 
+            // The phases fetch at once; each yields in listing order, after the phase before
+            // it, and maps what needs the phase before's index only once that is known
+            // (`WorkbookCtx::known`): requests overlap, records keep their order.
+            let capacity = ctx.options.workbook_concurrency.max(1) * 4;
+            let (datasets_tx, mut datasets_rx) = tokio::sync::mpsc::channel(capacity);
+            let (models_tx, mut models_rx) = tokio::sync::mpsc::channel(capacity);
+            let (workbooks_tx, mut workbooks_rx) = tokio::sync::mpsc::channel(capacity);
+            let (reports_tx, mut reports_rx) = tokio::sync::mpsc::channel(capacity);
+            let mut phases = Phases::default();
             if ctx.options.include_data_models {
-                let mut models = DataModelIndex::default();
-                let mut dataset_ends = HashMap::new();
-                // Datasets expand concurrently (their /sources and table lookups) and are
-                // yielded in listing order. Only the probe (the first /sources call) can find
-                // the dataset API gone for the run; a later 404 or 410 is that dataset's
-                // own, so what each dataset yields does not depend on timing.
-                let datasets = ctx.api.datasets()
-                    .map(|item| {
-                        let wctx = wctx.clone();
-                        async move {
-                            match item {
-                                Listed::Item(ds) => {
-                                    let (items, end) = wctx.dataset(ds).await;
-                                    DatasetOutcome::Expanded(items, end)
-                                }
-                                Listed::Malformed(e) => DatasetOutcome::Error(SourceError::Malformed(e)),
-                                Listed::Failed(e) => DatasetOutcome::ListingFailed(e),
-                            }
-                        }
-                    })
-                    .buffered(ctx.options.workbook_concurrency);
-                futures::pin_mut!(datasets);
-                let mut count = 0u64;
-                while let Some(outcome) = datasets.next().await {
-                    match outcome {
-                        DatasetOutcome::Expanded(items, end) => {
-                            count += 1;
-                            dataset_ends.extend(end);
-                            for item in items { yield item; }
-                        }
-                        DatasetOutcome::Error(e) => yield Err(ctx.failed(e)),
-                        DatasetOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("datasets", count, &e))),
-                    }
-                }
-                digests.datasets = Some(digest(&(
-                    &digests.context,
-                    dataset_ends.iter().collect::<BTreeMap<_, _>>(),
-                )));
-                wctx.reuse.data_models.store(
-                    wctx.reuse.datasets.load(Ordering::Relaxed) && digests.datasets == previous.datasets,
-                    Ordering::Relaxed,
-                );
-                let _ = wctx.datasets.set(dataset_ends);
-                let listing = ctx.api.data_models();
-                let expanded = listing
-                    .map(|item| {
-                        let wctx = wctx.clone();
-                        async move {
-                            match item {
-                                Listed::Item(dm) => DataModelOutcome::Expanded(wctx.expand_data_model(dm).await),
-                                Listed::Malformed(e) => DataModelOutcome::Error(SourceError::Malformed(e)),
-                                Listed::Failed(e) => DataModelOutcome::ListingFailed(e),
-                            }
-                        }
-                    })
-                    .buffered(ctx.options.workbook_concurrency);
-                futures::pin_mut!(expanded);
-                let mut count = 0u64;
-                while let Some(outcome) = expanded.next().await {
-                    match outcome {
-                        DataModelOutcome::Expanded(Some((dm_id, dm_url_id, fqns, items))) => {
-                            count += 1;
-                            models.by_id.insert(dm_id, fqns.clone());
-                            models.data_models.insert(dm_url_id, fqns);
-                            for item in items { yield item; }
-                        }
-                        DataModelOutcome::Expanded(None) => count += 1,
-                        DataModelOutcome::Error(e) => yield Err(ctx.failed(e)),
-                        // A deployment without the data model API answers 400 or 404 on
-                        // the listing itself: "no data models here", as for reports.
-                        DataModelOutcome::ListingFailed(e) => {
-                            if !ctx.endpoints.listing_absent(Endpoint::DataModels, &e, count) {
-                                yield Err(ctx.failed(incomplete("dataModels", count, &e)));
-                            }
-                        }
-                    }
-                }
-                digests.data_models = Some(digest(&(
-                    &digests.datasets,
-                    models.by_id.iter().collect::<BTreeMap<_, _>>(),
-                    models.data_models.iter().collect::<BTreeMap<_, _>>(),
-                )));
-                // Workbooks start only after every data model is known.
-                let _ = wctx.models.set(models);
+                phases.spawn(0, "datasets", wctx.clone().datasets_phase(datasets_tx));
+                phases.spawn(1, "dataModels", wctx.clone().data_models_phase(models_tx));
             } else {
-                digests.datasets = digests.context.clone();
-                digests.data_models = digests.context.clone();
-                wctx.reuse.data_models.store(wctx.reuse.datasets.load(Ordering::Relaxed), Ordering::Relaxed);
-                let _ = wctx.datasets.set(HashMap::new());
-                let _ = wctx.models.set(DataModelIndex::default());
+                drop((datasets_tx, models_tx));
+                wctx.no_data_models();
             }
-            wctx.reuse.documents.store(
-                wctx.reuse.data_models.load(Ordering::Relaxed)
-                    && wctx.reuse.datasets.load(Ordering::Relaxed)
-                    && digests.data_models == previous.data_models,
-                Ordering::Relaxed,
-            );
-
             let workbooks = ctx.api.workbooks(ctx.status.workbooks_total.clone());
-            let mut workbooks = wctx.clone().documents(workbooks, "workbooks", None);
-            while let Some(item) = workbooks.next().await { yield item; }
+            phases.spawn(2, "workbooks", wctx.clone().documents_phase(workbooks, "workbooks", None, workbooks_tx));
             // Reports (Sigma 2026): an older deployment answers 404 (or 400) on the listing
             // itself, which means "no reports here", not an incomplete listing.
-            let mut reports = wctx.clone().documents(ctx.api.reports(), "reports", Some(Endpoint::Reports));
-            while let Some(item) = reports.next().await { yield item; }
+            phases.spawn(3, "reports", wctx.clone().documents_phase(ctx.api.reports(), "reports", Some(Endpoint::Reports), reports_tx));
+            let channels = [
+                (&mut datasets_rx, 0),
+                (&mut models_rx, 1),
+                (&mut workbooks_rx, 2),
+                (&mut reports_rx, 3),
+            ];
+            for (rx, phase) in channels {
+                while let Some(item) = rx.recv().await { yield item; }
+                if let Some(e) = phases.ended(phase).await { yield Err(ctx.failed(e)); }
+            }
+            let digests = wctx.digests.lock().unwrap_or_else(|p| p.into_inner()).clone();
             yield Ok(SourceItem::Memory(RunMemory { paths: ctx.known_paths(), digests }));
             drop(status);
         }
         .boxed()
+    }
+}
+
+/// How far the phases have got: what mapping may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Known {
+    /// Owners and connections (before any phase).
+    Context,
+    /// What stands for each dataset (`WorkbookCtx::datasets`).
+    Datasets,
+    /// Each data model's element FQNs (`WorkbookCtx::models`), and so everything.
+    DataModels,
+}
+
+/// The phases' tasks, aborted when the stream is dropped (an interrupted run).
+#[derive(Default)]
+struct Phases {
+    /// By phase: datasets, data models, workbooks, reports.
+    tasks: [Option<(&'static str, tokio::task::JoinHandle<()>)>; 4],
+}
+
+impl Phases {
+    fn spawn(
+        &mut self,
+        index: usize,
+        name: &'static str,
+        phase: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        if let Some(slot) = self.tasks.get_mut(index) {
+            *slot = Some((name, tokio::spawn(phase)));
+        }
+    }
+
+    /// Waits for the `index`th phase's task after its channel closed. A task that did not
+    /// end normally (a panic) cut its listing short: said as an incomplete listing, so the
+    /// run is not mistaken for a complete one.
+    async fn ended(&mut self, index: usize) -> Option<SourceError> {
+        let (name, task) = self.tasks.get_mut(index)?.as_mut()?;
+        match task.await {
+            Ok(()) => None,
+            Err(e) => Some(SourceError::IncompleteListing(ListingIncomplete {
+                listing: (*name).to_owned(),
+                items_so_far: 0,
+                pages_so_far: 0,
+                cause: format!("the {name} phase stopped: {e}"),
+            })),
+        }
+    }
+}
+
+impl Drop for Phases {
+    fn drop(&mut self) {
+        for (_, task) in self.tasks.iter().flatten() {
+            task.abort();
+        }
+    }
+}
+
+impl WorkbookCtx {
+    /// Waits until mapping may read what `known` says.
+    async fn known(&self, known: Known) {
+        let mut rx = self.known.subscribe();
+        // The sender lives as long as `self`: `wait_for` cannot fail while we hold it.
+        let _ = rx.wait_for(|k| *k >= known).await;
+    }
+
+    /// Without data models: no dataset or data model to know, nothing to wait for.
+    fn no_data_models(&self) {
+        let _ = self.datasets.set(HashMap::new());
+        let _ = self.models.set(DataModelIndex::default());
+        {
+            let mut d = self.digests.lock().unwrap_or_else(|p| p.into_inner());
+            d.datasets = d.context.clone();
+            d.data_models = d.context.clone();
+        }
+        let reuse = self.reuse.datasets.load(Ordering::Relaxed);
+        self.reuse.data_models.store(reuse, Ordering::Relaxed);
+        self.reuse
+            .documents
+            .store(reuse && self.digests_unchanged(), Ordering::Relaxed);
+        self.known.send_replace(Known::DataModels);
+    }
+
+    fn digests_unchanged(&self) -> bool {
+        let d = self.digests.lock().unwrap_or_else(|p| p.into_inner());
+        d.data_models == self.ctx.options.memory.digests.data_models
+    }
+
+    /// Datasets, expanded concurrently (their /sources and table lookups) and sent in
+    /// listing order. Only the probe (the first /sources call) can find the dataset API
+    /// gone for the run; a later 404 or 410 is that dataset's own, so what each dataset
+    /// yields does not depend on timing. Ends by making what stands for each dataset known.
+    async fn datasets_phase(self: Arc<Self>, tx: tokio::sync::mpsc::Sender<SourceResult>) {
+        let ctx = self.ctx.clone();
+        let mut dataset_ends = HashMap::new();
+        let datasets = ctx
+            .api
+            .datasets()
+            .map(|item| {
+                let wctx = self.clone();
+                async move {
+                    match item {
+                        Listed::Item(ds) => {
+                            let (items, end) = wctx.dataset(ds).await;
+                            DatasetOutcome::Expanded(items, end)
+                        }
+                        Listed::Malformed(e) => DatasetOutcome::Error(SourceError::Malformed(e)),
+                        Listed::Failed(e) => DatasetOutcome::ListingFailed(e),
+                    }
+                }
+            })
+            .buffered(ctx.options.workbook_concurrency);
+        futures::pin_mut!(datasets);
+        let mut count = 0u64;
+        let mut open = true;
+        while let Some(outcome) = datasets.next().await {
+            let items = match outcome {
+                DatasetOutcome::Expanded(items, end) => {
+                    count += 1;
+                    dataset_ends.extend(end);
+                    items
+                }
+                DatasetOutcome::Error(e) => vec![Err(ctx.failed(e))],
+                DatasetOutcome::ListingFailed(e) => {
+                    vec![Err(ctx.failed(incomplete("datasets", count, &e)))]
+                }
+            };
+            for item in items {
+                open = open && tx.send(item).await.is_ok();
+            }
+        }
+        let unchanged = {
+            let mut d = self.digests.lock().unwrap_or_else(|p| p.into_inner());
+            d.datasets = Some(digest(&(
+                &d.context,
+                dataset_ends.iter().collect::<BTreeMap<_, _>>(),
+            )));
+            d.datasets == ctx.options.memory.digests.datasets
+        };
+        self.reuse.data_models.store(
+            self.reuse.datasets.load(Ordering::Relaxed) && unchanged,
+            Ordering::Relaxed,
+        );
+        let _ = self.datasets.set(dataset_ends);
+        self.known.send_replace(Known::Datasets);
+    }
+
+    /// Data models, expanded concurrently and sent in listing order; each maps what needs
+    /// the datasets once they are known. Ends by making every data model known.
+    async fn data_models_phase(self: Arc<Self>, tx: tokio::sync::mpsc::Sender<SourceResult>) {
+        let ctx = self.ctx.clone();
+        let mut models = DataModelIndex::default();
+        let expanded = ctx
+            .api
+            .data_models()
+            .map(|item| {
+                let wctx = self.clone();
+                async move {
+                    match item {
+                        Listed::Item(dm) => {
+                            DataModelOutcome::Expanded(wctx.expand_data_model(dm).await)
+                        }
+                        Listed::Malformed(e) => DataModelOutcome::Error(SourceError::Malformed(e)),
+                        Listed::Failed(e) => DataModelOutcome::ListingFailed(e),
+                    }
+                }
+            })
+            .buffered(ctx.options.workbook_concurrency);
+        futures::pin_mut!(expanded);
+        let mut count = 0u64;
+        let mut open = true;
+        while let Some(outcome) = expanded.next().await {
+            let items = match outcome {
+                DataModelOutcome::Expanded(Some((dm_id, dm_url_id, fqns, items))) => {
+                    count += 1;
+                    models.by_id.insert(dm_id, fqns.clone());
+                    models.data_models.insert(dm_url_id, fqns);
+                    items
+                }
+                DataModelOutcome::Expanded(None) => {
+                    count += 1;
+                    Vec::new()
+                }
+                DataModelOutcome::Error(e) => vec![Err(ctx.failed(e))],
+                // A deployment without the data model API answers 400 or 404 on the
+                // listing itself: "no data models here", as for reports.
+                DataModelOutcome::ListingFailed(e) => {
+                    if ctx
+                        .endpoints
+                        .listing_absent(Endpoint::DataModels, &e, count)
+                    {
+                        Vec::new()
+                    } else {
+                        vec![Err(ctx.failed(incomplete("dataModels", count, &e)))]
+                    }
+                }
+            };
+            for item in items {
+                open = open && tx.send(item).await.is_ok();
+            }
+        }
+        // The datasets' digest is part of this one: known by now (every data model that
+        // read one waited for it), but wait in case there was none.
+        self.known(Known::Datasets).await;
+        {
+            let mut d = self.digests.lock().unwrap_or_else(|p| p.into_inner());
+            d.data_models = Some(digest(&(
+                &d.datasets,
+                models.by_id.iter().collect::<BTreeMap<_, _>>(),
+                models.data_models.iter().collect::<BTreeMap<_, _>>(),
+            )));
+        }
+        self.reuse.documents.store(
+            self.reuse.data_models.load(Ordering::Relaxed)
+                && self.reuse.datasets.load(Ordering::Relaxed)
+                && self.digests_unchanged(),
+            Ordering::Relaxed,
+        );
+        let _ = self.models.set(models);
+        self.known.send_replace(Known::DataModels);
+    }
+
+    /// Workbooks or reports, expanded concurrently and sent in listing order; each maps
+    /// what needs the data models once they are known.
+    async fn documents_phase<D: Into<Document> + Send + 'static>(
+        self: Arc<Self>,
+        listing: BoxStream<'static, Listed<D>>,
+        name: &'static str,
+        optional: Option<Endpoint>,
+        tx: tokio::sync::mpsc::Sender<SourceResult>,
+    ) {
+        let mut listing = self.documents(listing, name, optional);
+        while let Some(item) = listing.next().await {
+            if tx.send(item).await.is_err() {
+                return;
+            }
+        }
     }
 }
 
@@ -501,6 +667,10 @@ struct WorkbookCtx {
     models: OnceCell<DataModelIndex>,
     /// Which phases may reuse the last run's records.
     reuse: Reuse,
+    /// The digests of this run's inputs, each phase's as it ends.
+    digests: Mutex<Digests>,
+    /// How far the phases have got (see [`Known`]).
+    known: tokio::sync::watch::Sender<Known>,
 }
 
 /// Collects a whole listing for one object; `Err` names the step.
