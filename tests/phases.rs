@@ -78,3 +78,48 @@ async fn workbooks_are_fetched_while_data_models_are_read_and_yielded_after() {
     let _ = consumer.await;
     h.shutdown().await;
 }
+
+/// The phases share what one expansion holds while others wait (an endpoint probe, a
+/// warehouse path being looked up). With one request in flight (so each phase's channel
+/// holds four items and fills at once), a phase that waits to hand over records must not
+/// freeze the expansion that another phase waits for: the run ends, with every record.
+/// (A first version froze it: `cargo bench --bench ingest_scale` hung once in two runs.)
+#[tokio::test(flavor = "multi_thread")]
+async fn full_channels_never_freeze_what_another_phase_waits_for() {
+    let h = sandbox(
+        OrgSource::Synthetic(SyntheticConfig {
+            workbooks: 150,
+            tables: 8,
+            ..SyntheticConfig::default()
+        }),
+        Knobs::default(),
+    )
+    .await;
+    let text = format!(
+        r#"{{"source": {{"type": "sigma", "serviceName": "s",
+            "serviceConnection": {{"config": {{"type": "Sigma", "hostPort": "{}", "clientId": "{}", "clientSecret": "{}", "maxConcurrency": 1}}}},
+            "sourceConfig": {{"config": {{"lineageInformation": {{"dbServicePrefixes": ["warehouse"]}}}}}}}},
+           "sink": {{"type": "console", "config": {{}}}}}}"#,
+        h.base_url(),
+        h.client_id(),
+        h.client_secret()
+    );
+    let wf = load_workflow_str(&text).unwrap();
+    // Only a guard against a hang (a deadlock never ends); not a speed bound.
+    let run = tokio::time::timeout(Duration::from_secs(300), support::source::run_source(&wf))
+        .await
+        .expect("the run ends");
+    assert!(
+        run.errors.is_empty(),
+        "{:?}",
+        &run.errors[..run.errors.len().min(3)]
+    );
+    assert!(run.status.is_complete());
+    let dashboards = run
+        .records
+        .iter()
+        .filter(|r| r["kind"] == "dashboard")
+        .count();
+    assert_eq!(dashboards, 150 + 10, "every workbook and report");
+    h.shutdown().await;
+}

@@ -214,6 +214,34 @@ impl SigmaSource {
     }
 }
 
+/// Runs one object's expansion in a task of its own, so that it goes on (and lets go of
+/// what others wait for: an endpoint probe, a warehouse path being looked up) while its
+/// phase waits to hand over records; a `buffered` stream that is not polled would freeze
+/// it, and with it every phase waiting for that probe or path (a deadlock the benchmark
+/// found). Aborted when dropped.
+async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+    impl<T> Drop for AbortOnDrop<T> {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut task = AbortOnDrop(tokio::spawn(work));
+    (&mut task.0).await
+}
+
+/// An expansion that did not end normally: its listing is cut short, so the run is partial.
+fn stopped(listing: &str, error: &tokio::task::JoinError) -> SourceError {
+    SourceError::IncompleteListing(ListingIncomplete {
+        listing: listing.to_owned(),
+        items_so_far: 0,
+        pages_so_far: 0,
+        cause: format!("an expansion stopped: {error}"),
+    })
+}
+
 /// How far the phases have got: what mapping may read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Known {
@@ -314,8 +342,10 @@ impl WorkbookCtx {
                 async move {
                     match item {
                         Listed::Item(ds) => {
-                            let (items, end) = wctx.dataset(ds).await;
-                            DatasetOutcome::Expanded(items, end)
+                            match detached(async move { wctx.dataset(ds).await }).await {
+                                Ok((items, end)) => DatasetOutcome::Expanded(items, end),
+                                Err(e) => DatasetOutcome::Error(stopped("datasets", &e)),
+                            }
                         }
                         Listed::Malformed(e) => DatasetOutcome::Error(SourceError::Malformed(e)),
                         Listed::Failed(e) => DatasetOutcome::ListingFailed(e),
@@ -371,7 +401,10 @@ impl WorkbookCtx {
                 async move {
                     match item {
                         Listed::Item(dm) => {
-                            DataModelOutcome::Expanded(wctx.expand_data_model(dm).await)
+                            match detached(async move { wctx.expand_data_model(dm).await }).await {
+                                Ok(expanded) => DataModelOutcome::Expanded(expanded),
+                                Err(e) => DataModelOutcome::Error(stopped("dataModels", &e)),
+                            }
                         }
                         Listed::Malformed(e) => DataModelOutcome::Error(SourceError::Malformed(e)),
                         Listed::Failed(e) => DataModelOutcome::ListingFailed(e),
@@ -485,7 +518,11 @@ impl WorkbookCtx {
                 async move {
                     match item {
                         Listed::Item(doc) => {
-                            WorkbookOutcome::Expanded(wctx.expand_document(doc.into()).await)
+                            let doc: Document = doc.into();
+                            match detached(async move { wctx.expand_document(doc).await }).await {
+                                Ok(items) => WorkbookOutcome::Expanded(items),
+                                Err(e) => WorkbookOutcome::Error(stopped(name, &e)),
+                            }
                         }
                         Listed::Malformed(e) => WorkbookOutcome::Error(SourceError::Malformed(e)),
                         Listed::Failed(e) => WorkbookOutcome::ListingFailed(e),
