@@ -202,6 +202,14 @@ struct SandboxArgs {
     /// a listing that breaks half way (try `--workbooks 100 --fail-listings-from 50`).
     #[arg(long, value_name = "OFFSET")]
     fail_listings_from: Option<usize>,
+    /// Route template or path this deployment does not have, on either surface (repeatable):
+    /// try `--absent /v2/dataModels` or `--absent '/v2/workbooks/{workbookId}/queries'`.
+    #[arg(long, value_name = "ROUTE")]
+    absent: Vec<String>,
+    /// What missing routes answer (the older surface's and `--absent`'s): 404, or the 400 an
+    /// older Sigma may answer instead.
+    #[arg(long, default_value_t = 404, value_name = "STATUS")]
+    absent_status: u16,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -417,6 +425,8 @@ fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {
         forbidden: args.forbid.into_iter().collect(),
         hang: args.hang.into_iter().collect(),
         fail_listings_from_offset: args.fail_listings_from,
+        absent_routes: args.absent.into_iter().collect(),
+        absent_status: args.absent_status,
     };
     let config = SandboxConfig {
         org,

@@ -1,6 +1,16 @@
-//! What the last successful run saw, kept between runs: for incremental runs (a workbook
-//! whose `updatedAt` has not changed is not expanded again; its records come from here)
-//! and for mark-deleted (what was there last time and is gone now).
+//! The run's memory (the checkpoint), kept between runs in one file: what the last
+//! successful run saw, by Sigma id and kind, with each object's `updatedAt` and the records
+//! to replay per group (a workbook or report, a data model, a dataset); the warehouse paths
+//! it resolved; the digests of each phase's inputs; the fingerprint of the options and
+//! connector version it ran under; and how many incremental runs have followed the last
+//! full one. Incremental runs read it ([`RunState::memory`]) to skip what has not changed;
+//! mark-deleted reads it for what was there last time and is gone now, sparing whatever
+//! the run's [`FailedSet`] says it may not have seen.
+//!
+//! When an incremental run reuses nothing (a full run): no state, another fingerprint
+//! (options or connector version changed), or [`FULL_REFRESH_EVERY`] incremental runs since
+//! the last full one (so warehouse paths, owners and anything an `updatedAt` does not
+//! reflect are read again now and then). See [`Checkpoint::for_run`].
 //!
 //! Written atomically (temporary file in the same directory, fsync, rename), and only after
 //! the sink has committed the run, so a crash at any point leaves the previous state.
@@ -11,9 +21,18 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::records::{Entity, Record};
+use crate::sigma::model::ConnectionPath;
+use crate::sigma::source::{Digests, FailedSet, Group, GroupKind, KnownGroup, Memory, RunMemory};
 
 /// Bumped when the layout changes; an unknown version is ignored (a full run follows).
-pub const STATE_VERSION: u32 = 1;
+/// Version 1 (dashboards and data models only) is still read: for mark-deleted, and as a
+/// state without a fingerprint, so its first incremental run is a full one.
+pub const STATE_VERSION: u32 = 2;
+
+/// Incremental runs in a row after which the next one is a full run (every object, owner
+/// and warehouse path read again), said in one log line. A run without `--incremental` is
+/// a full run too and restarts the count.
+pub const FULL_REFRESH_EVERY: u32 = 24;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,10 +41,38 @@ pub struct RunState {
     pub service_name: String,
     /// When the run that wrote this finished (RFC 3339).
     pub finished_at: String,
+    /// The options and connector version the run ran under (`sigma::options::fingerprint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// Incremental runs since the last full one.
+    #[serde(default)]
+    pub incremental_runs: u32,
     /// Dashboards by FQN.
     pub dashboards: BTreeMap<String, WorkbookState>,
     /// Data models (dataset and data-model elements) by FQN.
     pub data_models: BTreeMap<String, EntityState>,
+    /// Sigma data models by id: what stands for each, and its records.
+    #[serde(default)]
+    pub models: BTreeMap<String, GroupState>,
+    /// Sigma datasets by id: what stands for each, and its records.
+    #[serde(default)]
+    pub datasets: BTreeMap<String, GroupState>,
+    /// Resolved warehouse paths by `inode-` id.
+    #[serde(default)]
+    pub paths: BTreeMap<String, ConnectionPath>,
+    /// The digests of each phase's inputs in the run that wrote this.
+    #[serde(default)]
+    pub digests: Digests,
+}
+
+/// A data model or dataset as last expanded: what stands for it, and its records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupState {
+    #[serde(flatten)]
+    pub known: KnownGroup,
+    #[serde(default)]
+    pub records: Vec<Record>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -92,7 +139,7 @@ impl RunState {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        if state.version != STATE_VERSION || state.service_name != service_name {
+        if !(1..=STATE_VERSION).contains(&state.version) || state.service_name != service_name {
             tracing::warn!(
                 path = %path.display(),
                 "state file belongs to service `{}` (version {}); ignoring it",
@@ -102,6 +149,51 @@ impl RunState {
             return Ok(Self::new(service_name));
         }
         Ok(state)
+    }
+
+    /// What an incremental run under `fingerprint` may reuse of this state, or `None` (a
+    /// full run) with the reason said in one log line: the options or the connector version
+    /// changed, or [`FULL_REFRESH_EVERY`] incremental runs have followed the last full one.
+    pub fn reusable(&self, fingerprint: &str) -> Option<Memory> {
+        if self.fingerprint.as_deref() != Some(fingerprint) {
+            tracing::info!(
+                "incremental run: the options or the connector version differ from those of the run that wrote the state, so this run reads everything (a full run)"
+            );
+            return None;
+        }
+        if self.incremental_runs >= FULL_REFRESH_EVERY {
+            tracing::info!(
+                "incremental run: {} incremental runs since the last full one, so this run reads everything again (objects, owners, warehouse paths): a full run",
+                self.incremental_runs
+            );
+            return None;
+        }
+        Some(self.memory())
+    }
+
+    /// What an incremental run may reuse of this state.
+    pub fn memory(&self) -> Memory {
+        let known = |groups: &BTreeMap<String, GroupState>| {
+            groups
+                .iter()
+                .map(|(id, g)| (id.clone(), g.known.clone()))
+                .collect()
+        };
+        Memory {
+            documents: self
+                .dashboards
+                .values()
+                .filter_map(|w| Some((w.workbook_id.clone(), w.updated_at.clone()?)))
+                .collect(),
+            data_models: known(&self.models),
+            datasets: known(&self.datasets),
+            paths: self
+                .paths
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            digests: self.digests.clone(),
+        }
     }
 
     /// Writes atomically: a crash leaves either the old file or the new one, whole.
@@ -117,13 +209,13 @@ impl RunState {
     pub fn deleted_dashboards<'a>(
         &'a self,
         current: &'a RunState,
-        failed_workbook_ids: &'a std::collections::HashSet<String>,
+        failed: &'a FailedSet,
     ) -> impl Iterator<Item = &'a str> + 'a {
         self.dashboards
             .iter()
             .filter(move |(fqn, wb)| {
                 !current.dashboards.contains_key(*fqn)
-                    && !failed_workbook_ids.contains(&wb.workbook_id)
+                    && !failed.documents.contains(&wb.workbook_id)
             })
             .map(|(fqn, _)| fqn.as_str())
     }
@@ -133,19 +225,10 @@ impl RunState {
     /// listings. A chart stays when its workbook or element failed in this run, and no chart
     /// is deleted at all when a page or element entry failed to decode (its workbook cannot
     /// be told, so any chart might be one that was merely not seen).
-    pub fn deleted_charts(
-        &self,
-        current: &RunState,
-        failed: &[crate::sigma::source::FailedObject],
-    ) -> Vec<String> {
-        if failed
-            .iter()
-            .any(|f| matches!(f.kind.as_str(), "page" | "element"))
-        {
+    pub fn deleted_charts(&self, current: &RunState, failed: &FailedSet) -> Vec<String> {
+        if failed.some_chart_unseen {
             return Vec::new();
         }
-        let failed_ids: std::collections::HashSet<&str> =
-            failed.iter().map(|f| f.id.as_str()).collect();
         let seen: std::collections::HashSet<String> = current
             .dashboards
             .values()
@@ -153,7 +236,7 @@ impl RunState {
             .collect();
         let mut gone = Vec::new();
         for wb in self.dashboards.values() {
-            if failed_ids.contains(wb.workbook_id.as_str()) {
+            if failed.documents.contains(&wb.workbook_id) {
                 continue;
             }
             for fqn in chart_fqns(&wb.records) {
@@ -168,22 +251,30 @@ impl RunState {
     /// Keeps the previous entries of workbooks that failed in this run: a failed workbook is
     /// still in Sigma as far as anyone knows, so a later run must still be able to mark it
     /// (and its charts) deleted when it does disappear.
-    pub fn keep_failed_from(
-        &mut self,
-        previous: &RunState,
-        failed: &[crate::sigma::source::FailedObject],
-    ) {
-        let failed_ids: std::collections::HashSet<&str> =
-            failed.iter().map(|f| f.id.as_str()).collect();
+    pub fn keep_failed_from(&mut self, previous: &RunState, failed: &FailedSet) {
         for (fqn, wb) in &previous.dashboards {
-            if failed_ids.contains(wb.workbook_id.as_str()) {
+            if failed.documents.contains(&wb.workbook_id) {
                 self.dashboards
                     .entry(fqn.clone())
                     .or_insert_with(|| wb.clone());
             }
         }
+        for (id, group) in &previous.models {
+            if failed.data_models.contains(id) {
+                self.models
+                    .entry(id.clone())
+                    .or_insert_with(|| group.clone());
+            }
+        }
+        for (id, group) in &previous.datasets {
+            if failed.datasets.contains(id) {
+                self.datasets
+                    .entry(id.clone())
+                    .or_insert_with(|| group.clone());
+            }
+        }
         // Which data models a failure hid cannot be told: keep every previous one.
-        if any_data_model_failed(failed) {
+        if failed.some_data_model_unseen {
             for (fqn, dm) in &previous.data_models {
                 self.data_models
                     .entry(fqn.clone())
@@ -198,9 +289,9 @@ impl RunState {
     pub fn deleted_data_models<'a>(
         &'a self,
         current: &'a RunState,
-        failed: &[crate::sigma::source::FailedObject],
+        failed: &FailedSet,
     ) -> Vec<&'a str> {
-        if any_data_model_failed(failed) {
+        if failed.some_data_model_unseen {
             return Vec::new();
         }
         self.data_models
@@ -211,15 +302,6 @@ impl RunState {
     }
 }
 
-/// Whether a data model, dataset, or a part of one (element, column) failed or did not
-/// decode: then this run did not see every data model there is.
-fn any_data_model_failed(failed: &[crate::sigma::source::FailedObject]) -> bool {
-    failed.iter().any(|f| {
-        let kind = f.kind.as_str();
-        kind == "dataModel" || kind == "dataset" || kind.starts_with("data model")
-    })
-}
-
 /// The FQNs of the chart records among a workbook's records.
 fn chart_fqns(records: &[Record]) -> impl Iterator<Item = String> + '_ {
     records.iter().filter_map(|r| match &r.entity {
@@ -228,18 +310,19 @@ fn chart_fqns(records: &[Record]) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-/// Builds the next run's state from the records a run writes. A workbook's records arrive
-/// together; they are gathered and filed under its dashboard's FQN when the next workbook
-/// (or anything else) starts.
+/// Builds the next run's state from the items a run writes. A group's records arrive
+/// together; they are gathered and filed when the next group (or anything else) starts: a
+/// workbook's or report's under its dashboard's FQN, a data model's or dataset's under its
+/// id once the source says what stands for it ([`StateRecorder::known`]).
 #[derive(Debug)]
 pub struct StateRecorder {
     state: RunState,
-    pending: Option<PendingWorkbook>,
+    pending: Option<PendingGroup>,
 }
 
 #[derive(Debug)]
-struct PendingWorkbook {
-    workbook_id: String,
+struct PendingGroup {
+    group: Group,
     dashboard_fqn: Option<String>,
     updated_at: Option<String>,
     records: Vec<Record>,
@@ -253,45 +336,94 @@ impl StateRecorder {
         }
     }
 
-    /// Files a written record under its workbook (or as a data model).
-    pub fn record(&mut self, record: Record, workbook_id: Option<String>) {
-        match workbook_id {
-            Some(id) => {
-                if self.pending.as_ref().is_some_and(|p| p.workbook_id != id) {
-                    self.flush();
-                }
-                let p = self.pending.get_or_insert_with(|| PendingWorkbook {
-                    workbook_id: id,
-                    dashboard_fqn: None,
-                    updated_at: None,
-                    records: Vec::new(),
-                });
-                if let Entity::Dashboard(dashboard) = &record.entity {
-                    p.dashboard_fqn = Some(dashboard.fqn());
-                    p.updated_at = record.refs.updated_at.clone();
-                }
-                p.records.push(record);
-            }
-            None => {
+    /// Files a written record under its group; every data model record also as a data
+    /// model seen (for mark-deleted).
+    pub fn record(&mut self, record: Record, group: Option<Group>) {
+        self.note_data_model(&record);
+        let Some(group) = group else {
+            self.flush();
+            return;
+        };
+        if self.pending.as_ref().is_some_and(|p| p.group != group) {
+            self.flush();
+        }
+        let p = self.pending.get_or_insert_with(|| PendingGroup {
+            group,
+            dashboard_fqn: None,
+            updated_at: None,
+            records: Vec::new(),
+        });
+        if let Entity::Dashboard(dashboard) = &record.entity {
+            p.dashboard_fqn = Some(dashboard.fqn());
+            p.updated_at = record.refs.updated_at.clone();
+        }
+        p.records.push(record);
+    }
+
+    fn note_data_model(&mut self, record: &Record) {
+        if let Entity::DataModel(model) = &record.entity {
+            self.state.data_models.insert(
+                model.fqn(),
+                EntityState {
+                    updated_at: record.refs.updated_at.clone(),
+                },
+            );
+        }
+    }
+
+    /// A data model or dataset this run expanded: what stands for it, with the records
+    /// just filed under it.
+    pub fn known(&mut self, group: Group, known: KnownGroup) {
+        let records = match self.pending.take() {
+            Some(p) if p.group == group => p.records,
+            other => {
+                self.pending = other;
                 self.flush();
-                if let Entity::DataModel(model) = &record.entity {
-                    self.state.data_models.insert(
-                        model.fqn(),
-                        EntityState {
-                            updated_at: record.refs.updated_at,
-                        },
-                    );
+                Vec::new()
+            }
+        };
+        let entry = GroupState { known, records };
+        match group.kind {
+            GroupKind::DataModel => {
+                self.state.models.insert(group.id, entry);
+            }
+            GroupKind::Dataset => {
+                self.state.datasets.insert(group.id, entry);
+            }
+            GroupKind::Document => {}
+        }
+    }
+
+    /// Files an unchanged group as the previous state had it (its records were replayed).
+    pub fn replayed(&mut self, group: &Group, previous: &Replay<'_>) {
+        self.flush();
+        match group.kind {
+            GroupKind::Document => {
+                if let Some((fqn, entry)) = previous.document(&group.id) {
+                    self.state.dashboards.insert(fqn.to_owned(), entry.clone());
                 }
+            }
+            GroupKind::DataModel | GroupKind::Dataset => {
+                let Some(entry) = previous.group(group) else {
+                    return;
+                };
+                for record in &entry.records {
+                    self.note_data_model(record);
+                }
+                let map = match group.kind {
+                    GroupKind::DataModel => &mut self.state.models,
+                    _ => &mut self.state.datasets,
+                };
+                map.insert(group.id.clone(), entry.clone());
             }
         }
     }
 
-    /// Files an unchanged workbook as the last state had it (its records were replayed).
-    pub fn replayed(&mut self, dashboard_fqn: &str, entry: &WorkbookState) {
+    /// The warehouse paths and input digests of a stream that reached its end.
+    pub fn memory(&mut self, memory: RunMemory) {
         self.flush();
-        self.state
-            .dashboards
-            .insert(dashboard_fqn.to_owned(), entry.clone());
+        self.state.paths = memory.paths;
+        self.state.digests = memory.digests;
     }
 
     /// What the run saw so far (for mark-deleted, before [`Self::finish`]).
@@ -302,47 +434,93 @@ impl StateRecorder {
 
     /// The state to save. After a run that saw only part of the org (`complete` false,
     /// accepted with `--allow-partial`), the previous entries it could not see are kept, so
-    /// the state never shrinks on a partial view and a later complete run decides.
+    /// the state never shrinks on a partial view and a later complete run decides; and its
+    /// digests are dropped, so the next incremental run reuses nothing on a partial view.
     pub fn finish(mut self, previous: Option<&RunState>, complete: bool) -> RunState {
         self.flush();
+        if !complete {
+            self.state.digests = Digests::default();
+        }
         if let Some(prev) = previous.filter(|_| !complete) {
-            for (k, v) in &prev.dashboards {
-                self.state
-                    .dashboards
-                    .entry(k.clone())
-                    .or_insert_with(|| v.clone());
+            fn merge<V: Clone>(into: &mut BTreeMap<String, V>, from: &BTreeMap<String, V>) {
+                for (k, v) in from {
+                    into.entry(k.clone()).or_insert_with(|| v.clone());
+                }
             }
-            for (k, v) in &prev.data_models {
-                self.state
-                    .data_models
-                    .entry(k.clone())
-                    .or_insert_with(|| v.clone());
-            }
+            merge(&mut self.state.dashboards, &prev.dashboards);
+            merge(&mut self.state.data_models, &prev.data_models);
+            merge(&mut self.state.models, &prev.models);
+            merge(&mut self.state.datasets, &prev.datasets);
+            merge(&mut self.state.paths, &prev.paths);
         }
         self.state.finished_at = jiff::Timestamp::now().to_string();
         self.state
     }
 
     fn flush(&mut self) {
-        if let Some(p) = self.pending.take() {
-            if let Some(fqn) = p.dashboard_fqn {
-                self.state.dashboards.insert(
-                    fqn,
-                    WorkbookState {
-                        workbook_id: p.workbook_id,
-                        updated_at: p.updated_at,
-                        records: p.records,
-                    },
-                );
-            }
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        // A data model's or dataset's records are filed by `known`; without it (its
+        // expansion failed) they are not remembered.
+        if let (GroupKind::Document, Some(fqn)) = (p.group.kind, p.dashboard_fqn) {
+            self.state.dashboards.insert(
+                fqn,
+                WorkbookState {
+                    workbook_id: p.group.id,
+                    updated_at: p.updated_at,
+                    records: p.records,
+                },
+            );
         }
+    }
+}
+
+/// The previous state, indexed for replay: an unchanged group's records by its Sigma id.
+pub struct Replay<'a> {
+    state: &'a RunState,
+    documents: std::collections::HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Replay<'a> {
+    pub fn new(state: &'a RunState) -> Self {
+        let documents = state
+            .dashboards
+            .iter()
+            .map(|(fqn, w)| (w.workbook_id.as_str(), fqn.as_str()))
+            .collect();
+        Self { state, documents }
+    }
+
+    /// A workbook's or report's dashboard FQN and entry.
+    fn document(&self, id: &str) -> Option<(&'a str, &'a WorkbookState)> {
+        let fqn = *self.documents.get(id)?;
+        Some((fqn, self.state.dashboards.get(fqn)?))
+    }
+
+    fn group(&self, group: &Group) -> Option<&'a GroupState> {
+        match group.kind {
+            GroupKind::DataModel => self.state.models.get(&group.id),
+            GroupKind::Dataset => self.state.datasets.get(&group.id),
+            GroupKind::Document => None,
+        }
+    }
+
+    /// The records an unchanged group replays, as the run that wrote the state emitted them.
+    pub fn records(&self, group: &Group) -> &'a [Record] {
+        match group.kind {
+            GroupKind::Document => self.document(&group.id).map(|(_, w)| w.records.as_slice()),
+            _ => self.group(group).map(|g| g.records.as_slice()),
+        }
+        .unwrap_or_default()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
+    use crate::sigma::api::DecodeError;
+    use crate::sigma::source::SourceError;
 
     #[test]
     fn missing_file_is_empty_and_roundtrip_is_exact() {
@@ -407,14 +585,28 @@ mod tests {
         .expect("a chart record")
     }
 
-    fn failure(kind: &str, id: &str) -> crate::sigma::source::FailedObject {
-        crate::sigma::source::FailedObject {
-            kind: kind.into(),
-            id: id.into(),
-            name: None,
-            step: "pages".into(),
-            message: "boom".into(),
-        }
+    /// A failed set of one failure: an object that failed (`dashboard`, `dataModel`) or a
+    /// listing entry that did not decode (`page`, `element`, `dataset`, ...).
+    fn failure(kind: &'static str, id: &str) -> FailedSet {
+        let error = match kind {
+            "dashboard" | "dataModel" => SourceError::Object {
+                kind,
+                id: id.into(),
+                name: "n".into(),
+                step: "pages",
+                message: "boom".into(),
+                cause: "boom".into(),
+            },
+            _ => SourceError::Malformed(DecodeError {
+                kind,
+                id: id.into(),
+                field: "name".into(),
+                message: "boom".into(),
+            }),
+        };
+        let mut set = FailedSet::default();
+        set.add(&error);
+        set
     }
 
     #[test]
@@ -427,7 +619,7 @@ mod tests {
         let mut new = RunState::new("svc");
         // a keeps chart 1 and loses chart 2; b is gone; c failed this run.
         new.dashboards.insert("svc.a".into(), workbook("a", &["1"]));
-        let failed = [failure("dashboard", "c")];
+        let failed = failure("dashboard", "c");
         assert_eq!(
             old.deleted_charts(&new, &failed),
             vec!["svc.a_2", "svc.b_1"]
@@ -447,7 +639,7 @@ mod tests {
         old.dashboards.insert("svc.a".into(), workbook("a", &["1"]));
         old.dashboards.insert("svc.b".into(), workbook("b", &["1"]));
         let mut new = RunState::new("svc");
-        new.keep_failed_from(&old, &[failure("dashboard", "a")]);
+        new.keep_failed_from(&old, &failure("dashboard", "a"));
         assert_eq!(new.dashboards.keys().collect::<Vec<_>>(), vec!["svc.a"]);
         assert_eq!(new.dashboards["svc.a"], old.dashboards["svc.a"]);
     }
@@ -459,12 +651,11 @@ mod tests {
             .insert("svc.a".into(), workbook("a", &["1", "2"]));
         let new = RunState::new("svc");
         for kind in ["element", "page"] {
-            assert!(old.deleted_charts(&new, &[failure(kind, "7")]).is_empty());
+            assert!(old.deleted_charts(&new, &failure(kind, "7")).is_empty());
         }
-        assert_eq!(
-            old.deleted_charts(&new, &[failure("dataset", "x")]).len(),
-            2
-        );
+        assert_eq!(old.deleted_charts(&new, &failure("dataset", "x")).len(), 2);
+        // A failure of a kind the set does not know hides anything: nothing is deleted.
+        assert!(old.deleted_charts(&new, &failure("gadget", "x")).is_empty());
     }
 
     #[test]
@@ -489,11 +680,20 @@ mod tests {
                 ..Default::default()
             },
         );
-        let failed = HashSet::from(["b".to_owned()]);
+        let failed = failure("dashboard", "b");
         assert_eq!(
             old.deleted_dashboards(&new, &failed).collect::<Vec<_>>(),
             vec!["svc.c"]
         );
-        assert_eq!(old.deleted_data_models(&new, &[]), vec!["svc.model.x"]);
+        assert_eq!(
+            old.deleted_data_models(&new, &FailedSet::default()),
+            vec!["svc.model.x"]
+        );
+        for kind in ["dataModel", "dataset", "data model column"] {
+            assert!(
+                old.deleted_data_models(&new, &failure(kind, "x"))
+                    .is_empty()
+            );
+        }
     }
 }

@@ -9,7 +9,6 @@
 //! when the run's [`Outcome`] says the output may be used ([`Disposition::Commit`]):
 //! anything less leaves the previous output and state byte for byte.
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,9 +21,11 @@ use crate::client::{FailureCause, SigmaClient};
 use crate::config::Workflow;
 use crate::outcome::{Disposition, Outcome};
 use crate::records::{DeleteRef, Entity, EntityType, Record, RecordKind};
-use crate::sigma::source::{SigmaSource, SourceItem, SourceOptions, SourceResult, StatusHandle};
+use crate::sigma::source::{
+    FailedSet, Group, GroupKind, SigmaSource, SourceItem, SourceOptions, SourceResult, StatusHandle,
+};
 use crate::sink::{AnySink, Sink, SinkError, SinkSummary};
-use crate::state::{RunState, StateRecorder};
+use crate::state::{Replay, RunState, StateRecorder};
 use crate::status::{RunReport, RunStatus, StepStatus};
 
 /// How a run is asked to behave beyond the workflow file.
@@ -217,14 +218,16 @@ async fn execute(
         Some(path) => Some(RunState::load(path, &service)?),
         None => None,
     };
-    if options.incremental {
-        if let Some(prev) = &previous {
-            source_options.unchanged_workbooks = prev
-                .dashboards
-                .values()
-                .filter_map(|w| Some((w.workbook_id.clone(), w.updated_at.clone()?)))
-                .collect();
-        }
+    // The checkpoint is reused only by an incremental run under the same options and
+    // connector version, and not after FULL_REFRESH_EVERY incremental runs in a row.
+    let fingerprint = crate::sigma::options::fingerprint(workflow);
+    let memory = previous
+        .as_ref()
+        .filter(|_| options.incremental)
+        .and_then(|prev| prev.reusable(&fingerprint));
+    let reused = memory.is_some();
+    if let Some(memory) = memory {
+        source_options.memory = std::sync::Arc::new(memory);
     }
     if let Err(e) = start(workflow, client).await {
         sink.abort().await;
@@ -250,17 +253,17 @@ async fn execute(
     };
     let what_is_kept = crate::status::KeptOnInterrupt::before_run(workflow, options);
     let mut progress = Progress::start(options, &source_status, client);
+    let replay = previous.as_ref().map(Replay::new);
     let mut writer = Writer {
         sink: &mut sink,
         recorder: options.state_file.is_some().then_some(&mut recorder),
         status: &mut sink_status,
-        previous: previous.as_ref(),
+        previous: replay.as_ref(),
     };
     let Drained {
         unchanged,
         interrupted,
         sink_error,
-        failed_ids,
     } = drain(&mut rx, shutdown, &mut writer, &mut progress, &what_is_kept).await;
     drop(progress);
     drop(rx);
@@ -318,8 +321,8 @@ async fn execute(
         Disposition::Commit => {
             // Mark-deleted: only after a run in which every listing was complete.
             if let Some(prev) = previous.as_ref().filter(|_| source_snapshot.is_complete()) {
-                let failed_objects = &source_snapshot.failed_objects;
-                for record in deletions(sc, prev, recorder.seen(), &failed_ids, failed_objects) {
+                let failed = &source_snapshot.failed;
+                for record in deletions(sc, prev, recorder.seen(), failed) {
                     sink.write(&record).await?;
                     count(&mut sink_status, RecordKind::Delete);
                     deleted += 1;
@@ -337,8 +340,13 @@ async fn execute(
     if let (Some(path), Disposition::Commit) = (&options.state_file, status.outcome.disposition()) {
         let mut state = recorder.finish(previous.as_ref(), source_snapshot.is_complete());
         if let Some(prev) = &previous {
-            state.keep_failed_from(prev, &source_snapshot.failed_objects);
+            state.keep_failed_from(prev, &source_snapshot.failed);
         }
+        state.fingerprint = Some(fingerprint);
+        state.incremental_runs = match (&previous, reused) {
+            (Some(prev), true) => prev.incremental_runs + 1,
+            _ => 0,
+        };
         state.save(path)?;
     }
     Ok(status)
@@ -358,21 +366,20 @@ fn deletions(
     sc: &crate::config::DashboardSourceConfig,
     previous: &RunState,
     seen: &RunState,
-    failed_ids: &HashSet<String>,
-    failed_objects: &[crate::sigma::source::FailedObject],
+    failed: &FailedSet,
 ) -> Vec<Record> {
     let mut deletes = Vec::new();
     if sc.mark_deleted_dashboards {
         deletes.extend(
             previous
-                .deleted_dashboards(seen, failed_ids)
+                .deleted_dashboards(seen, failed)
                 .map(|fqn| delete_record(EntityType::Dashboard, fqn)),
         );
     }
     if sc.mark_deleted_charts {
         deletes.extend(
             previous
-                .deleted_charts(seen, failed_objects)
+                .deleted_charts(seen, failed)
                 .into_iter()
                 .map(|fqn| delete_record(EntityType::Chart, &fqn)),
         );
@@ -380,7 +387,7 @@ fn deletions(
     if sc.mark_deleted_data_models && sc.include_data_models {
         deletes.extend(
             previous
-                .deleted_data_models(seen, failed_objects)
+                .deleted_data_models(seen, failed)
                 .into_iter()
                 .map(|fqn| delete_record(EntityType::DashboardDataModel, fqn)),
         );
@@ -401,8 +408,6 @@ struct Drained {
     unchanged: u64,
     interrupted: bool,
     sink_error: Option<SinkError>,
-    /// Objects that failed this run (nothing of theirs is deleted).
-    failed_ids: HashSet<String>,
 }
 
 /// Where the loop writes: the sink, the state recorder (with `--state`), the sink's counts.
@@ -410,47 +415,54 @@ struct Writer<'a> {
     sink: &'a mut AnySink,
     recorder: Option<&'a mut StateRecorder>,
     status: &'a mut StepStatus,
-    previous: Option<&'a RunState>,
+    previous: Option<&'a Replay<'a>>,
 }
 
 impl Writer<'_> {
     async fn item(&mut self, item: SourceResult, drained: &mut Drained) -> Result<(), SinkError> {
         match item {
-            Ok(SourceItem::UnchangedWorkbook { dashboard_fqn, .. }) => {
-                drained.unchanged += 1;
-                self.replay(&dashboard_fqn).await
+            Ok(SourceItem::Unchanged { group }) => {
+                if group.kind == GroupKind::Document {
+                    drained.unchanged += 1;
+                }
+                self.replay(&group).await
             }
-            Ok(SourceItem::Record {
-                record,
-                workbook_id,
-            }) => {
+            Ok(SourceItem::Record { record, group }) => {
                 self.sink.write(&record).await?;
                 count(self.status, record.kind());
                 if let Some(recorder) = self.recorder.as_deref_mut() {
-                    recorder.record(record, workbook_id);
+                    recorder.record(record, group);
                 }
                 Ok(())
             }
-            Err(error) => {
-                if let Some(id) = error.object_id() {
-                    drained.failed_ids.insert(id.to_owned());
+            Ok(SourceItem::Seen { group, known }) => {
+                if let Some(recorder) = self.recorder.as_deref_mut() {
+                    recorder.known(group, known);
                 }
                 Ok(())
             }
+            Ok(SourceItem::Memory(memory)) => {
+                if let Some(recorder) = self.recorder.as_deref_mut() {
+                    recorder.memory(memory);
+                }
+                Ok(())
+            }
+            // Filed in the source's status (its `FailedSet` is what mark-deleted reads).
+            Err(_) => Ok(()),
         }
     }
 
-    /// Writes an unchanged workbook's records as the last run emitted them.
-    async fn replay(&mut self, dashboard_fqn: &str) -> Result<(), SinkError> {
-        let Some(entry) = self.previous.and_then(|p| p.dashboards.get(dashboard_fqn)) else {
+    /// Writes an unchanged group's records as the last run emitted them.
+    async fn replay(&mut self, group: &Group) -> Result<(), SinkError> {
+        let Some(previous) = self.previous else {
             return Ok(());
         };
-        for record in &entry.records {
+        for record in previous.records(group) {
             self.sink.write(record).await?;
             count(self.status, record.kind());
         }
         if let Some(recorder) = self.recorder.as_deref_mut() {
-            recorder.replayed(dashboard_fqn, entry);
+            recorder.replayed(group, previous);
         }
         Ok(())
     }
@@ -469,7 +481,6 @@ async fn drain(
         unchanged: 0,
         interrupted: false,
         sink_error: None,
-        failed_ids: HashSet::new(),
     };
     tokio::pin!(shutdown);
     loop {

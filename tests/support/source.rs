@@ -47,7 +47,7 @@ pub async fn run_source(wf: &Workflow) -> SourceRun {
             Ok(SourceItem::Record { record, .. }) => {
                 records.push(serde_json::to_value(&record).expect("a record is JSON"))
             }
-            Ok(SourceItem::UnchangedWorkbook { .. }) => {}
+            Ok(_) => {}
             Err(e) => errors.push(e),
         }
     }

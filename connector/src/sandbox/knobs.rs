@@ -51,6 +51,14 @@ pub struct Knobs {
     /// Every page of every listing that starts at or beyond this offset answers 500, on
     /// every attempt: a listing that breaks midway, after the pages before it succeeded.
     pub fail_listings_from_offset: Option<usize>,
+    /// Route templates (`/v2/dataModels`, `/v2/workbooks/{workbookId}/queries`) or request
+    /// paths this deployment does not have: they answer [`Self::absent_status`], on either
+    /// surface, as the older surface's missing routes do.
+    pub absent_routes: BTreeSet<String>,
+    /// What a route this deployment does not have answers: 404 (the default), or the 400
+    /// an older Sigma may answer instead on the newer calls. Applies to the older surface's
+    /// missing routes and to [`Self::absent_routes`].
+    pub absent_status: u16,
 }
 
 impl Default for Knobs {
@@ -68,6 +76,8 @@ impl Default for Knobs {
             forbidden: BTreeSet::new(),
             hang: BTreeSet::new(),
             fail_listings_from_offset: None,
+            absent_routes: BTreeSet::new(),
+            absent_status: 404,
         }
     }
 }

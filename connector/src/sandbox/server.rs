@@ -276,9 +276,21 @@ async fn gated(
     if !is_token_route && !auth::bearer_is_valid(state, request.headers()) {
         return ApiError::unauthorized("Unauthorized").into_response();
     }
-    if !state.surface.serves(&template) {
-        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "Route not found")
-            .into_response();
+    let absent = !state.surface.serves(&template)
+        || (!knobs.absent_routes.is_empty()
+            && (knobs.absent_routes.contains(&template) || knobs.absent_routes.contains(&path)));
+    if absent {
+        return match StatusCode::from_u16(knobs.absent_status) {
+            Ok(StatusCode::BAD_REQUEST) => {
+                ApiError::bad_request("Unsupported request path".to_owned()).into_response()
+            }
+            Ok(status) if status != StatusCode::NOT_FOUND => {
+                ApiError::new(status, "unsupported", "Route not supported").into_response()
+            }
+            _ => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", "Route not found").into_response()
+            }
+        };
     }
     if Knobs::selects(&knobs.forbidden, &template, &path) {
         return ApiError::new(

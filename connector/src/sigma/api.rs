@@ -419,6 +419,28 @@ impl SigmaApi {
         )
     }
 
+    /// One element's SQL (the older surface's per-element call, the fallback for
+    /// `/queries`); `None` when Sigma has none for it (400, 403, 404: a UI element, an
+    /// element without a query).
+    pub async fn document_element_query(
+        &self,
+        doc: DocumentKind,
+        id: &str,
+        element_id: &str,
+    ) -> Result<Option<ElementQuery>, ClientError> {
+        let path = format!(
+            "{}/{}/elements/{}/query",
+            doc.collection(),
+            enc(id),
+            enc(element_id)
+        );
+        match self.client.get_json::<ElementQuery>(&path, &[]).await {
+            Ok(q) => Ok(Some(q)),
+            Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(400 | 403 | 404)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The tables behind a dataset (deprecated): a bare array, or a page of `entries`.
     pub async fn dataset_sources(
         &self,

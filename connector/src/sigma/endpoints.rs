@@ -1,12 +1,15 @@
-//! Which of Sigma's newer calls this org answers, learnt once per run.
+//! Which of Sigma's optional calls this org answers, learnt once per run.
 //!
-//! Today's Sigma has document-level calls (a workbook's or report's `/elements` and
-//! `/lineage`, a data model's `/lineage`) that replace one call per page or per element.
-//! An older deployment answers 404 there. The first call to each such endpoint is a probe:
-//! it runs alone (concurrent callers wait for it), and its answer decides for the rest of
-//! the run, so an older org costs one 404 per endpoint, not one per workbook.
-//! The retired dataset API is the other way round: it is assumed present until it answers
-//! 404 or 410, and from then on it is "gone" (one warning, no further calls).
+//! Today's Sigma has document-level calls (a workbook's or report's `/elements`,
+//! `/lineage` and `/queries`, a data model's `/lineage`) that replace one call per page or
+//! per element, and listings an older deployment lacks (`/v2/reports`, `/v2/dataModels`).
+//! An older deployment answers 404 **or 400** there. One rule for all of them: the first
+//! call to such an endpoint is a probe that runs alone (concurrent callers wait for it); a
+//! 400 or 404 before any success means "not here" for the rest of the run (concluded once,
+//! said once), anything that succeeds means "here", and from then on a 400 or 404 is that
+//! object's own answer. So an older org costs one request per missing endpoint, not one per
+//! workbook. The retired dataset API is the other way round: it is assumed present until
+//! it answers 404 or 410, and from then on it is "gone" (one warning, no further calls).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -19,21 +22,30 @@ use crate::client::ClientError;
 pub enum Endpoint {
     WorkbookElements,
     WorkbookLineage,
+    WorkbookQueries,
     ReportElements,
     ReportLineage,
+    ReportQueries,
     DataModelLineage,
     Reports,
+    DataModels,
     DatasetSources,
 }
 
+/// How many endpoints there are: the size of the per-run tables.
+const COUNT: usize = 10;
+
 impl Endpoint {
-    const ALL: [Endpoint; 7] = [
+    const ALL: [Endpoint; COUNT] = [
         Endpoint::WorkbookElements,
         Endpoint::WorkbookLineage,
+        Endpoint::WorkbookQueries,
         Endpoint::ReportElements,
         Endpoint::ReportLineage,
+        Endpoint::ReportQueries,
         Endpoint::DataModelLineage,
         Endpoint::Reports,
+        Endpoint::DataModels,
         Endpoint::DatasetSources,
     ];
 
@@ -49,10 +61,13 @@ impl Endpoint {
         match self {
             Endpoint::WorkbookElements => "/v2/workbooks/{workbookId}/elements",
             Endpoint::WorkbookLineage => "/v2/workbooks/{workbookId}/lineage",
+            Endpoint::WorkbookQueries => "/v2/workbooks/{workbookId}/queries",
             Endpoint::ReportElements => "/v2/reports/{reportId}/elements",
             Endpoint::ReportLineage => "/v2/reports/{reportId}/lineage",
+            Endpoint::ReportQueries => "/v2/reports/{reportId}/queries",
             Endpoint::DataModelLineage => "/v2/dataModels/{dataModelId}/lineage",
             Endpoint::Reports => "/v2/reports",
+            Endpoint::DataModels => "/v2/dataModels",
             Endpoint::DatasetSources => "/v2/datasets/{datasetId}/sources",
         }
     }
@@ -68,11 +83,24 @@ pub fn says_missing(error: &ClientError) -> bool {
     matches!(error.status().map(|s| s.as_u16()), Some(404 | 410))
 }
 
+/// Whether an answer to an optional call or listing, before any success on it, says the
+/// deployment does not have it: 404, or the 400 an older deployment may answer instead.
+pub fn says_absent(error: &ClientError) -> bool {
+    matches!(error.status().map(|s| s.as_u16()), Some(400 | 404))
+}
+
+/// Whether an optional listing's failure says the deployment has no such listing: a 400 or
+/// 404 before any item or page arrived. Later, it is an incomplete listing like any other.
+pub fn listing_absent(error: &ClientError, items_so_far: u64) -> bool {
+    let pages = error.listing_progress().map_or(0, |p| p.pages);
+    items_so_far == 0 && pages == 0 && says_absent(error)
+}
+
 /// What the org answers, per endpoint, for one run.
 #[derive(Debug, Default)]
 pub struct Endpoints {
-    state: [AtomicU8; 7],
-    probe: [Mutex<()>; 7],
+    state: [AtomicU8; COUNT],
+    probe: [Mutex<()>; COUNT],
 }
 
 impl Endpoints {
@@ -94,20 +122,43 @@ impl Endpoints {
         self.state[endpoint.index()].swap(MISSING, Ordering::AcqRel) != MISSING
     }
 
+    /// An optional listing ended with `error` after `items_so_far` items: whether that
+    /// says the deployment has no such listing (see [`listing_absent`]). The first time,
+    /// it marks the endpoint missing and says so once.
+    pub fn listing_absent(
+        &self,
+        endpoint: Endpoint,
+        error: &ClientError,
+        items_so_far: u64,
+    ) -> bool {
+        if !listing_absent(error, items_so_far) {
+            return false;
+        }
+        if self.mark_missing(endpoint) {
+            tracing::info!(
+                "{} is not available on this Sigma deployment ({}); nothing of it is ingested",
+                endpoint.route(),
+                error.status().map_or(0, |s| s.as_u16())
+            );
+        }
+        true
+    }
+
     /// Runs `call` unless the endpoint is known missing. The first call is a probe run
-    /// alone: a 404 marks the endpoint missing (and yields `None`), anything else marks it
-    /// present. Later calls run concurrently and pass their errors through, 404s included
-    /// (an object deleted since the listing).
+    /// alone: a 400 or 404 marks the endpoint missing (and yields `None`), a success marks
+    /// it present, any other error leaves it undecided (the next call probes again). Later
+    /// calls run concurrently and pass their errors through, 400s and 404s included (an
+    /// object deleted since the listing, or one Sigma has no answer for).
     pub async fn call<T, F>(&self, endpoint: Endpoint, call: F) -> Option<Result<T, ClientError>>
     where
         F: std::future::Future<Output = Result<T, ClientError>>,
     {
-        let is_404 = |e: &ClientError| e.status().map(|s| s.as_u16()) == Some(404);
-        match self.ask(endpoint, is_404, call).await {
-            Answer::Missing { first: Some(_) } => {
+        match self.ask(endpoint, says_absent, call).await {
+            Answer::Missing { first: Some(e) } => {
                 tracing::info!(
-                    "{} is not available on this Sigma deployment (404); using the older calls for the rest of the run",
-                    endpoint.route()
+                    "{} is not available on this Sigma deployment ({}); using the older calls for the rest of the run",
+                    endpoint.route(),
+                    e.status().map_or(0, |s| s.as_u16())
                 );
                 None
             }
@@ -147,6 +198,7 @@ impl Endpoints {
                 self.store(endpoint, MISSING);
                 Answer::Missing { first: Some(e) }
             }
+            // Not decided: the next caller probes again.
             Err(e) => Answer::Got(Err(e)),
             Ok(v) => {
                 self.store(endpoint, PRESENT);

@@ -1,7 +1,8 @@
 //! What the source needs from the workflow, checked once. Its own file so that the
 //! mapping and the source both read it without importing each other.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -27,9 +28,10 @@ pub struct SourceOptions {
     pub db_service_prefixes: Vec<String>,
     /// Workbooks expanded at once (their requests share the client's limits).
     pub workbook_concurrency: usize,
-    /// Incremental runs: workbook id -> `updatedAt` of the last run. A workbook still at
-    /// that `updatedAt` is not expanded; an `unchanged` marker stands in for its records.
-    pub unchanged_workbooks: HashMap<String, String>,
+    /// Incremental runs: what the last run saw. An object still at its `updatedAt` (and
+    /// whose inputs did not change) is not expanded; an `Unchanged` item stands in for its
+    /// records. Empty for a full run.
+    pub memory: Arc<super::source::Memory>,
 }
 
 impl SourceOptions {
@@ -62,7 +64,40 @@ impl SourceOptions {
             connection_service_map: conn.connection_service_map.clone(),
             db_service_prefixes: prefixes,
             workbook_concurrency: (conn.max_concurrency as usize).clamp(1, 64),
-            unchanged_workbooks: HashMap::new(),
+            memory: Arc::default(),
         })
     }
+}
+
+/// What the records of a run depend on besides Sigma, as one line of JSON: the connector's
+/// version, the service, the connection as stored (no secret) and every source option that
+/// shapes a record. A checkpoint written under another fingerprint is not reused (the
+/// incremental run is a full one); `markDeleted*` and concurrency are left out, since they
+/// change no record.
+pub fn fingerprint(workflow: &Workflow) -> String {
+    let conn = &workflow.source.service_connection.config;
+    let sc = &workflow.source.source_config.config;
+    // As stored on the service: no secret, and no tuning (concurrency, retries).
+    let connection = conn.to_public_json();
+    let prefixes: Vec<&String> = sc
+        .lineage_information
+        .iter()
+        .flat_map(|l| l.db_service_prefixes.iter())
+        .chain(sc.db_service_names.iter())
+        .collect();
+    serde_json::json!({
+        "connector": env!("CARGO_PKG_VERSION"),
+        "service": workflow.source.service_name,
+        "connection": connection,
+        "connectionServiceMap": conn.connection_service_map,
+        "dashboardFilterPattern": sc.dashboard_filter_pattern,
+        "chartFilterPattern": sc.chart_filter_pattern,
+        "dataModelFilterPattern": sc.data_model_filter_pattern,
+        "projectFilterPattern": sc.project_filter_pattern,
+        "includeOwners": sc.include_owners,
+        "includeTags": sc.include_tags,
+        "includeDataModels": sc.include_data_models,
+        "dbServicePrefixes": prefixes,
+    })
+    .to_string()
 }

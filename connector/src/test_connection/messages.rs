@@ -266,10 +266,24 @@ pub(super) fn first_entry_malformed(step: Step, e: &crate::sigma::api::DecodeErr
 pub(super) fn older_deployment(what: &str, consequence: &str, e: &ClientError) -> StepOutcome {
     StepOutcome::fail(
         format!(
-            "This Sigma deployment has no {what} (HTTP 404 at {}): its API is older than Sigma's current one; {consequence}.",
+            "This Sigma deployment has no {what} (HTTP {} at {}): its API is older than Sigma's current one; {consequence}.",
+            http_status(e),
             e.path()
         ),
         detail(e),
+    )
+}
+
+/// The status of an answer that says a call is not on this deployment (404, or 400).
+fn http_status(e: &ClientError) -> u16 {
+    e.status().map_or(404, |s| s.as_u16())
+}
+
+pub(super) fn data_models_missing(e: &ClientError) -> StepOutcome {
+    older_deployment(
+        "data model API",
+        "data models will not be ingested (workbooks, reports and datasets are not affected)",
+        e,
     )
 }
 
@@ -296,7 +310,8 @@ pub(super) fn data_model_sources_read(
 ) -> String {
     match lineage_404 {
         Some(e) => format!(
-            "{listed} Read the sources of data model {data_model}; this deployment has no data model lineage (HTTP 404 at {}: an older API), so data model lineage will come from sources only.",
+            "{listed} Read the sources of data model {data_model}; this deployment has no data model lineage (HTTP {} at {}: an older API), so data model lineage will come from sources only.",
+            http_status(e),
             e.path()
         ),
         None => format!("{listed} Read the sources of data model {data_model}."),
@@ -326,7 +341,8 @@ pub(super) fn element_lineage_fallback(
     lineage_404: &ClientError,
 ) -> String {
     let older = format!(
-        "this deployment has no workbook-level lineage (HTTP 404 at {}: an older API), so lineage will be read element by element",
+        "this deployment has no workbook-level lineage (HTTP {} at {}: an older API), so lineage will be read element by element",
+        http_status(lineage_404),
         lineage_404.path()
     );
     match found {

@@ -80,6 +80,12 @@ fn is_not_found(e: &ClientError) -> bool {
     e.status().is_some_and(|s| s.as_u16() == 404)
 }
 
+/// An optional call's answer that says this deployment does not have it: 404, or the 400 an
+/// older Sigma may answer instead (the ingestion's rule, `sigma::endpoints::says_absent`).
+fn is_absent(e: &ClientError) -> bool {
+    crate::sigma::endpoints::says_absent(e)
+}
+
 /// The steps of one test, sharing one client.
 pub(super) struct Probe<'a> {
     pub(super) conn: &'a SigmaConnection,
@@ -137,7 +143,7 @@ impl Probe<'_> {
             .await
         {
             Ok(page) => StepOutcome::pass(listed(Step::GetReports, &page)),
-            Err(e) if is_not_found(&e) => messages::reports_missing(&e),
+            Err(e) if is_absent(&e) => messages::reports_missing(&e),
             Err(e) => messages::request_failed(Step::GetReports, &e),
         }
     }
@@ -160,6 +166,7 @@ impl Probe<'_> {
             .await
         {
             Ok(page) => page,
+            Err(e) if is_absent(&e) => return messages::data_models_missing(&e),
             Err(e) => return messages::request_failed(step, &e),
         };
         let listed = listed(step, &page);
@@ -182,7 +189,7 @@ impl Probe<'_> {
                     lineage.entries.len(),
                 ));
             }
-            Err(e) if is_not_found(&e) => e,
+            Err(e) if is_absent(&e) => e,
             Err(e) => return messages::request_failed(step, &e),
         };
         match self
@@ -195,7 +202,7 @@ impl Probe<'_> {
                 id,
                 Some(&lineage_404),
             )),
-            Err(e) if is_not_found(&e) => messages::older_deployment(
+            Err(e) if is_absent(&e) => messages::older_deployment(
                 "data model lineage or sources",
                 "data models are ingested without lineage",
                 &e,
@@ -223,7 +230,7 @@ impl Probe<'_> {
                     page.total,
                 ));
             }
-            Err(e) if is_not_found(&e) => e,
+            Err(e) if is_absent(&e) => e,
             Err(e) => return messages::request_failed(step, &e),
         };
         match self.element_lineage(workbook).await {

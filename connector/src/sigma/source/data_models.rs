@@ -39,6 +39,27 @@ impl WorkbookCtx {
             return None;
         }
         let status = &self.ctx.status;
+        let group = Group::data_model(dm.data_model_id.clone());
+        let known = self
+            .ctx
+            .options
+            .memory
+            .data_models
+            .get(&dm.data_model_id)
+            .filter(|k| k.stamp == dm.updated_at);
+        if known.is_some() {
+            // Unchanged by its stamp: whether its inputs are is known with the datasets.
+            self.known(Known::Datasets).await;
+        }
+        if let Some(known) = known.filter(|_| self.reuse.data_models.load(Ordering::Relaxed)) {
+            status.skipped("unchanged data model");
+            return Some((
+                dm.data_model_id.clone(),
+                dm.data_model_url_id.clone(),
+                known.fqns.clone(),
+                vec![Ok(SourceItem::Unchanged { group })],
+            ));
+        }
         let lineage = self.ctx.endpoints.call(
             Endpoint::DataModelLineage,
             collect(
@@ -77,6 +98,8 @@ impl WorkbookCtx {
             Ok(v) => v,
             Err(e) => return fail("elements", e),
         };
+        // Fetched; mapping reads the datasets (migrated into this model, read by it).
+        self.known(Known::Datasets).await;
         let columns = match columns {
             Ok(v) => v,
             Err(e) => return fail("columns", e),
@@ -141,7 +164,17 @@ impl WorkbookCtx {
                 }
             }
         }
-        let fqns = model.into_iter().map(|m| m.fqn).collect();
+        let fqns: Vec<String> = model.into_iter().map(|m| m.fqn).collect();
+        grouped(&mut items, &group);
+        items.push(Ok(SourceItem::Seen {
+            group,
+            known: KnownGroup {
+                url_id: Some(dm.data_model_url_id.clone()),
+                stamp: dm.updated_at.clone(),
+                fqns: fqns.clone(),
+                end: None,
+            },
+        }));
         Some((
             dm.data_model_id.clone(),
             dm.data_model_url_id.clone(),

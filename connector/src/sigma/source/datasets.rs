@@ -31,6 +31,40 @@ impl WorkbookCtx {
             .next()
             .filter(|s| !s.is_empty())
             .map(str::to_owned);
+        let group = Group::dataset(ds.dataset_id.clone());
+        // What says it changed: `updatedAt`, and the migration state, which can change on
+        // its own.
+        let stamp = format!(
+            "{}|{}|{}",
+            ds.updated_at,
+            ds.migration_status.as_deref().unwrap_or_default(),
+            ds.migration_to_data_model
+                .as_ref()
+                .map_or("", |m| m.data_model_id.as_str())
+        );
+        let known = self
+            .ctx
+            .options
+            .memory
+            .datasets
+            .get(&ds.dataset_id)
+            .filter(|k| k.stamp == stamp && self.reuse.datasets.load(Ordering::Relaxed));
+        if let Some(known) = known {
+            self.ctx.status.skipped("unchanged dataset");
+            let end = known.url_id.clone().zip(known.end.clone());
+            return (vec![Ok(SourceItem::Unchanged { group })], end);
+        }
+        let seen = |end: &DatasetEnd| {
+            Ok(SourceItem::Seen {
+                group: group.clone(),
+                known: KnownGroup {
+                    url_id: url_id.clone(),
+                    stamp: stamp.clone(),
+                    fqns: Vec::new(),
+                    end: Some(end.clone()),
+                },
+            })
+        };
         if ds.migration_status.as_deref() == Some("migrated") {
             if let Some(target) = &ds.migration_to_data_model {
                 self.ctx.status.skipped("migrated dataset");
@@ -38,7 +72,7 @@ impl WorkbookCtx {
                     data_model_id: target.data_model_id.clone(),
                     dataset_id: ds.dataset_id.clone(),
                 };
-                return (Vec::new(), url_id.map(|u| (u, end)));
+                return (vec![seen(&end)], url_id.clone().map(|u| (u, end)));
             }
         }
         let record = mapping::dataset(self.options(), &ds);
@@ -55,7 +89,10 @@ impl WorkbookCtx {
                 table.candidates,
             )));
         }
-        (items, url_id.map(|u| (u, DatasetEnd::Emitted(fqn))))
+        grouped(&mut items, &group);
+        let end = DatasetEnd::Emitted(fqn);
+        items.push(seen(&end));
+        (items, url_id.clone().map(|u| (u, end)))
     }
 
     /// The warehouse tables behind a dataset. A 404 or 410 on the first call (the probe)

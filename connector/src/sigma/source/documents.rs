@@ -4,13 +4,16 @@
 //! Today's Sigma answers a document's elements and lineage in one listing each
 //! (`/elements`, `/lineage`); an older deployment answers 404 there, and the source falls
 //! back to one listing per page and one lineage graph per chart, deciding once per run
-//! (`endpoints.rs`). Both paths yield the same records.
+//! (`endpoints.rs`). Both paths yield the same records. Without the document-level
+//! `/queries`, the older per-element `/elements/{id}/query` is asked, only for the charts
+//! whose tables the lineage graph did not resolve, so SQL-named tables still reach the
+//! lineage.
 
 use super::*;
 use crate::sigma::api::DocumentKind;
 use crate::sigma::endpoints::Endpoint;
 use crate::sigma::lineage::LineageTree;
-use crate::sigma::model::{Document, LineageEntry};
+use crate::sigma::model::{Document, ElementQuery, LineageEntry};
 
 /// What a chart reads, as either lineage call says it.
 enum Upstream {
@@ -48,19 +51,18 @@ impl WorkbookCtx {
         if !selected {
             return Vec::new();
         }
-        if self.options().unchanged_workbooks.get(&doc.id) == Some(&doc.updated_at) {
+        let group = Group::document(doc.id.clone());
+        let same_stamp = self.options().memory.documents.get(&doc.id) == Some(&doc.updated_at);
+        if same_stamp {
+            // Unchanged by its stamp: whether its inputs are is known with the data models.
+            self.known(Known::DataModels).await;
+        }
+        if same_stamp && self.reuse.documents.load(Ordering::Relaxed) {
             status.skipped(unchanged);
-            return vec![Ok(SourceItem::UnchangedWorkbook {
-                dashboard_fqn: mapping::dashboard_fqn(self.options(), &doc),
-                workbook_id: doc.id,
-            })];
+            return vec![Ok(SourceItem::Unchanged { group })];
         }
         let mut items = self.expand_changed_document(&doc).await;
-        for item in items.iter_mut().flatten() {
-            if let SourceItem::Record { workbook_id, .. } = item {
-                *workbook_id = Some(doc.id.clone());
-            }
-        }
+        grouped(&mut items, &group);
         items
     }
 
@@ -142,14 +144,21 @@ impl WorkbookCtx {
         };
         // Pages, SQL and (today's) element listing do not depend on each other: one round
         // trip for the three.
+        let queries_endpoint = match doc.kind {
+            DocumentKind::Workbook => Endpoint::WorkbookQueries,
+            DocumentKind::Report => Endpoint::ReportQueries,
+        };
         let (pages, queries, all) = tokio::join!(
             collect(
                 self.ctx.api.document_pages(doc.kind, &doc.id),
                 status.clone()
             ),
-            collect(
-                self.ctx.api.document_queries(doc.kind, &doc.id),
-                status.clone()
+            self.ctx.endpoints.call(
+                queries_endpoint,
+                collect(
+                    self.ctx.api.document_queries(doc.kind, &doc.id),
+                    status.clone()
+                )
             ),
             self.all_elements(doc),
         );
@@ -157,13 +166,17 @@ impl WorkbookCtx {
             Ok(p) => p,
             Err(e) => return fail("pages", &e),
         };
-        // Queries feed lineage only: without them the document still ingests.
-        let sql_by_element: HashMap<String, String> = match queries {
-            Ok(q) => q
-                .into_iter()
-                .filter_map(|q| q.sql.map(|sql| (q.element_id, sql)))
-                .collect(),
-            Err(e) => {
+        // Queries feed lineage only: without them the document still ingests. `None`: the
+        // deployment has no `/queries`, so the charts the lineage graph leaves unresolved
+        // are asked one by one.
+        let sql_by_element: Option<HashMap<String, String>> = match queries {
+            None => None,
+            Some(Ok(q)) => Some(
+                q.into_iter()
+                    .filter_map(|q| q.sql.map(|sql| (q.element_id, sql)))
+                    .collect(),
+            ),
+            Some(Err(e)) => {
                 status.warn(
                     &format!(
                         "element SQL unavailable ({}); lineage comes from the lineage graph only",
@@ -177,7 +190,7 @@ impl WorkbookCtx {
                         doc.id
                     ),
                 );
-                HashMap::new()
+                Some(HashMap::new())
             }
         };
         let elements = match self.document_elements(doc, &pages, all).await {
@@ -205,7 +218,7 @@ impl WorkbookCtx {
 
         let upstream = self.charts_upstream(doc, &charts).await;
         let ends = self
-            .document_sources(&charts, upstream, &sql_by_element)
+            .document_sources(doc, &charts, upstream, sql_by_element)
             .await;
 
         let chart_fqns: Vec<String> = charts.iter().map(|(_, d)| d.fqn()).collect();
@@ -295,7 +308,7 @@ impl WorkbookCtx {
         &self,
         doc: &Document,
         charts: &[(&WorkbookElement, Record)],
-    ) -> Vec<Upstream> {
+    ) -> Vec<(String, Upstream)> {
         let status = &self.ctx.status;
         let endpoint = match doc.kind {
             DocumentKind::Workbook => Endpoint::WorkbookLineage,
@@ -316,26 +329,27 @@ impl WorkbookCtx {
                 let mut out = Vec::new();
                 for (element, _) in charts {
                     for source in tree.data_sources(&element.element_id) {
-                        match source {
+                        let upstream = match source {
                             LineageEntry::Table { inode_id, .. } => {
-                                out.push(Upstream::Table(inode_id.clone()));
+                                Upstream::Table(inode_id.clone())
                             }
                             LineageEntry::Dataset { inode_id, .. } => {
-                                out.push(Upstream::Dataset(inode_id.clone()));
+                                Upstream::Dataset(inode_id.clone())
                             }
                             LineageEntry::DataModel {
                                 data_model_id,
                                 datasource_id,
                                 ..
-                            } => out.push(Upstream::DataModel {
+                            } => Upstream::DataModel {
                                 url_id: datasource_id
                                     .as_deref()
                                     .and_then(|d| d.strip_prefix("inode-"))
                                     .map(str::to_owned),
                                 id: Some(data_model_id.clone()),
-                            }),
-                            _ => {}
-                        }
+                            },
+                            _ => continue,
+                        };
+                        out.push((element.element_id.clone(), upstream));
                     }
                 }
                 return out;
@@ -388,46 +402,75 @@ impl WorkbookCtx {
                 }
             };
             for node in lineage.iter().flat_map(upstream_sources) {
-                match node.node_type.as_str() {
-                    "table" => out.push(Upstream::Table(node.node_id.clone())),
-                    "dataset" => out.push(Upstream::Dataset(node.node_id.clone())),
-                    "data-model" => out.push(Upstream::DataModel {
+                let upstream = match node.node_type.as_str() {
+                    "table" => Upstream::Table(node.node_id.clone()),
+                    "dataset" => Upstream::Dataset(node.node_id.clone()),
+                    "data-model" => Upstream::DataModel {
                         url_id: Some(node.node_id.trim_start_matches("inode-").to_owned()),
                         id: None,
-                    }),
-                    _ => {}
-                }
+                    },
+                    _ => continue,
+                };
+                out.push((element_id.clone(), upstream));
             }
         }
         out
     }
 
     /// What the document's charts read: data models (by FQN) and warehouse tables, from
-    /// their lineage and each element's SQL.
+    /// their lineage and each element's SQL. `sql_by_element` is `None` when the
+    /// deployment has no `/queries`: then the charts whose ends the lineage did not
+    /// resolve are asked for their SQL one by one (the older surface's call).
     async fn document_sources(
         &self,
+        doc: &Document,
         charts: &[(&WorkbookElement, Record)],
-        upstream: Vec<Upstream>,
-        sql_by_element: &HashMap<String, String>,
+        upstream: Vec<(String, Upstream)>,
+        sql_by_element: Option<HashMap<String, String>>,
     ) -> WorkbookEnds {
         let mut ends = WorkbookEnds::default();
+        let mut inodes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut read = Vec::new();
+        for (element_id, node) in upstream {
+            match node {
+                Upstream::Table(inode) => inodes.entry(inode).or_default().push(element_id),
+                other => read.push((element_id, other)),
+            }
+        }
+        let mut connections_seen = BTreeSet::new();
+        // Charts with at least one end the lineage graph resolved.
+        let mut resolved: BTreeSet<String> = BTreeSet::new();
+        // Warehouse tables first: they need no other phase.
+        if !self.mapping.is_empty() {
+            for (inode, readers) in &inodes {
+                if let Ok(Some(path)) = self.ctx.connection_path(inode).await {
+                    connections_seen.insert(path.connection_id.clone());
+                }
+                let tables = self.table_fqns_for_inode(inode).await;
+                if !tables.is_empty() {
+                    resolved.extend(readers.iter().cloned());
+                }
+                for table in tables {
+                    ends.tables.entry(table.fqn.clone()).or_insert(table);
+                }
+            }
+        }
+        // Data models and datasets: once every one is known.
+        self.known(Known::DataModels).await;
         let models = self.models.get();
         let datasets = self.datasets.get();
-        let mut inodes = BTreeSet::new();
-        let mut connections_seen = BTreeSet::new();
-        for node in upstream {
+        for (element_id, node) in read {
             match node {
-                Upstream::Table(inode) => {
-                    inodes.insert(inode);
-                }
+                Upstream::Table(_) => {}
                 Upstream::DataModel { url_id, id } => {
                     let fqns = models.and_then(|m| {
                         id.as_ref()
                             .and_then(|id| m.by_id.get(id))
                             .or_else(|| url_id.as_ref().and_then(|u| m.data_models.get(u)))
                     });
-                    if let Some(fqns) = fqns {
+                    if let Some(fqns) = fqns.filter(|f| !f.is_empty()) {
                         ends.data_models.extend(fqns.iter().cloned());
+                        resolved.insert(element_id);
                     }
                 }
                 Upstream::Dataset(inode) => {
@@ -435,11 +478,16 @@ impl WorkbookCtx {
                     match datasets.and_then(|d| d.get(url_id)) {
                         Some(DatasetEnd::Emitted(fqn)) => {
                             ends.data_models.insert(fqn.clone());
+                            resolved.insert(element_id);
                         }
                         // A migrated dataset: its data model stands for it.
                         Some(DatasetEnd::MigratedTo { data_model_id, .. }) => {
-                            if let Some(fqns) = models.and_then(|m| m.by_id.get(data_model_id)) {
+                            if let Some(fqns) = models
+                                .and_then(|m| m.by_id.get(data_model_id))
+                                .filter(|f| !f.is_empty())
+                            {
                                 ends.data_models.extend(fqns.iter().cloned());
+                                resolved.insert(element_id);
                             }
                         }
                         None => {}
@@ -450,19 +498,22 @@ impl WorkbookCtx {
         if self.mapping.is_empty() {
             return ends;
         }
-        for inode in &inodes {
-            if let Ok(Some(path)) = self.ctx.connection_path(inode).await {
-                connections_seen.insert(path.connection_id.clone());
-            }
-            for table in self.table_fqns_for_inode(inode).await {
-                ends.tables.entry(table.fqn.clone()).or_insert(table);
-            }
-        }
         // SQL names tables without a connection: when every inode table of this document
         // is on one connection, that is the connection; otherwise the prefixes decide.
         let connection = (connections_seen.len() == 1)
             .then(|| connections_seen.iter().next().cloned())
             .flatten();
+        let sql_by_element = match sql_by_element {
+            Some(listed) => listed,
+            None => {
+                let unresolved: Vec<String> = charts
+                    .iter()
+                    .map(|(e, _)| e.element_id.clone())
+                    .filter(|id| !resolved.contains(id))
+                    .collect();
+                self.element_sql(doc, unresolved).await
+            }
+        };
         for (element, _) in charts {
             let Some(sql_text) = sql_by_element.get(&element.element_id) else {
                 continue;
@@ -472,6 +523,54 @@ impl WorkbookCtx {
             }
         }
         ends
+    }
+
+    /// The SQL of some of a document's elements, one `/elements/{id}/query` each (8 at a
+    /// time): the fallback where the deployment has no `/queries`. An element Sigma has no
+    /// query for (400, 403, 404) has no SQL; any other failure is a warning.
+    async fn element_sql(
+        &self,
+        doc: &Document,
+        element_ids: Vec<String>,
+    ) -> HashMap<String, String> {
+        let api = self.ctx.api.clone();
+        let (kind, id) = (doc.kind, doc.id.clone());
+        let results: Vec<(String, Result<Option<ElementQuery>, ClientError>)> =
+            stream::iter(element_ids)
+                .map(move |element_id| {
+                    let api = api.clone();
+                    let id = id.clone();
+                    async move {
+                        let query = api.document_element_query(kind, &id, &element_id).await;
+                        (element_id, query)
+                    }
+                })
+                .buffered(8)
+                .collect()
+                .await;
+        let mut out = HashMap::new();
+        for (element_id, result) in results {
+            match result {
+                Ok(query) => {
+                    if let Some(sql) = query.and_then(|q| q.sql) {
+                        out.insert(element_id, sql);
+                    }
+                }
+                Err(e) => self.ctx.status.warn(
+                    &format!(
+                        "element SQL unavailable ({}); lineage comes from the lineage graph only",
+                        e.cause()
+                    ),
+                    Some(&format!("{}/{element_id}", doc.id)),
+                    format!(
+                        "{} `{}` element {element_id}: SQL unavailable ({e}); lineage comes from the lineage graph only",
+                        doc_noun(doc.kind),
+                        doc.name
+                    ),
+                ),
+            }
+        }
+        out
     }
 }
 

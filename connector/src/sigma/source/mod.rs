@@ -2,8 +2,10 @@
 //!
 //! Phases, in order: the dashboard service; the context every workbook needs (members for
 //! owners, connections for lineage); datasets and data models (so that dashboards can name
-//! the data models they read); then workbooks, expanded concurrently but emitted in listing
-//! order (`buffered`), each as its charts, then its dashboard, then its lineage edges.
+//! the data models they read); then workbooks and reports, expanded concurrently but emitted
+//! in listing order (`buffered`), each as its charts, then its dashboard, then its lineage
+//! edges. The phases after the context fetch at once, each in a task of its own, and are
+//! yielded one after the other; only mapping waits for the phase before (`Known`).
 //! Nothing is fetched twice in a run: members and connections are listed once, each
 //! workbook's SQL comes from one `/queries` listing, and `inode-` lookups are cached.
 //!
@@ -12,6 +14,7 @@
 //! [`SourceError::IncompleteListing`]; the runner must not delete anything after one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::stream::{self, BoxStream, StreamExt};
@@ -35,37 +38,55 @@ use super::sql;
 mod data_models;
 mod datasets;
 mod documents;
+mod memory;
 mod status;
 
+pub use memory::{DatasetEnd, Digests, Group, GroupKind, KnownGroup, Memory, RunMemory, digest};
+
 pub use status::{
-    FAILED_OBJECTS_MAX, FailedObject, ListingIncomplete, SourceError, SourceStatus, StatusHandle,
+    FAILED_OBJECTS_MAX, FailedObject, FailedSet, ListingIncomplete, SourceError, SourceStatus,
+    StatusHandle,
 };
 
-/// What the source hands the runner: a record, or a stand-in for records it did not make.
+/// What the source hands the runner: a record, a stand-in for records it did not make, or
+/// what the runner's checkpoint should remember.
 // The large variant is the common one: boxing it would allocate per record to shrink a
-// variant that appears once per unchanged workbook.
+// variant that appears once per unchanged object.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceItem {
-    /// A record. `workbook_id` names the workbook it belongs to (its charts, dashboard and
-    /// their lineage): the runner keeps a workbook's records together in the state.
+    /// A record. `group` names the Sigma object it belongs to (a workbook's charts,
+    /// dashboard and lineage; a data model's elements and lineage; a dataset's): the runner
+    /// keeps a group's records together in the checkpoint. A group's records arrive together.
     Record {
         record: Record,
-        workbook_id: Option<String>,
+        group: Option<Group>,
     },
-    /// An incremental run's workbook whose `updatedAt` has not changed: the runner replays
-    /// its records from the state. Never written to a sink itself.
-    UnchangedWorkbook {
-        workbook_id: String,
-        dashboard_fqn: String,
-    },
+    /// An incremental run's object that has not changed (nor what its records are made
+    /// from): the runner replays its records from the checkpoint, here, in listing order.
+    /// Never written to a sink itself.
+    Unchanged { group: Group },
+    /// A data model or dataset this run expanded, after its records: what the checkpoint
+    /// keeps of it besides them.
+    Seen { group: Group, known: KnownGroup },
+    /// The last item of a stream that reached its end: warehouse paths and input digests.
+    Memory(RunMemory),
 }
 
 impl From<Record> for SourceItem {
     fn from(record: Record) -> Self {
         SourceItem::Record {
             record,
-            workbook_id: None,
+            group: None,
+        }
+    }
+}
+
+/// Files every record of `items` under `group`.
+fn grouped(items: &mut [SourceResult], group: &Group) {
+    for item in items.iter_mut().flatten() {
+        if let SourceItem::Record { group: g, .. } = item {
+            *g = Some(group.clone());
         }
     }
 }
@@ -95,11 +116,24 @@ impl SigmaSource {
     /// The record stream. Every `Err` is also counted in the status.
     pub fn records(self) -> BoxStream<'static, SourceResult> {
         let status = self.status.clone();
+        // Warehouse paths the last run resolved, reused as they are (incremental runs).
+        let known_paths: HashMap<String, PathCell> = self
+            .options
+            .memory
+            .paths
+            .iter()
+            .map(|(inode, path)| {
+                (
+                    inode.clone(),
+                    Arc::new(OnceCell::new_with(Some(Some(path.clone())))),
+                )
+            })
+            .collect();
         let ctx = Ctx {
             api: self.api,
             options: self.options,
             status: self.status,
-            paths: Arc::new(Mutex::new(HashMap::new())),
+            paths: Arc::new(Mutex::new(known_paths)),
             endpoints: Arc::new(Endpoints::default()),
         };
         async_stream::stream! {
@@ -123,93 +157,342 @@ impl SigmaSource {
                     "lineage to warehouse tables is skipped: set lineageInformation.dbServicePrefixes or connectionServiceMap to map Sigma connections to OpenMetadata database services".into(),
                 );
             }
+            // What every record may be made from: owners and the service mapping.
+            let context = digest(&(
+                owners.emails.iter().collect::<BTreeMap<_, _>>(),
+                &owners.listing_failed,
+                connections.iter().collect::<BTreeMap<_, _>>(),
+            ));
+            let reuse = Reuse::default();
+            reuse.datasets.store(
+                Some(&context) == ctx.options.memory.digests.context.as_ref(),
+                Ordering::Relaxed,
+            );
             let wctx = Arc::new(WorkbookCtx {
                 ctx: ctx.clone(), owners, mapping,
-                datasets: Default::default(), models: Default::default(),
+                datasets: Default::default(), models: Default::default(), reuse,
+                digests: Mutex::new(Digests { context: Some(context), ..Digests::default() }),
+                known: tokio::sync::watch::Sender::new(Known::Context),
             });
 
+            // The phases fetch at once; each yields in listing order, after the phase before
+            // it, and maps what needs the phase before's index only once that is known
+            // (`WorkbookCtx::known`): requests overlap, records keep their order.
+            let capacity = ctx.options.workbook_concurrency.max(1) * 4;
+            let (datasets_tx, mut datasets_rx) = tokio::sync::mpsc::channel(capacity);
+            let (models_tx, mut models_rx) = tokio::sync::mpsc::channel(capacity);
+            let (workbooks_tx, mut workbooks_rx) = tokio::sync::mpsc::channel(capacity);
+            let (reports_tx, mut reports_rx) = tokio::sync::mpsc::channel(capacity);
+            let mut phases = Phases::default();
             if ctx.options.include_data_models {
-                let mut models = DataModelIndex::default();
-                let mut dataset_ends = HashMap::new();
-                // Datasets expand concurrently (their /sources and table lookups) and are
-                // yielded in listing order. Only the probe (the first /sources call) can find
-                // the dataset API gone for the run; a later 404 or 410 is that dataset's
-                // own, so what each dataset yields does not depend on timing.
-                let datasets = ctx.api.datasets()
-                    .map(|item| {
-                        let wctx = wctx.clone();
-                        async move {
-                            match item {
-                                Listed::Item(ds) => {
-                                    let (items, end) = wctx.dataset(ds).await;
-                                    DatasetOutcome::Expanded(items, end)
-                                }
-                                Listed::Malformed(e) => DatasetOutcome::Error(SourceError::Malformed(e)),
-                                Listed::Failed(e) => DatasetOutcome::ListingFailed(e),
-                            }
-                        }
-                    })
-                    .buffered(ctx.options.workbook_concurrency);
-                futures::pin_mut!(datasets);
-                let mut count = 0u64;
-                while let Some(outcome) = datasets.next().await {
-                    match outcome {
-                        DatasetOutcome::Expanded(items, end) => {
-                            count += 1;
-                            dataset_ends.extend(end);
-                            for item in items { yield item; }
-                        }
-                        DatasetOutcome::Error(e) => yield Err(ctx.failed(e)),
-                        DatasetOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("datasets", count, &e))),
-                    }
-                }
-                let _ = wctx.datasets.set(dataset_ends);
-                let listing = ctx.api.data_models();
-                let expanded = listing
-                    .map(|item| {
-                        let wctx = wctx.clone();
-                        async move {
-                            match item {
-                                Listed::Item(dm) => DataModelOutcome::Expanded(wctx.expand_data_model(dm).await),
-                                Listed::Malformed(e) => DataModelOutcome::Error(SourceError::Malformed(e)),
-                                Listed::Failed(e) => DataModelOutcome::ListingFailed(e),
-                            }
-                        }
-                    })
-                    .buffered(ctx.options.workbook_concurrency);
-                futures::pin_mut!(expanded);
-                let mut count = 0u64;
-                while let Some(outcome) = expanded.next().await {
-                    match outcome {
-                        DataModelOutcome::Expanded(Some((dm_id, dm_url_id, fqns, items))) => {
-                            count += 1;
-                            models.by_id.insert(dm_id, fqns.clone());
-                            models.data_models.insert(dm_url_id, fqns);
-                            for item in items { yield item; }
-                        }
-                        DataModelOutcome::Expanded(None) => count += 1,
-                        DataModelOutcome::Error(e) => yield Err(ctx.failed(e)),
-                        DataModelOutcome::ListingFailed(e) => yield Err(ctx.failed(incomplete("dataModels", count, &e))),
-                    }
-                }
-                // Workbooks start only after every data model is known.
-                let _ = wctx.models.set(models);
+                phases.spawn(0, "datasets", wctx.clone().datasets_phase(datasets_tx));
+                phases.spawn(1, "dataModels", wctx.clone().data_models_phase(models_tx));
             } else {
-                let _ = wctx.datasets.set(HashMap::new());
-                let _ = wctx.models.set(DataModelIndex::default());
+                drop((datasets_tx, models_tx));
+                wctx.no_data_models();
             }
-
             let workbooks = ctx.api.workbooks(ctx.status.workbooks_total.clone());
-            let mut workbooks = wctx.clone().documents(workbooks, "workbooks", None);
-            while let Some(item) = workbooks.next().await { yield item; }
-            // Reports (Sigma 2026): an older deployment answers 404 on the listing itself,
-            // which means "no reports here", not an incomplete listing.
-            let mut reports = wctx.clone().documents(ctx.api.reports(), "reports", Some(Endpoint::Reports));
-            while let Some(item) = reports.next().await { yield item; }
+            phases.spawn(2, "workbooks", wctx.clone().documents_phase(workbooks, "workbooks", None, workbooks_tx));
+            // Reports (Sigma 2026): an older deployment answers 404 (or 400) on the listing
+            // itself, which means "no reports here", not an incomplete listing.
+            phases.spawn(3, "reports", wctx.clone().documents_phase(ctx.api.reports(), "reports", Some(Endpoint::Reports), reports_tx));
+            let channels = [
+                (&mut datasets_rx, 0),
+                (&mut models_rx, 1),
+                (&mut workbooks_rx, 2),
+                (&mut reports_rx, 3),
+            ];
+            for (rx, phase) in channels {
+                while let Some(item) = rx.recv().await { yield item; }
+                if let Some(e) = phases.ended(phase).await { yield Err(ctx.failed(e)); }
+            }
+            let digests = wctx.digests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            yield Ok(SourceItem::Memory(RunMemory { paths: ctx.known_paths(), digests }));
             drop(status);
         }
         .boxed()
     }
+}
+
+/// Runs one object's expansion in a task of its own, so that it goes on (and lets go of
+/// what others wait for: an endpoint probe, a warehouse path being looked up) while its
+/// phase waits to hand over records; a `buffered` stream that is not polled would freeze
+/// it, and with it every phase waiting for that probe or path (a deadlock the benchmark
+/// found). Aborted when dropped.
+async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+    impl<T> Drop for AbortOnDrop<T> {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut task = AbortOnDrop(tokio::spawn(work));
+    (&mut task.0).await
+}
+
+/// An expansion that did not end normally: its listing is cut short, so the run is partial.
+fn stopped(listing: &str, error: &tokio::task::JoinError) -> SourceError {
+    SourceError::IncompleteListing(ListingIncomplete {
+        listing: listing.to_owned(),
+        items_so_far: 0,
+        pages_so_far: 0,
+        cause: format!("an expansion stopped: {error}"),
+        reason: "an expansion stopped".to_owned(),
+    })
+}
+
+/// How far the phases have got: what mapping may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Known {
+    /// Owners and connections (before any phase).
+    Context,
+    /// What stands for each dataset (`WorkbookCtx::datasets`).
+    Datasets,
+    /// Each data model's element FQNs (`WorkbookCtx::models`), and so everything.
+    DataModels,
+}
+
+/// The phases' tasks, aborted when the stream is dropped (an interrupted run).
+#[derive(Default)]
+struct Phases {
+    /// By phase: datasets, data models, workbooks, reports.
+    tasks: [Option<(&'static str, tokio::task::JoinHandle<()>)>; 4],
+}
+
+impl Phases {
+    fn spawn(
+        &mut self,
+        index: usize,
+        name: &'static str,
+        phase: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        if let Some(slot) = self.tasks.get_mut(index) {
+            *slot = Some((name, tokio::spawn(phase)));
+        }
+    }
+
+    /// Waits for the `index`th phase's task after its channel closed. A task that did not
+    /// end normally (a panic) cut its listing short: said as an incomplete listing, so the
+    /// run is not mistaken for a complete one.
+    async fn ended(&mut self, index: usize) -> Option<SourceError> {
+        let (name, task) = self.tasks.get_mut(index)?.as_mut()?;
+        match task.await {
+            Ok(()) => None,
+            Err(e) => Some(SourceError::IncompleteListing(ListingIncomplete {
+                listing: (*name).to_owned(),
+                items_so_far: 0,
+                pages_so_far: 0,
+                cause: format!("the {name} phase stopped: {e}"),
+                reason: "a phase stopped".to_owned(),
+            })),
+        }
+    }
+}
+
+impl Drop for Phases {
+    fn drop(&mut self) {
+        for (_, task) in self.tasks.iter().flatten() {
+            task.abort();
+        }
+    }
+}
+
+impl WorkbookCtx {
+    /// Waits until mapping may read what `known` says.
+    async fn known(&self, known: Known) {
+        let mut rx = self.known.subscribe();
+        // The sender lives as long as `self`: `wait_for` cannot fail while we hold it.
+        let _ = rx.wait_for(|k| *k >= known).await;
+    }
+
+    /// Without data models: no dataset or data model to know, nothing to wait for.
+    fn no_data_models(&self) {
+        let _ = self.datasets.set(HashMap::new());
+        let _ = self.models.set(DataModelIndex::default());
+        {
+            let mut d = self.digests.lock().unwrap_or_else(|p| p.into_inner());
+            d.datasets = d.context.clone();
+            d.data_models = d.context.clone();
+        }
+        let reuse = self.reuse.datasets.load(Ordering::Relaxed);
+        self.reuse.data_models.store(reuse, Ordering::Relaxed);
+        self.reuse
+            .documents
+            .store(reuse && self.digests_unchanged(), Ordering::Relaxed);
+        self.known.send_replace(Known::DataModels);
+    }
+
+    fn digests_unchanged(&self) -> bool {
+        let d = self.digests.lock().unwrap_or_else(|p| p.into_inner());
+        d.data_models == self.ctx.options.memory.digests.data_models
+    }
+
+    /// Datasets, expanded concurrently (their /sources and table lookups) and sent in
+    /// listing order. Only the probe (the first /sources call) can find the dataset API
+    /// gone for the run; a later 404 or 410 is that dataset's own, so what each dataset
+    /// yields does not depend on timing. Ends by making what stands for each dataset known.
+    async fn datasets_phase(self: Arc<Self>, tx: tokio::sync::mpsc::Sender<SourceResult>) {
+        let ctx = self.ctx.clone();
+        let mut dataset_ends = HashMap::new();
+        let datasets = ctx
+            .api
+            .datasets()
+            .map(|item| {
+                let wctx = self.clone();
+                async move {
+                    match item {
+                        Listed::Item(ds) => {
+                            match detached(async move { wctx.dataset(ds).await }).await {
+                                Ok((items, end)) => DatasetOutcome::Expanded(items, end),
+                                Err(e) => DatasetOutcome::Error(stopped("datasets", &e)),
+                            }
+                        }
+                        Listed::Malformed(e) => DatasetOutcome::Error(SourceError::Malformed(e)),
+                        Listed::Failed(e) => DatasetOutcome::ListingFailed(e),
+                    }
+                }
+            })
+            .buffered(ctx.options.workbook_concurrency);
+        futures::pin_mut!(datasets);
+        let mut count = 0u64;
+        let mut open = true;
+        while let Some(outcome) = datasets.next().await {
+            let items = match outcome {
+                DatasetOutcome::Expanded(items, end) => {
+                    count += 1;
+                    dataset_ends.extend(end);
+                    items
+                }
+                DatasetOutcome::Error(e) => vec![Err(ctx.failed(e))],
+                DatasetOutcome::ListingFailed(e) => {
+                    vec![Err(ctx.failed(incomplete("datasets", count, &e)))]
+                }
+            };
+            for item in items {
+                open = open && tx.send(item).await.is_ok();
+            }
+        }
+        let unchanged = {
+            let mut d = self.digests.lock().unwrap_or_else(|p| p.into_inner());
+            d.datasets = Some(digest(&(
+                &d.context,
+                dataset_ends.iter().collect::<BTreeMap<_, _>>(),
+            )));
+            d.datasets == ctx.options.memory.digests.datasets
+        };
+        self.reuse.data_models.store(
+            self.reuse.datasets.load(Ordering::Relaxed) && unchanged,
+            Ordering::Relaxed,
+        );
+        let _ = self.datasets.set(dataset_ends);
+        self.known.send_replace(Known::Datasets);
+    }
+
+    /// Data models, expanded concurrently and sent in listing order; each maps what needs
+    /// the datasets once they are known. Ends by making every data model known.
+    async fn data_models_phase(self: Arc<Self>, tx: tokio::sync::mpsc::Sender<SourceResult>) {
+        let ctx = self.ctx.clone();
+        let mut models = DataModelIndex::default();
+        let expanded = ctx
+            .api
+            .data_models()
+            .map(|item| {
+                let wctx = self.clone();
+                async move {
+                    match item {
+                        Listed::Item(dm) => {
+                            match detached(async move { wctx.expand_data_model(dm).await }).await {
+                                Ok(expanded) => DataModelOutcome::Expanded(expanded),
+                                Err(e) => DataModelOutcome::Error(stopped("dataModels", &e)),
+                            }
+                        }
+                        Listed::Malformed(e) => DataModelOutcome::Error(SourceError::Malformed(e)),
+                        Listed::Failed(e) => DataModelOutcome::ListingFailed(e),
+                    }
+                }
+            })
+            .buffered(ctx.options.workbook_concurrency);
+        futures::pin_mut!(expanded);
+        let mut count = 0u64;
+        let mut open = true;
+        while let Some(outcome) = expanded.next().await {
+            let items = match outcome {
+                DataModelOutcome::Expanded(Some((dm_id, dm_url_id, fqns, items))) => {
+                    count += 1;
+                    models.by_id.insert(dm_id, fqns.clone());
+                    models.data_models.insert(dm_url_id, fqns);
+                    items
+                }
+                DataModelOutcome::Expanded(None) => {
+                    count += 1;
+                    Vec::new()
+                }
+                DataModelOutcome::Error(e) => vec![Err(ctx.failed(e))],
+                // A deployment without the data model API answers 400 or 404 on the
+                // listing itself: "no data models here", as for reports.
+                DataModelOutcome::ListingFailed(e) => {
+                    if ctx
+                        .endpoints
+                        .listing_absent(Endpoint::DataModels, &e, count)
+                    {
+                        Vec::new()
+                    } else {
+                        vec![Err(ctx.failed(incomplete("dataModels", count, &e)))]
+                    }
+                }
+            };
+            for item in items {
+                open = open && tx.send(item).await.is_ok();
+            }
+        }
+        // The datasets' digest is part of this one: known by now (every data model that
+        // read one waited for it), but wait in case there was none.
+        self.known(Known::Datasets).await;
+        {
+            let mut d = self.digests.lock().unwrap_or_else(|p| p.into_inner());
+            d.data_models = Some(digest(&(
+                &d.datasets,
+                models.by_id.iter().collect::<BTreeMap<_, _>>(),
+                models.data_models.iter().collect::<BTreeMap<_, _>>(),
+            )));
+        }
+        self.reuse.documents.store(
+            self.reuse.data_models.load(Ordering::Relaxed)
+                && self.reuse.datasets.load(Ordering::Relaxed)
+                && self.digests_unchanged(),
+            Ordering::Relaxed,
+        );
+        let _ = self.models.set(models);
+        self.known.send_replace(Known::DataModels);
+    }
+
+    /// Workbooks or reports, expanded concurrently and sent in listing order; each maps
+    /// what needs the data models once they are known.
+    async fn documents_phase<D: Into<Document> + Send + 'static>(
+        self: Arc<Self>,
+        listing: BoxStream<'static, Listed<D>>,
+        name: &'static str,
+        optional: Option<Endpoint>,
+        tx: tokio::sync::mpsc::Sender<SourceResult>,
+    ) {
+        let mut listing = self.documents(listing, name, optional);
+        while let Some(item) = listing.next().await {
+            if tx.send(item).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Which phases may reuse the last run's records: decided at each phase's start from the
+/// digests of its inputs (see `memory.rs`).
+#[derive(Debug, Default)]
+struct Reuse {
+    datasets: AtomicBool,
+    data_models: AtomicBool,
+    documents: AtomicBool,
 }
 
 enum WorkbookOutcome {
@@ -220,8 +503,9 @@ enum WorkbookOutcome {
 
 impl WorkbookCtx {
     /// A listing of documents (workbooks or reports), each expanded concurrently and yielded
-    /// in listing order. When the listing is an `optional` endpoint (reports), a 404 before
-    /// its first item means the deployment has none: said once, not an incomplete listing.
+    /// in listing order. When the listing is an `optional` endpoint (reports), a 400 or 404
+    /// before its first item means the deployment has none: said once, not an incomplete
+    /// listing (`Endpoints::listing_absent`).
     fn documents<D: Into<Document> + Send + 'static>(
         self: Arc<Self>,
         listing: BoxStream<'static, Listed<D>>,
@@ -236,7 +520,11 @@ impl WorkbookCtx {
                 async move {
                     match item {
                         Listed::Item(doc) => {
-                            WorkbookOutcome::Expanded(wctx.expand_document(doc.into()).await)
+                            let doc: Document = doc.into();
+                            match detached(async move { wctx.expand_document(doc).await }).await {
+                                Ok(items) => WorkbookOutcome::Expanded(items),
+                                Err(e) => WorkbookOutcome::Error(stopped(name, &e)),
+                            }
                         }
                         Listed::Malformed(e) => WorkbookOutcome::Error(SourceError::Malformed(e)),
                         Listed::Failed(e) => WorkbookOutcome::ListingFailed(e),
@@ -256,16 +544,9 @@ impl WorkbookCtx {
                     WorkbookOutcome::Error(e) => yield Err(ctx.failed(e)),
                     WorkbookOutcome::ListingFailed(e) => {
                         let absent = optional
-                            .filter(|_| count == 0 && e.status().map(|s| s.as_u16()) == Some(404));
-                        match absent {
-                            Some(endpoint) => {
-                                ctx.endpoints.mark_missing(endpoint);
-                                tracing::info!(
-                                    "{} is not available on this Sigma deployment (404): no {name}",
-                                    endpoint.route()
-                                );
-                            }
-                            None => yield Err(ctx.failed(incomplete(name, count, &e))),
+                            .is_some_and(|endpoint| ctx.endpoints.listing_absent(endpoint, &e, count));
+                        if !absent {
+                            yield Err(ctx.failed(incomplete(name, count, &e)));
                         }
                     }
                 }
@@ -307,18 +588,6 @@ struct DataModelIndex {
     data_models: HashMap<String, Vec<String>>,
     /// dataModelId -> the same FQNs (lineage trees name data models by id).
     by_id: HashMap<String, Vec<String>>,
-}
-
-/// What a dataset node (`inode-<urlId>`) resolves to.
-#[derive(Debug, Clone)]
-enum DatasetEnd {
-    /// The dataset's own data model FQN (not migrated, or no migration needed).
-    Emitted(String),
-    /// Migrated: the data model that stands for it, and the dataset's own id.
-    MigratedTo {
-        data_model_id: String,
-        dataset_id: String,
-    },
 }
 
 type PathCell = Arc<OnceCell<Option<ConnectionPath>>>;
@@ -399,6 +668,15 @@ impl Ctx {
         out
     }
 
+    /// Every warehouse path this run knows (resolved or reused), for the next run.
+    fn known_paths(&self) -> BTreeMap<String, ConnectionPath> {
+        let paths = self.paths.lock().unwrap_or_else(|p| p.into_inner());
+        paths
+            .iter()
+            .filter_map(|(inode, cell)| Some((inode.clone(), cell.get()?.clone()?)))
+            .collect()
+    }
+
     /// Where an `inode-` table lives, looked up once per run.
     async fn connection_path(&self, inode: &str) -> Result<Option<ConnectionPath>, ClientError> {
         let cell = {
@@ -427,6 +705,12 @@ struct WorkbookCtx {
     datasets: OnceCell<HashMap<String, DatasetEnd>>,
     /// Set after the data models phase.
     models: OnceCell<DataModelIndex>,
+    /// Which phases may reuse the last run's records.
+    reuse: Reuse,
+    /// The digests of this run's inputs, each phase's as it ends.
+    digests: Mutex<Digests>,
+    /// How far the phases have got (see [`Known`]).
+    known: tokio::sync::watch::Sender<Known>,
 }
 
 /// Collects a whole listing for one object; `Err` names the step.

@@ -2,7 +2,7 @@
 //! `FailedObject`), incomplete listings, and the counts and warnings of a run
 //! (`SourceStatus`, shared through `StatusHandle`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -123,6 +123,91 @@ impl FailedObject {
     }
 }
 
+/// Every object that failed in a run, by what it was: what mark-deleted reads. Unlike
+/// [`SourceStatus::failed_objects`] (a list for people, capped), it is never capped, and it
+/// is typed: the one place that turns a failure's label into what it may have hidden.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FailedSet {
+    /// Workbooks and reports (by Sigma id) that failed or whose listing entry did not decode.
+    pub documents: BTreeSet<String>,
+    /// Data models (by Sigma id) that failed.
+    pub data_models: BTreeSet<String>,
+    /// Datasets (by Sigma id) whose listing entry did not decode.
+    pub datasets: BTreeSet<String>,
+    /// A page or element entry did not decode (or a failure of a kind this set does not
+    /// know): its document cannot be told, so any chart may be one that was not seen.
+    pub some_chart_unseen: bool,
+    /// A data model, a dataset or a part of one failed: which data models it hid cannot be
+    /// told, so any data model may be one that was not seen.
+    pub some_data_model_unseen: bool,
+}
+
+/// What a failure is about, from its kind.
+enum FailedScope {
+    Document,
+    DocumentPart,
+    DataModel,
+    Dataset,
+    DataModelPart,
+    /// A part of a document that holds no chart or data model (its SQL, its lineage).
+    Lineage,
+}
+
+impl FailedScope {
+    /// `kind` as [`SourceError::Object`] and the listings' [`DecodeError`] say it. A kind not
+    /// listed here is treated as hiding anything (no chart or data model is deleted).
+    fn of(kind: &str) -> Option<Self> {
+        Some(match kind {
+            "dashboard" | "workbook" | "report" => Self::Document,
+            "page" | "element" => Self::DocumentPart,
+            "dataModel" | "data model" => Self::DataModel,
+            "dataset" => Self::Dataset,
+            "data model element"
+            | "data model column"
+            | "data model lineage entry"
+            | "data model source" => Self::DataModelPart,
+            "query" | "lineage entry" | "member" | "connection" => Self::Lineage,
+            _ => return None,
+        })
+    }
+}
+
+impl FailedSet {
+    /// Files one failure. An incomplete listing is not an object (the run deletes nothing
+    /// after one anyway).
+    pub fn add(&mut self, error: &SourceError) {
+        let (kind, id) = match error {
+            SourceError::Object { kind, id, .. } => (*kind, id),
+            SourceError::Malformed(d) => (d.kind, &d.id),
+            SourceError::IncompleteListing(_) => return,
+        };
+        match FailedScope::of(kind) {
+            Some(FailedScope::Document) => {
+                self.documents.insert(id.clone());
+            }
+            Some(FailedScope::DocumentPart) => self.some_chart_unseen = true,
+            Some(FailedScope::DataModel) => {
+                self.data_models.insert(id.clone());
+                self.some_data_model_unseen = true;
+            }
+            Some(FailedScope::Dataset) => {
+                self.datasets.insert(id.clone());
+                self.some_data_model_unseen = true;
+            }
+            Some(FailedScope::DataModelPart) => self.some_data_model_unseen = true,
+            Some(FailedScope::Lineage) => {}
+            None => {
+                self.some_chart_unseen = true;
+                self.some_data_model_unseen = true;
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// Counts and first examples of what the source did.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -144,6 +229,9 @@ pub struct SourceStatus {
     pub failures_by_cause: WarningGroups,
     /// Every object that failed (up to `FAILED_OBJECTS_MAX`), with its id.
     pub failed_objects: Vec<FailedObject>,
+    /// Every object that failed, typed and uncapped: what mark-deleted reads.
+    #[serde(skip)]
+    pub failed: FailedSet,
     /// Listings that ended early: a run with any is not complete.
     pub incomplete_listings: Vec<ListingIncomplete>,
     /// Workbooks Sigma says it has (from the listing's `total`), for progress.
@@ -242,6 +330,7 @@ impl StatusHandle {
         if s.failure_examples.len() < EXAMPLES {
             s.failure_examples.push(error.to_string());
         }
+        s.failed.add(error);
         if s.failed_objects.len() < FAILED_OBJECTS_MAX {
             if let Some(object) = FailedObject::of(error) {
                 s.failed_objects.push(object);
