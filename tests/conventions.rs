@@ -1,5 +1,6 @@
-//! Conventions of the test suite that a reviewer would otherwise have to remember
-//! (docs/testing.md): no test may pass or fail by how fast the machine is.
+//! Conventions that a reviewer would otherwise have to remember: no test may pass or fail
+//! by how fast the machine is (docs/testing.md), and the library's modules import each
+//! other in one direction only (docs/architecture.md).
 //!
 //! Every assertion that reads a wall-clock duration (`elapsed`) must either run on tokio's
 //! paused clock (`#[tokio::test(start_paused = true)]`), or carry a `// timing:` comment
@@ -118,4 +119,158 @@ fn the_check_tells_a_timed_assertion_from_an_explained_one() {
     // Library code outside `#[cfg(test)]` is not test code.
     let library = "fn f() {\n    debug_assert!(start.elapsed() < LIMIT);\n}\n";
     assert!(unexplained(Path::new("connector/src/x.rs"), library).is_empty());
+}
+
+// ---------------------------------------------------------------- module graph
+
+/// `connector/src/a/b.rs` and `connector/src/a/b/mod.rs` -> `a::b`.
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).unwrap().with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if matches!(parts.last().map(String::as_str), Some("mod" | "lib")) {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
+/// Which modules each module's non-test code names through `crate::` or `super::` paths,
+/// between modules that are not each other's ancestor.
+fn module_edges(src: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    files.retain(|f| f.file_name().is_some_and(|n| n != "main.rs"));
+    let modules: std::collections::BTreeSet<String> =
+        files.iter().map(|f| module_of(src, f)).collect();
+    let path = regex::Regex::new(r"\b(crate|super)((?:::[a-z_][a-z0-9_]*)+)").unwrap();
+    let mut edges = Vec::new();
+    for file in &files {
+        let from = module_of(src, file);
+        let text = std::fs::read_to_string(file).unwrap();
+        let code = text
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or_default();
+        for m in path.captures_iter(code) {
+            let mut base: Vec<&str> = if &m[1] == "crate" {
+                Vec::new()
+            } else {
+                from.split("::").filter(|p| !p.is_empty()).collect()
+            };
+            if &m[1] == "super" {
+                base.pop();
+            }
+            let segments: Vec<&str> = m[2].trim_start_matches("::").split("::").collect();
+            let target = (1..=segments.len()).rev().find_map(|k| {
+                let candidate = base
+                    .iter()
+                    .chain(&segments[..k])
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("::");
+                modules.contains(&candidate).then_some(candidate)
+            });
+            if let Some(to) = target {
+                let related = to == from
+                    || from.starts_with(&format!("{to}::"))
+                    || to.starts_with(&format!("{from}::"))
+                    || to.is_empty()
+                    || from.is_empty();
+                if !related {
+                    edges.push((from.clone(), to));
+                }
+            }
+        }
+    }
+    edges
+}
+
+/// A cycle in `edges`, if any, as the modules along it.
+fn find_cycle(edges: &[(String, String)]) -> Option<Vec<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (a, b) in edges {
+        graph.entry(a).or_default().insert(b);
+    }
+    fn visit<'a>(
+        node: &'a str,
+        graph: &BTreeMap<&'a str, BTreeSet<&'a str>>,
+        done: &mut BTreeSet<&'a str>,
+        stack: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = stack.iter().position(|n| *n == node) {
+            let mut cycle: Vec<String> = stack[at..].iter().map(|s| s.to_string()).collect();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if !done.insert(node) {
+            return None;
+        }
+        stack.push(node);
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(c) = visit(next, graph, done, stack) {
+                return Some(c);
+            }
+        }
+        stack.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|n| visit(n, &graph, &mut done, &mut Vec::new()))
+}
+
+/// Edges between siblings: `a::x::f -> a::y` is `a::x -> a::y` (and at the top level,
+/// `status -> sigma`), so a cycle through any module's children shows.
+fn sibling_edges(edges: &[(String, String)]) -> Vec<(String, String)> {
+    edges
+        .iter()
+        .filter_map(|(a, b)| {
+            let (a, b): (Vec<&str>, Vec<&str>) = (a.split("::").collect(), b.split("::").collect());
+            let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+            (common < a.len() && common < b.len())
+                .then(|| (a[..=common].join("::"), b[..=common].join("::")))
+        })
+        .collect()
+}
+
+/// No import circles: neither between the library's files nor between the children of any
+/// module (the top-level modules included). A circle means two modules are one concern,
+/// or a shared type lives in the wrong one.
+#[test]
+fn the_module_graph_has_no_cycles() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("connector/src");
+    let edges = module_edges(&src);
+    assert!(
+        edges.len() > 50,
+        "the check sees the imports: {}",
+        edges.len()
+    );
+    assert_eq!(
+        find_cycle(&edges),
+        None,
+        "files import each other in a circle"
+    );
+    assert_eq!(
+        find_cycle(&sibling_edges(&edges)),
+        None,
+        "modules import each other in a circle"
+    );
+}
+
+#[test]
+fn the_cycle_check_finds_a_cycle() {
+    let e = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    let edges = [
+        e("status", "sigma::source"),
+        e("sigma::source::status", "status"),
+    ];
+    assert_eq!(find_cycle(&edges), None, "no file-level circle");
+    assert_eq!(
+        find_cycle(&sibling_edges(&edges)),
+        Some(vec!["sigma".into(), "status".into(), "sigma".into()])
+    );
 }

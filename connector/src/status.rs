@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::ClientStats;
 use crate::outcome::Outcome;
-use crate::sigma::source::{FailedObject, ListingIncomplete, SourceStatus};
+use crate::sigma::source::{FailedObject, ListingIncomplete, SourceStatus, WarningGroups};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -37,85 +37,6 @@ pub struct StepStatus {
     pub failures_by_cause: WarningGroups,
 }
 
-/// Warnings (or failures) grouped by cause: one entry per distinct cause with the number
-/// of objects it affected and the first few of their ids, in the order the causes first
-/// appeared. What a run reports instead of one line per object: a forbidden `/v2/members`
-/// is one cause affecting every workbook, not hundreds of warnings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct WarningGroups {
-    groups: Vec<WarningGroup>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WarningGroup {
-    /// The cause in words, the same for every object it affected.
-    pub cause: String,
-    /// Objects affected (0 for a cause that concerns the whole run).
-    pub objects: u64,
-    /// The first few of their ids.
-    pub example_ids: Vec<String>,
-}
-
-/// Ids kept per cause (all are counted).
-const GROUP_EXAMPLES: usize = 3;
-
-impl WarningGroups {
-    /// Files one occurrence of `cause`, affecting `object` when given. Returns true when
-    /// the cause is new: the caller logs it then, and only then.
-    pub fn add(&mut self, cause: &str, object: Option<&str>) -> bool {
-        let (index, is_new) = match self.groups.iter().position(|g| g.cause == cause) {
-            Some(index) => (index, false),
-            None => {
-                self.groups.push(WarningGroup {
-                    cause: cause.to_owned(),
-                    ..WarningGroup::default()
-                });
-                (self.groups.len() - 1, true)
-            }
-        };
-        if let Some(id) = object {
-            let group = &mut self.groups[index];
-            group.objects += 1;
-            if group.example_ids.len() < GROUP_EXAMPLES
-                && !group.example_ids.iter().any(|e| e == id)
-            {
-                group.example_ids.push(id.to_owned());
-            }
-        }
-        is_new
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &WarningGroup> {
-        self.groups.iter()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
-    }
-}
-
-impl std::fmt::Display for WarningGroup {
-    /// `cause (N objects, e.g. a, b, c)`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.cause)?;
-        match self.objects {
-            0 => Ok(()),
-            n => {
-                write!(f, " ({n} object{}", if n == 1 { "" } else { "s" })?;
-                if !self.example_ids.is_empty() {
-                    write!(f, ", e.g. {}", self.example_ids.join(", "))?;
-                    if n as usize > self.example_ids.len() {
-                        f.write_str(", ...")?;
-                    }
-                }
-                f.write_str(")")
-            }
-        }
-    }
-}
-
 /// What an interrupted run leaves as it was, decided before the run starts (whether an
 /// output file existed then), so the messages say only what is true.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,13 +58,16 @@ enum KeptOutput {
 }
 
 impl KeptOnInterrupt {
+    /// What an interruption would keep, decided before the run from the workflow's sink,
+    /// the `--output` override and the state file.
     pub fn before_run(
         workflow: &crate::config::Workflow,
-        options: &crate::workflow::RunOptions,
+        output: Option<&std::path::Path>,
+        state_file: Option<&std::path::Path>,
     ) -> Self {
         use crate::config::SinkType;
-        let file = match (&options.output, workflow.sink.sink_type) {
-            (Some(path), _) => Some(path.clone()),
+        let file = match (output, workflow.sink.sink_type) {
+            (Some(path), _) => Some(path.to_path_buf()),
             (None, SinkType::File) => Some(
                 workflow
                     .sink
@@ -156,7 +80,7 @@ impl KeptOnInterrupt {
             (None, SinkType::MetadataRest) => {
                 return Self {
                     output: KeptOutput::Sent,
-                    state_file: options.state_file.clone(),
+                    state_file: state_file.map(std::path::Path::to_path_buf),
                 };
             }
         };
@@ -172,7 +96,7 @@ impl KeptOnInterrupt {
         };
         Self {
             output,
-            state_file: options.state_file.clone(),
+            state_file: state_file.map(std::path::Path::to_path_buf),
         }
     }
 }

@@ -251,7 +251,11 @@ async fn execute(
         name: "sink".into(),
         ..Default::default()
     };
-    let what_is_kept = crate::status::KeptOnInterrupt::before_run(workflow, options);
+    let what_is_kept = crate::status::KeptOnInterrupt::before_run(
+        workflow,
+        options.output.as_deref(),
+        options.state_file.as_deref(),
+    );
     let mut progress = Progress::start(options, &source_status, client);
     let replay = previous.as_ref().map(Replay::new);
     let mut writer = Writer {

@@ -349,7 +349,7 @@ impl Details {
             ErrorKind::TooLarge { limit } => write!(
                 f,
                 "the response is larger than the cap of {}; reading stopped there and the request is not retried (the same request gets the same answer). A page of Sigma's API is a few MB: check that hostPort is Sigma's API, or raise serviceConnection.config.maxResponseBytes",
-                super::http::byte_size(*limit)
+                byte_size(*limit)
             )?,
         }
         Ok(())
@@ -402,3 +402,16 @@ impl fmt::Display for ClientError {
 }
 
 impl std::error::Error for ClientError {}
+
+/// `n` bytes in words for a message: `67108864 bytes (64 MiB)`.
+pub(crate) fn byte_size(n: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    const KIB: u64 = 1024;
+    if n >= MIB && n % MIB == 0 {
+        format!("{n} bytes ({} MiB)", n / MIB)
+    } else if n >= KIB && n % KIB == 0 {
+        format!("{n} bytes ({} KiB)", n / KIB)
+    } else {
+        format!("{n} bytes")
+    }
+}

@@ -127,10 +127,6 @@ pub(crate) fn is_tls(err: &reqwest::Error) -> bool {
     false
 }
 
-/// The default cap on one response body: 64 MiB. A page of 1,000 Sigma entries is a few
-/// MB and a token answer under a kilobyte; anything near this is not Sigma answering.
-pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
-
 /// A complete response: status, headers and the whole body.
 pub(crate) struct RawResponse {
     pub(crate) status: StatusCode,
@@ -224,18 +220,8 @@ pub(crate) async fn send(
     })
 }
 
-/// `n` bytes in words for a message: `67108864 bytes (64 MiB)`.
-pub(crate) fn byte_size(n: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    const KIB: u64 = 1024;
-    if n >= MIB && n % MIB == 0 {
-        format!("{n} bytes ({} MiB)", n / MIB)
-    } else if n >= KIB && n % KIB == 0 {
-        format!("{n} bytes ({} KiB)", n / KIB)
-    } else {
-        format!("{n} bytes")
-    }
-}
+/// Sizes as people write them; kept beside the error that prints them.
+pub(crate) use super::error::byte_size;
 
 #[cfg(test)]
 mod tests {

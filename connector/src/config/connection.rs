@@ -150,8 +150,12 @@ fn default_request_timeout() -> u64 {
 fn default_connect_timeout() -> u64 {
     10
 }
+/// The default cap on one response body: 64 MiB. A page of 1,000 Sigma entries is a few
+/// MB and a token answer under a kilobyte; anything near this is not Sigma answering.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
 pub(crate) fn default_max_response_bytes() -> u64 {
-    crate::client::http::DEFAULT_MAX_RESPONSE_BYTES
+    DEFAULT_MAX_RESPONSE_BYTES
 }
 fn default_max_retries() -> u32 {
     8

@@ -1,34 +1,15 @@
 //! Loading: text (YAML or JSON) -> `serde_json::Value` -> `${ENV}` substitution -> JSON Schema
 //! validation (every violation, formats checked) -> semantic checks -> typed config.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::schema;
-use super::validate::{schema_violations, semantic_violations};
+use super::validate::{
+    Kind, Violation, escape_pointer, is_secret_key, schema_violations, scrub, semantic_violations,
+};
 use super::{SigmaConnection, Workflow};
-
-/// One thing wrong with a config: where (a JSON pointer) and what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    pub pointer: String,
-    pub message: String,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pointer = if self.pointer.is_empty() {
-            "/"
-        } else {
-            &self.pointer
-        };
-        write!(f, "{pointer}: {}", self.message)
-    }
-}
 
 /// Why a config could not be loaded. Never carries a secret value.
 #[derive(Debug, thiserror::Error)]
@@ -74,35 +55,6 @@ impl ConfigInput {
             ConfigInput::Workflow(w) => &w.source.service_connection.config,
             ConfigInput::Connection(c) => c,
         }
-    }
-}
-
-#[derive(Clone, Copy)]
-pub(super) enum Kind {
-    Workflow,
-    Connection,
-}
-
-impl Kind {
-    pub(super) fn connection_pointer(self) -> &'static str {
-        match self {
-            Kind::Workflow => "/source/serviceConnection/config",
-            Kind::Connection => "",
-        }
-    }
-    pub(super) fn validator(self) -> &'static jsonschema::Validator {
-        static WORKFLOW: OnceLock<jsonschema::Validator> = OnceLock::new();
-        static CONNECTION: OnceLock<jsonschema::Validator> = OnceLock::new();
-        let (cell, make): (_, fn() -> Value) = match self {
-            Kind::Workflow => (&WORKFLOW, schema::workflow_schema),
-            Kind::Connection => (&CONNECTION, schema::connection_schema),
-        };
-        cell.get_or_init(|| {
-            jsonschema::options()
-                .should_validate_formats(true)
-                .build(&make())
-                .expect("the generated schema is a valid JSON Schema (tested)")
-        })
     }
 }
 
@@ -257,16 +209,6 @@ fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
     out
 }
 
-pub(super) fn escape_pointer(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
-}
-
-/// Keys whose values are secrets wherever they appear.
-pub(crate) fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    k.contains("secret") || k.contains("password") || k.ends_with("token") || k == "jwt"
-}
-
 fn collect_secrets(value: &Value) -> Vec<String> {
     fn walk(value: &Value, out: &mut Vec<String>) {
         match value {
@@ -289,23 +231,6 @@ fn collect_secrets(value: &Value) -> Vec<String> {
     }
     let mut out = Vec::new();
     walk(value, &mut out);
-    out
-}
-
-/// Replaces every secret (as it appears in a message: bare or JSON-quoted) with a marker.
-pub(super) fn scrub(message: &str, secrets: &[String]) -> String {
-    let mut out = message.to_owned();
-    for secret in secrets {
-        let quoted = serde_json::to_string(secret).unwrap_or_default();
-        out = out.replace(&quoted, "\"[redacted]\"");
-        if secret.len() >= 4 {
-            out = out.replace(secret.as_str(), "[redacted]");
-        }
-    }
-    const MAX: usize = 300;
-    if out.chars().count() > MAX {
-        out = out.chars().take(MAX).collect::<String>() + "…";
-    }
     out
 }
 

@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 pub use connection::{SigmaConnection, SigmaType};
 pub use endpoints::{EndpointError, SigmaEndpoints};
 pub use load::{
-    ConfigError, ConfigInput, Violation, load_connection_str, load_input_file, load_input_str,
+    ConfigError, ConfigInput, load_connection_str, load_input_file, load_input_str,
     load_workflow_file, load_workflow_str,
 };
+pub use validate::Violation;
 pub use workflow::{
     ComponentStep, DashboardMetadataType, DashboardSourceConfig, LineageInformation, LoggerLevel,
     OpenMetadataServerConfig, QueryParserConfig, QueryParserType, SecurityConfig,

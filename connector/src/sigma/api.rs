@@ -18,15 +18,15 @@ use super::model::{
     WorkbookElement, WorkbookPage, Workspace,
 };
 
-/// The two Sigma documents laid out as pages of elements. Their sub-resources have the same
-/// names; reports' page by token (`pageSize`/`pageToken`), workbooks' by `limit`/`page`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocumentKind {
-    Workbook,
-    Report,
+pub use super::model::DocumentKind;
+
+/// How each document kind is asked for: the route's collection and its paging.
+trait DocumentRoutes {
+    fn collection(self) -> &'static str;
+    fn style(self) -> PageStyle;
 }
 
-impl DocumentKind {
+impl DocumentRoutes for DocumentKind {
     fn collection(self) -> &'static str {
         match self {
             DocumentKind::Workbook => "workbooks",

@@ -6,6 +6,7 @@ pub mod endpoints;
 pub mod filter;
 pub mod lineage;
 pub mod mapping;
+pub(crate) mod memory;
 pub mod model;
 pub mod options;
 pub(crate) mod projection;

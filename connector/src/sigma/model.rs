@@ -6,6 +6,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The two Sigma documents laid out as pages of elements. Their sub-resources have the same
+/// names; reports' page by token (`pageSize`/`pageToken`), workbooks' by `limit`/`page`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    Workbook,
+    Report,
+}
+
 /// `GET /v2/workbooks`, `GET /v2/workbooks/{workbookId}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -47,7 +55,7 @@ pub struct WorkbookVersionTag {
 /// so that owners, tags, filters, charts, lineage and incremental runs are written once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
-    pub kind: super::api::DocumentKind,
+    pub kind: DocumentKind,
     /// Sigma's id (`workbookId` or `reportId`), for API paths and the state.
     pub id: String,
     pub name: String,
@@ -65,8 +73,8 @@ impl Document {
     /// workbook id, or `report_<reportId>`, so that a report never takes a workbook's name.
     pub fn entity_key(&self) -> String {
         match self.kind {
-            super::api::DocumentKind::Workbook => self.id.clone(),
-            super::api::DocumentKind::Report => format!("report_{}", self.id),
+            DocumentKind::Workbook => self.id.clone(),
+            DocumentKind::Report => format!("report_{}", self.id),
         }
     }
 }
@@ -74,7 +82,7 @@ impl Document {
 impl From<Workbook> for Document {
     fn from(wb: Workbook) -> Self {
         Document {
-            kind: super::api::DocumentKind::Workbook,
+            kind: DocumentKind::Workbook,
             id: wb.workbook_id,
             name: wb.name,
             url: wb.url,
@@ -91,7 +99,7 @@ impl From<Workbook> for Document {
 impl From<Report> for Document {
     fn from(r: Report) -> Self {
         Document {
-            kind: super::api::DocumentKind::Report,
+            kind: DocumentKind::Report,
             id: r.report_id,
             name: r.name,
             url: r.url,

@@ -31,7 +31,7 @@ pub struct SourceOptions {
     /// Incremental runs: what the last run saw. An object still at its `updatedAt` (and
     /// whose inputs did not change) is not expanded; an `Unchanged` item stands in for its
     /// records. Empty for a full run.
-    pub memory: Arc<super::source::Memory>,
+    pub memory: Arc<super::memory::Memory>,
 }
 
 impl SourceOptions {

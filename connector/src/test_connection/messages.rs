@@ -8,55 +8,8 @@ use std::time::Duration;
 use crate::client::{AuthFailure, ClientError, ErrorKind, FailureCause};
 use crate::config::{ConfigError, SigmaConnection, SigmaEndpoints};
 
+use super::result::Step;
 use super::result::StepOutcome;
-use super::steps::Step;
-use super::timing::{Clock, Limit, secs};
-
-/// How a skipped step's message starts: [`super::TestConnectionStepResult::skipped`] reads it.
-pub const SKIPPED_PREFIX: &str = "skipped: ";
-
-pub(super) fn skipped_after(failed: Step) -> StepOutcome {
-    StepOutcome::fail(
-        format!("{SKIPPED_PREFIX}{} failed", failed.name()),
-        String::new(),
-    )
-}
-
-pub(super) fn total_timeout_ran_out(total: Duration) -> StepOutcome {
-    StepOutcome::fail(
-        format!(
-            "{SKIPPED_PREFIX}the test's total timeout of {} ran out",
-            secs(total)
-        ),
-        String::new(),
-    )
-}
-
-pub(super) fn step_timed_out(
-    step: Step,
-    limit: Duration,
-    which: Limit,
-    clock: &Clock,
-) -> StepOutcome {
-    let which = match which {
-        Limit::Step => "step timeout",
-        Limit::RestOfTotal => "rest of the test's total timeout",
-    };
-    StepOutcome::fail(
-        format!(
-            "{} timed out: Sigma did not answer within {} ({which}); the API may be overloaded or unreachable, try again or raise the timeout.",
-            step.name(),
-            secs(limit)
-        ),
-        format!(
-            "step: {}\ntimeout: {} ({which})\nstep timeout: {}\ntotal timeout: {}",
-            step.name(),
-            secs(limit),
-            secs(clock.step_timeout),
-            secs(clock.total_timeout)
-        ),
-    )
-}
 
 pub(super) fn config_valid(endpoints: &SigmaEndpoints) -> String {
     format!(

@@ -34,9 +34,9 @@ use crate::client::{BackoffConfig, RetryConfig, SigmaClient};
 use crate::config::{ConfigError, ConfigInput, SigmaConnection, load_input_str};
 use crate::sigma::api::{ListingEndpoint, SigmaApi};
 
-pub use messages::SKIPPED_PREFIX;
+pub use result::SKIPPED_PREFIX;
+pub use result::Step;
 pub use result::{TestConnectionResult, TestConnectionStatus, TestConnectionStepResult};
-pub use steps::Step;
 
 use result::{Report, StepOutcome};
 use steps::Probe;
@@ -226,7 +226,7 @@ async fn run_steps(
                     .await
             } else {
                 // Lineage starts from a workbook: without the listing there is none to try.
-                messages::skipped_after(Step::GetWorkbooks)
+                result::skipped_after(Step::GetWorkbooks)
             }
         },
     );

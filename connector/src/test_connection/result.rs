@@ -7,9 +7,6 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::messages::SKIPPED_PREFIX;
-use super::steps::Step;
-
 /// OpenMetadata's `TestConnectionResult`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -172,7 +169,7 @@ impl Report {
     /// Reports every step not yet reported as skipped, because of `failed`.
     pub(super) fn skip_rest(&mut self, failed: Step) {
         for step in Step::ALL.iter().skip(self.steps.len()) {
-            self.push(*step, super::messages::skipped_after(failed));
+            self.push(*step, skipped_after(failed));
         }
     }
 
@@ -203,6 +200,72 @@ impl Report {
             steps: self.steps,
         }
     }
+}
+
+/// The steps, in the order they run and are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Schema and semantic validation of the config; no network.
+    CheckConfig,
+    /// An access token from the token endpoint: proves hostPort, apiVersion and credentials.
+    GetToken,
+    /// `GET /v2/workbooks?limit=1`: the dashboards.
+    GetWorkbooks,
+    /// `GET /v2/reports?limit=1` (today's API; an older deployment's 404 warns).
+    GetReports,
+    /// `GET /v2/datasets?limit=1`.
+    GetDatasets,
+    /// `GET /v2/dataModels?limit=1`, then the first data model's `/lineage` (or, on an
+    /// older deployment, its `/sources`).
+    GetDataModels,
+    /// `GET /v2/members?limit=1`: owners.
+    GetMembers,
+    /// The first workbook's `/lineage`, or on an older deployment one chart element's.
+    GetLineage,
+}
+
+impl Step {
+    pub const ALL: [Step; 8] = [
+        Step::CheckConfig,
+        Step::GetToken,
+        Step::GetWorkbooks,
+        Step::GetReports,
+        Step::GetDatasets,
+        Step::GetDataModels,
+        Step::GetMembers,
+        Step::GetLineage,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::CheckConfig => "CheckConfig",
+            Step::GetToken => "GetToken",
+            Step::GetWorkbooks => "GetWorkbooks",
+            Step::GetReports => "GetReports",
+            Step::GetDatasets => "GetDatasets",
+            Step::GetDataModels => "GetDataModels",
+            Step::GetMembers => "GetMembers",
+            Step::GetLineage => "GetLineage",
+        }
+    }
+
+    /// Whether the test fails when this step fails. Optional steps only warn.
+    pub fn mandatory(self) -> bool {
+        matches!(
+            self,
+            Step::CheckConfig | Step::GetToken | Step::GetWorkbooks
+        )
+    }
+}
+
+/// How a skipped step's message starts: [`super::TestConnectionStepResult::skipped`] reads it.
+pub const SKIPPED_PREFIX: &str = "skipped: ";
+
+pub(super) fn skipped_after(failed: Step) -> StepOutcome {
+    StepOutcome::fail(
+        format!("{SKIPPED_PREFIX}{} failed", failed.name()),
+        String::new(),
+    )
 }
 
 #[cfg(test)]

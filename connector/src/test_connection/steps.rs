@@ -13,63 +13,7 @@ use crate::sigma::mapping::is_chart;
 use crate::sigma::model::{DataModel, Workbook, WorkbookElement, WorkbookPage};
 
 use super::messages::{self, ElementLineageProbe};
-use super::result::StepOutcome;
-
-/// The steps, in the order they run and are reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Schema and semantic validation of the config; no network.
-    CheckConfig,
-    /// An access token from the token endpoint: proves hostPort, apiVersion and credentials.
-    GetToken,
-    /// `GET /v2/workbooks?limit=1`: the dashboards.
-    GetWorkbooks,
-    /// `GET /v2/reports?limit=1` (today's API; an older deployment's 404 warns).
-    GetReports,
-    /// `GET /v2/datasets?limit=1`.
-    GetDatasets,
-    /// `GET /v2/dataModels?limit=1`, then the first data model's `/lineage` (or, on an
-    /// older deployment, its `/sources`).
-    GetDataModels,
-    /// `GET /v2/members?limit=1`: owners.
-    GetMembers,
-    /// The first workbook's `/lineage`, or on an older deployment one chart element's.
-    GetLineage,
-}
-
-impl Step {
-    pub const ALL: [Step; 8] = [
-        Step::CheckConfig,
-        Step::GetToken,
-        Step::GetWorkbooks,
-        Step::GetReports,
-        Step::GetDatasets,
-        Step::GetDataModels,
-        Step::GetMembers,
-        Step::GetLineage,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Step::CheckConfig => "CheckConfig",
-            Step::GetToken => "GetToken",
-            Step::GetWorkbooks => "GetWorkbooks",
-            Step::GetReports => "GetReports",
-            Step::GetDatasets => "GetDatasets",
-            Step::GetDataModels => "GetDataModels",
-            Step::GetMembers => "GetMembers",
-            Step::GetLineage => "GetLineage",
-        }
-    }
-
-    /// Whether the test fails when this step fails. Optional steps only warn.
-    pub fn mandatory(self) -> bool {
-        matches!(
-            self,
-            Step::CheckConfig | Step::GetToken | Step::GetWorkbooks
-        )
-    }
-}
+use super::result::{Step, StepOutcome};
 
 /// Chart elements whose lineage is tried, at most, on an older deployment.
 const MAX_ELEMENTS_TRIED: usize = 3;

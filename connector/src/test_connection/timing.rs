@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::messages;
-use super::result::StepOutcome;
-use super::steps::Step;
+use super::result::{SKIPPED_PREFIX, Step, StepOutcome};
 
 /// The two limits a step runs under.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +41,7 @@ impl Clock {
     ) -> StepOutcome {
         let now = Instant::now();
         if now >= self.deadline {
-            return messages::total_timeout_ran_out(self.total_timeout);
+            return total_timeout_ran_out(self.total_timeout);
         }
         let left = self.deadline - now;
         let (limit, which) = if self.step_timeout <= left {
@@ -53,7 +51,7 @@ impl Clock {
         };
         match tokio::time::timeout(limit, work).await {
             Ok(outcome) => outcome,
-            Err(_) => messages::step_timed_out(step, limit, which, self),
+            Err(_) => step_timed_out(step, limit, which, self),
         }
     }
 }
@@ -66,6 +64,42 @@ pub(super) fn secs(d: Duration) -> String {
     } else {
         format!("{s:.1} s")
     }
+}
+
+pub(super) fn total_timeout_ran_out(total: Duration) -> StepOutcome {
+    StepOutcome::fail(
+        format!(
+            "{SKIPPED_PREFIX}the test's total timeout of {} ran out",
+            secs(total)
+        ),
+        String::new(),
+    )
+}
+
+pub(super) fn step_timed_out(
+    step: Step,
+    limit: Duration,
+    which: Limit,
+    clock: &Clock,
+) -> StepOutcome {
+    let which = match which {
+        Limit::Step => "step timeout",
+        Limit::RestOfTotal => "rest of the test's total timeout",
+    };
+    StepOutcome::fail(
+        format!(
+            "{} timed out: Sigma did not answer within {} ({which}); the API may be overloaded or unreachable, try again or raise the timeout.",
+            step.name(),
+            secs(limit)
+        ),
+        format!(
+            "step: {}\ntimeout: {} ({which})\nstep timeout: {}\ntotal timeout: {}",
+            step.name(),
+            secs(limit),
+            secs(clock.step_timeout),
+            secs(clock.total_timeout)
+        ),
+    )
 }
 
 #[cfg(test)]

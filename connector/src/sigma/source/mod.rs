@@ -38,14 +38,15 @@ use super::sql;
 mod data_models;
 mod datasets;
 mod documents;
-mod memory;
 mod status;
 
-pub use memory::{DatasetEnd, Digests, Group, GroupKind, KnownGroup, Memory, RunMemory, digest};
+pub use super::memory::{
+    DatasetEnd, Digests, Group, GroupKind, KnownGroup, Memory, RunMemory, digest,
+};
 
 pub use status::{
     FAILED_OBJECTS_MAX, FailedObject, FailedSet, ListingIncomplete, SourceError, SourceStatus,
-    StatusHandle,
+    StatusHandle, WarningGroup, WarningGroups,
 };
 
 /// What the source hands the runner: a record, a stand-in for records it did not make, or
