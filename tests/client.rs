@@ -13,7 +13,6 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use sigma_connector::client::{
     AuthFailure, BackoffConfig, ClientError, ErrorKind, PageStyle, RetryConfig, SigmaClient,
-    collect_all,
 };
 use sigma_connector::config::{SigmaConnection, load_connection_str};
 use wiremock::matchers::{
@@ -24,6 +23,36 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const SECRET: &str = "the-client-secret-XYZ";
 const ACCESS: &str = "access-token-AAA111";
 const REFRESH: &str = "refresh-token-RRR222";
+
+/// A whole listing as a test reads it: what arrived, and whether that is all of it.
+struct Listing<T> {
+    items: Vec<T>,
+    complete: bool,
+    error: Option<ClientError>,
+}
+
+/// Reads a stream of items to its end, keeping the items that arrived before a failure.
+async fn collect_all<T>(stream: impl futures::Stream<Item = Result<T, ClientError>>) -> Listing<T> {
+    let mut stream = std::pin::pin!(stream);
+    let mut items = Vec::new();
+    while let Some(next) = futures::StreamExt::next(&mut stream).await {
+        match next {
+            Ok(item) => items.push(item),
+            Err(error) => {
+                return Listing {
+                    items,
+                    complete: false,
+                    error: Some(error),
+                };
+            }
+        }
+    }
+    Listing {
+        items,
+        complete: true,
+        error: None,
+    }
+}
 
 fn conn_with(host: &str, extra: Value) -> SigmaConnection {
     let mut v = json!({"hostPort": host, "clientId": "client-1", "clientSecret": SECRET});

@@ -16,12 +16,11 @@ use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngSeed};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sigma_connector::client::backoff::{BackoffConfig, decorrelated_jitter};
-use sigma_connector::client::retry::{
-    AttemptOutcome, MAX_RETRY_AFTER, RetryConfig, RetryDecision, may_retry, parse_retry_after,
-    should_retry, wait_before_retry,
+use sigma_connector::client::{BackoffConfig, ErrorKind, RetryConfig, SigmaClient};
+use sigma_connector::testing::{
+    AttemptOutcome, MAX_RETRY_AFTER, RetryDecision, decorrelated_jitter, may_retry,
+    parse_retry_after, should_retry, wait_before_retry,
 };
-use sigma_connector::client::{ErrorKind, SigmaClient};
 
 fn config(default_cases: u32) -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")

@@ -24,3 +24,14 @@ pub mod workflow;
 
 pub use error::Error;
 pub use outcome::Outcome;
+
+/// Internals that the property tests exercise directly (the retry policy's pure functions,
+/// the backoff's jitter): not part of the connector's API, and not stable.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::client::backoff::decorrelated_jitter;
+    pub use crate::client::retry::{
+        AttemptOutcome, MAX_RETRY_AFTER, RetryDecision, may_retry, parse_retry_after, should_retry,
+        wait_before_retry,
+    };
+}

@@ -17,13 +17,13 @@
 //! # Ok(()) }
 //! ```
 
-pub mod backoff;
+pub(crate) mod backoff;
 mod cause;
 mod error;
 pub(crate) mod http;
 mod limit;
-pub mod pagination;
-pub mod retry;
+pub(crate) mod pagination;
+pub(crate) mod retry;
 mod stats;
 mod token;
 
@@ -43,11 +43,13 @@ use crate::config::{SigmaConnection, SigmaEndpoints};
 
 pub use backoff::BackoffConfig;
 pub use cause::FailureCause;
-pub use error::{ApiErrorBody, AuthFailure, ClientError, ErrorKind, ListingProgress};
-pub use pagination::{Listing, Page, PageStyle, collect_all};
+pub(crate) use error::{ApiErrorBody, ListingProgress};
+pub use error::{AuthFailure, ClientError, ErrorKind};
+pub use pagination::PageStyle;
 pub use retry::RetryConfig;
-pub use stats::ClientStats;
-pub use token::{DEFAULT_TOKEN_LIFETIME, TokenCache, refresh_margin};
+pub(crate) use stats::ClientStats;
+pub(crate) use token::TokenCache;
+pub use token::refresh_margin;
 
 use http::{RawResponse, SendError, send};
 use limit::{AdaptiveLimit, Slot};

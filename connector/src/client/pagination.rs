@@ -17,7 +17,7 @@
 use std::collections::HashSet;
 use std::marker::PhantomData;
 
-use futures::stream::{self, BoxStream, Stream, StreamExt};
+use futures::stream::{self, BoxStream, StreamExt};
 use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -59,52 +59,6 @@ pub struct Page<T> {
     pub total: Option<u64>,
     /// 1-based position of this page in the listing.
     pub number: usize,
-}
-
-/// The result of reading a whole listing: what arrived, and whether that is all of it.
-#[derive(Debug)]
-pub struct Listing<T> {
-    pub items: Vec<T>,
-    /// True only when the listing ended normally (last page reached).
-    pub complete: bool,
-    /// Why the listing is incomplete.
-    pub error: Option<ClientError>,
-}
-
-impl<T> Listing<T> {
-    /// The items if the listing is complete, else the error.
-    pub fn into_result(self) -> Result<Vec<T>, ClientError> {
-        match self.error {
-            None => Ok(self.items),
-            Some(e) => Err(e),
-        }
-    }
-}
-
-/// Reads a stream of items to its end, keeping the items that arrived before a failure.
-pub async fn collect_all<T, S>(stream: S) -> Listing<T>
-where
-    S: Stream<Item = Result<T, ClientError>>,
-{
-    let mut stream = std::pin::pin!(stream);
-    let mut items = Vec::new();
-    while let Some(next) = stream.next().await {
-        match next {
-            Ok(item) => items.push(item),
-            Err(error) => {
-                return Listing {
-                    items,
-                    complete: false,
-                    error: Some(error),
-                };
-            }
-        }
-    }
-    Listing {
-        items,
-        complete: true,
-        error: None,
-    }
 }
 
 #[derive(Deserialize)]

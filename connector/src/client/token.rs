@@ -173,13 +173,6 @@ impl TokenCache {
             c.refresh_at = now;
         }
     }
-
-    /// Time until the current token is refreshed (none when there is no usable token).
-    pub async fn refresh_in(&self) -> Option<Duration> {
-        let state = self.state.read().await;
-        let c = state.as_ref()?;
-        c.refresh_at.checked_duration_since(Instant::now())
-    }
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,7 @@
 //! JSON Schemas, and loading (env substitution, schema validation, then typed values).
 
 mod connection;
-pub mod endpoints;
+pub(crate) mod endpoints;
 mod load;
 pub mod schema;
 mod validate;

@@ -15,7 +15,7 @@ use crate::client::{ClientError, PageStyle, SigmaClient};
 use super::model::{
     Connection, ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset,
     DatasetSource, ElementLineage, ElementQuery, LineageEntry, Member, Report, Workbook,
-    WorkbookElement, WorkbookPage, Workspace,
+    WorkbookElement, WorkbookPage,
 };
 
 pub use super::model::DocumentKind;
@@ -233,8 +233,6 @@ pub struct FirstPage<T> {
     pub entries: Vec<Result<T, DecodeError>>,
     /// Sigma's count of the whole listing, when it gives one.
     pub total: Option<u64>,
-    /// Whether the listing has more pages than this one.
-    pub more: bool,
 }
 
 #[derive(Clone)]
@@ -320,14 +318,12 @@ impl SigmaApi {
                     .map(|(i, raw)| decode_raw(kind, id_field, i, raw.get()))
                     .collect(),
                 total: page.total,
-                more: page.next.is_some(),
             }),
             Some(Err(e)) => Err(e),
             // A listing always yields its first page or the error that prevented it.
             None => Ok(FirstPage {
                 entries: Vec::new(),
                 total: None,
-                more: false,
             }),
         }
     }
@@ -458,41 +454,6 @@ impl SigmaApi {
         })
     }
 
-    pub fn pages(&self, workbook_id: &str) -> BoxStream<'static, Listed<WorkbookPage>> {
-        self.list(
-            "page",
-            "pageId",
-            format!("workbooks/{}/pages", enc(workbook_id)),
-            vec![],
-        )
-    }
-
-    pub fn elements(
-        &self,
-        workbook_id: &str,
-        page_id: &str,
-    ) -> BoxStream<'static, Listed<WorkbookElement>> {
-        self.list(
-            "element",
-            "elementId",
-            format!(
-                "workbooks/{}/pages/{}/elements",
-                enc(workbook_id),
-                enc(page_id)
-            ),
-            vec![],
-        )
-    }
-
-    pub fn queries(&self, workbook_id: &str) -> BoxStream<'static, Listed<ElementQuery>> {
-        self.list(
-            "query",
-            "elementId",
-            format!("workbooks/{}/queries", enc(workbook_id)),
-            vec![],
-        )
-    }
-
     pub fn datasets(&self) -> BoxStream<'static, Listed<Dataset>> {
         self.list("dataset", "datasetId", "datasets".into(), vec![])
     }
@@ -527,10 +488,6 @@ impl SigmaApi {
 
     pub fn members(&self) -> BoxStream<'static, Listed<Member>> {
         self.list("member", "memberId", "members".into(), vec![])
-    }
-
-    pub fn workspaces(&self) -> BoxStream<'static, Listed<Workspace>> {
-        self.list("workspace", "workspaceId", "workspaces".into(), vec![])
     }
 
     pub fn connections(&self) -> BoxStream<'static, Listed<Connection>> {

@@ -71,10 +71,6 @@ pub fn element_url(workbook_url: &str, element_id: &str) -> String {
     format!("{workbook_url}{sep}:nodeId={element_id}")
 }
 
-fn service_fqn(options: &SourceOptions, name: &str) -> String {
-    fqn::dashboard(&options.service_name, name)
-}
-
 /// The entity with U+0000 dropped from every string (see [`drop_nul`]). Serialising first
 /// to look is cheap; only an entity that holds a NUL takes the round trip through JSON.
 fn without_nul<T: Serialize + DeserializeOwned>(entity: T) -> T {
@@ -110,11 +106,6 @@ pub fn dashboard_service(options: &SourceOptions) -> Record {
     Record::new(Entity::DashboardService(without_nul(
         CreateDashboardServiceRequest::new(&options.service_name),
     )))
-}
-
-/// The FQN of a workbook's or report's dashboard.
-pub fn dashboard_fqn(options: &SourceOptions, doc: &Document) -> String {
-    service_fqn(options, &entity_name(&doc.entity_key()))
 }
 
 /// The FQN of one data model element's data model.

@@ -4,8 +4,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use super::filter::NameFilter;
 use crate::config::{FilterPattern, Workflow};
 
@@ -13,8 +11,6 @@ use crate::config::{FilterPattern, Workflow};
 #[derive(Debug, Clone)]
 pub struct SourceOptions {
     pub service_name: String,
-    /// The connection as OpenMetadata stores it on the service (no secret).
-    pub connection_json: Value,
     pub dashboard_filter: NameFilter,
     pub chart_filter: NameFilter,
     pub data_model_filter: NameFilter,
@@ -49,7 +45,6 @@ impl SourceOptions {
         prefixes.extend(sc.db_service_names.iter().cloned());
         Ok(Self {
             service_name: workflow.source.service_name.clone(),
-            connection_json: conn.to_public_json(),
             dashboard_filter: filter(&conn.dashboard_filter_pattern, &sc.dashboard_filter_pattern)?,
             chart_filter: filter(&conn.chart_filter_pattern, &sc.chart_filter_pattern)?,
             data_model_filter: filter(

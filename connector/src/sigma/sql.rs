@@ -18,12 +18,6 @@ impl TableRef {
     pub fn table(&self) -> &str {
         self.parts.last().map(String::as_str).unwrap_or_default()
     }
-    pub fn schema(&self) -> Option<&str> {
-        (self.parts.len() >= 2).then(|| self.parts[self.parts.len() - 2].as_str())
-    }
-    pub fn database(&self) -> Option<&str> {
-        (self.parts.len() >= 3).then(|| self.parts[self.parts.len() - 3].as_str())
-    }
 }
 
 /// Why SQL yielded no tables.
@@ -160,14 +154,5 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_guess() {
         assert!(tables_in("this is not sql from nowhere(").is_err());
-    }
-
-    #[test]
-    fn parts_accessors() {
-        let t = &tables_in("select 1 from d.s.t").unwrap()[0];
-        assert_eq!(
-            (t.database(), t.schema(), t.table()),
-            (Some("d"), Some("s"), "t")
-        );
     }
 }

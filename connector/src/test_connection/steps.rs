@@ -20,10 +20,6 @@ const MAX_ELEMENTS_TRIED: usize = 3;
 /// One page of elements is enough to find a chart; it is never paged through.
 const ELEMENTS_PAGE: u32 = 50;
 
-fn is_not_found(e: &ClientError) -> bool {
-    e.status().is_some_and(|s| s.as_u16() == 404)
-}
-
 /// An optional call's answer that says this deployment does not have it: 404, or the 400 an
 /// older Sigma may answer instead (the ingestion's rule, `sigma::endpoints::says_absent`).
 fn is_absent(e: &ClientError) -> bool {
@@ -71,7 +67,8 @@ impl Probe<'_> {
                 (outcome, first)
             }
             Err(e) => {
-                let outcome = is_not_found(&e)
+                let outcome = e
+                    .is_not_found()
                     .then(|| messages::unused_host_path(self.endpoints(), &e))
                     .flatten()
                     .unwrap_or_else(|| messages::request_failed(Step::GetWorkbooks, &e));
