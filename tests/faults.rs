@@ -6,12 +6,20 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sigma_connector::client::{SigmaClient, refresh_margin};
-use sigma_connector::config::{Workflow, load_workflow_str};
+use sigma_connector::config::Workflow;
 use sigma_connector::sandbox::{Knobs, OrgSource, SandboxHandle, SyntheticConfig};
 use sigma_connector::sigma::source::{SourceError, SourceStatus};
 
 mod support;
-use support::source::{assert_same_records, run_source, sandbox};
+
+const SOURCE: &str =
+    r#""includeOwners": true, "lineageInformation": {"dbServicePrefixes": ["wh"]}"#;
+
+/// The source under fire, with connection settings `extra` (a JSON object).
+fn workflow(h: &SandboxHandle, extra: Value) -> Workflow {
+    support::source::workflow(h, &members(&extra), SOURCE)
+}
+use support::source::{assert_same_records, members, run_source, sandbox};
 
 fn org(workbooks: usize) -> OrgSource {
     OrgSource::Synthetic(SyntheticConfig {
@@ -22,23 +30,6 @@ fn org(workbooks: usize) -> OrgSource {
         data_models: 3,
         ..SyntheticConfig::default()
     })
-}
-
-fn workflow(h: &SandboxHandle, extra: Value) -> Workflow {
-    let mut config = json!({
-        "type": "Sigma", "hostPort": h.base_url().to_string(),
-        "clientId": h.client_id(), "clientSecret": h.client_secret()
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        config[k] = v.clone();
-    }
-    let doc = json!({
-        "source": {"type": "sigma", "serviceName": "svc",
-            "serviceConnection": {"config": config},
-            "sourceConfig": {"config": {"includeOwners": true, "lineageInformation": {"dbServicePrefixes": ["wh"]}}}},
-        "sink": {"type": "console", "config": {}}
-    });
-    load_workflow_str(&doc.to_string()).unwrap()
 }
 
 struct Run {

@@ -6,13 +6,13 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use sigma_connector::config::{Workflow, load_workflow_str};
+use sigma_connector::config::Workflow;
 use sigma_connector::records::{ENTITY_NAME_MAX, om_len};
-use sigma_connector::sandbox::{Corruption, Knobs, ODD_UNICODE, OrgSource, SandboxHandle};
+use sigma_connector::sandbox::{Corruption, Knobs, ODD_UNICODE, OrgSource};
 use sigma_connector::sigma::source::{SourceError, SourceStatus};
 
 mod support;
-use support::source::{run_source, sandbox};
+use support::source::{run_source, sandbox, workflow};
 
 const REVENUE: &str = "a3c1e5f7-0001-4a2b-8c3d-5e6f7a8b9c01";
 const MARKETING: &str = "a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
@@ -60,22 +60,9 @@ async fn run_with(corrupt: Vec<(&str, Corruption)>) -> Run {
         ..Knobs::default()
     };
     let h = sandbox(OrgSource::Fixtures, knobs).await;
-    let run = run(&workflow(&h)).await;
+    let run = run(&workflow(&h, "", LINEAGE)).await;
     h.shutdown().await;
     run
-}
-
-fn workflow(h: &SandboxHandle) -> Workflow {
-    let text = format!(
-        r#"{{"source": {{"type": "sigma", "serviceName": "sigma_sandbox",
-            "serviceConnection": {{"config": {{"type": "Sigma", "hostPort": "{}", "clientId": "{}", "clientSecret": "{}"}}}},
-            "sourceConfig": {{"config": {{ {LINEAGE} }}}}}},
-           "sink": {{"type": "console", "config": {{}}}}}}"#,
-        h.base_url(),
-        h.client_id(),
-        h.client_secret()
-    );
-    load_workflow_str(&text).unwrap()
 }
 
 async fn run(wf: &Workflow) -> Run {

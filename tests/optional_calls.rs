@@ -8,13 +8,12 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use sigma_connector::config::{Workflow, load_workflow_str};
 use sigma_connector::sandbox::surface::CURRENT_ONLY_ROUTES;
 use sigma_connector::sandbox::{
-    ApiSurface, Knobs, OrgSource, SandboxConfig, SandboxHandle, Stats, SyntheticConfig,
+    ApiSurface, Knobs, OrgSource, SandboxConfig, Stats, SyntheticConfig,
 };
 use sigma_connector::sigma::source::SourceStatus;
-use support::source::{assert_same_records, run_source, sandbox_with};
+use support::source::{assert_same_records, run_source, sandbox_with, workflow};
 
 const LINEAGE: &str =
     r#""includeOwners": true, "lineageInformation": {"dbServicePrefixes": ["snowflake_prod"]}"#;
@@ -29,19 +28,6 @@ const DOCUMENT_LEVEL: &[&str] = &[
     "/v2/reports/{reportId}/queries",
     "/v2/dataModels/{dataModelId}/lineage",
 ];
-
-fn workflow(h: &SandboxHandle, source_config: &str) -> Workflow {
-    let text = format!(
-        r#"{{"source": {{"type": "sigma", "serviceName": "sigma_sandbox",
-            "serviceConnection": {{"config": {{"type": "Sigma", "hostPort": "{}", "clientId": "{}", "clientSecret": "{}"}}}},
-            "sourceConfig": {{"config": {{ {source_config} }}}}}},
-           "sink": {{"type": "console", "config": {{}}}}}}"#,
-        h.base_url(),
-        h.client_id(),
-        h.client_secret()
-    );
-    load_workflow_str(&text).unwrap()
-}
 
 struct Run {
     records: Vec<Value>,
@@ -58,7 +44,7 @@ async fn run_on(org: OrgSource, api: ApiSurface, knobs: Knobs) -> Run {
         ..SandboxConfig::default()
     })
     .await;
-    let wf = workflow(&h, LINEAGE);
+    let wf = workflow(&h, "", LINEAGE);
     h.reset_stats();
     let run = run_source(&wf).await;
     let stats = h.stats();

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use sigma_connector::config::{Workflow, load_workflow_str};
+use sigma_connector::config::Workflow;
 use sigma_connector::sandbox::{
     ApiSurface, Knobs, OrgSource, PageTokenStyle, Sandbox, SandboxConfig, SandboxHandle, Stats,
     SyntheticConfig,
@@ -12,25 +12,12 @@ use sigma_connector::sandbox::{
 use sigma_connector::sigma::source::{SourceError, SourceStatus};
 
 mod support;
-use support::source::{run_source, sandbox};
+use support::source::{run_source, sandbox, workflow};
 
 const REVENUE: &str = "a3c1e5f7-0001-4a2b-8c3d-5e6f7a8b9c01";
 const MARKETING: &str = "a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02";
 const ARCHIVED: &str = "a3c1e5f7-0005-4a2b-8c3d-5e6f7a8b9c05";
 const LINEAGE: &str = r#""lineageInformation": {"dbServicePrefixes": ["snowflake_prod"]}"#;
-
-fn workflow(h: &SandboxHandle, connection_extra: &str, source_config: &str) -> Workflow {
-    let text = format!(
-        r#"{{"source": {{"type": "sigma", "serviceName": "sigma_sandbox",
-            "serviceConnection": {{"config": {{"type": "Sigma", "hostPort": "{}", "clientId": "{}", "clientSecret": "{}" {connection_extra}}}}},
-            "sourceConfig": {{"config": {{ {source_config} }}}}}},
-           "sink": {{"type": "console", "config": {{}}}}}}"#,
-        h.base_url(),
-        h.client_id(),
-        h.client_secret()
-    );
-    load_workflow_str(&text).unwrap()
-}
 
 struct Run {
     records: Vec<Value>,

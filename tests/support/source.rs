@@ -3,7 +3,7 @@
 use futures::StreamExt;
 use serde_json::Value;
 use sigma_connector::client::SigmaClient;
-use sigma_connector::config::Workflow;
+use sigma_connector::config::{Workflow, load_workflow_str};
 use sigma_connector::sandbox::{Knobs, OrgSource, Sandbox, SandboxConfig, SandboxHandle};
 use sigma_connector::sigma::source::{
     SigmaSource, SourceError, SourceItem, SourceOptions, SourceStatus,
@@ -23,6 +23,36 @@ pub async fn sandbox(org: OrgSource, knobs: Knobs) -> SandboxHandle {
 /// it names (0: a free one).
 pub async fn sandbox_with(config: SandboxConfig) -> SandboxHandle {
     Sandbox::start(config).await.expect("the sandbox starts")
+}
+
+/// A workflow reading `h` into the console sink, service `sigma_sandbox`: the connection
+/// with `connection_extra` (JSON members, `"maxConcurrency": 8`, or empty), the source
+/// config made of `source_config` (JSON members, or empty). The one builder of in-process
+/// workflows; `support::cli::workflow_file` writes one to a file for the binary.
+pub fn workflow(h: &SandboxHandle, connection_extra: &str, source_config: &str) -> Workflow {
+    let extra = if connection_extra.trim().is_empty() {
+        String::new()
+    } else {
+        format!(", {}", connection_extra.trim().trim_start_matches(','))
+    };
+    let text = format!(
+        r#"{{"source": {{"type": "sigma", "serviceName": "sigma_sandbox",
+            "serviceConnection": {{"config": {{"type": "Sigma", "hostPort": "{}", "clientId": "{}", "clientSecret": "{}" {extra}}}}},
+            "sourceConfig": {{"config": {{ {source_config} }}}}}},
+           "sink": {{"type": "console", "config": {{}}}}}}"#,
+        h.base_url(),
+        h.client_id(),
+        h.client_secret()
+    );
+    load_workflow_str(&text).expect("a valid workflow")
+}
+
+/// JSON object members as text (`{"a": 1}` -> `"a":1`), for [`workflow`].
+pub fn members(object: &serde_json::Value) -> String {
+    let text = object.to_string();
+    text.trim_start_matches('{')
+        .trim_end_matches('}')
+        .to_owned()
 }
 
 /// What a source stream yielded, with records in their JSON Lines form.
