@@ -166,6 +166,7 @@ def ours_run(binary: str, base: str, client_id: str, client_secret: str, prefixe
     rc = subprocess.call(
         [binary, "--log-level", "warn", "ingest", "-c", str(work / "workflow.json"), "--status-file", str(work / "status.json")],
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wall = time.perf_counter() - started
     if rc != 0:
@@ -224,7 +225,7 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     print(f"| OpenMetadata 2.0.7 `SigmaApiClient` (replayed) | {', '.join(f'{w:.2f}' for w in om)} | "
           f"{', '.join(str(r['requests']) for r in results['openmetadata'])} | 1 |")  # fmt: skip
-    print(f"| sigma-connector `ingest` (release) | {', '.join(f'{w:.2f}' for w in us)} | "
+    print(f"| sigma-connector `ingest` ({Path(args.bin).parent.name}) | {', '.join(f'{w:.2f}' for w in us)} | "
           f"{', '.join(str(r['requests']) for r in results['ours'])} | up to {args.concurrency} |")  # fmt: skip
     print(f"ratio (OpenMetadata / ours): {min(om) / max(us):.1f}x to {max(om) / min(us):.1f}x, "
           f"round by round {', '.join(f'{o / u:.1f}x' for o, u in zip(om, us))}")  # fmt: skip
