@@ -10,7 +10,7 @@
 //! When an incremental run reuses nothing (a full run): no state, another fingerprint
 //! (options or connector version changed), or [`FULL_REFRESH_EVERY`] incremental runs since
 //! the last full one (so warehouse paths, owners and anything an `updatedAt` does not
-//! reflect are read again now and then). See [`Checkpoint::for_run`].
+//! reflect are read again now and then). See `Checkpoint::for_run`.
 //!
 //! Written atomically (temporary file in the same directory, fsync, rename), and only after
 //! the sink has committed the run, so a crash at any point leaves the previous state.

@@ -1,6 +1,6 @@
-//! The authenticated Sigma REST client: one shared OAuth2 token ([`TokenCache`]), retries
-//! with backoff and `Retry-After` ([`retry`]), bounded and adaptive concurrency, and
-//! paginated listings as streams ([`pagination`]).
+//! The authenticated Sigma REST client: one shared OAuth2 token (`TokenCache`), retries
+//! with backoff and `Retry-After` (`retry`), bounded and adaptive concurrency, and
+//! paginated listings as streams (`pagination`).
 //!
 //! ```no_run
 //! # async fn run(conn: &sigma_connector::config::SigmaConnection) -> Result<(), sigma_connector::client::ClientError> {

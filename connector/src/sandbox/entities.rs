@@ -125,7 +125,7 @@ pub struct Workbook {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<WorkbookTag>,
     /// Fixture workbooks carry their pages; synthetic ones leave this empty and are generated
-    /// on request (see [`Org::pages`]).
+    /// on request (see `Org::pages`).
     #[serde(default, skip_serializing)]
     pub pages: Vec<Page>,
 }

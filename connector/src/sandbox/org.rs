@@ -1,4 +1,4 @@
-//! The organisation the sandbox serves: its entities (see [`super::entities`], re-exported
+//! The organisation the sandbox serves: its entities (see `sandbox::entities`, re-exported
 //! here) plus the indexes that keep every lookup O(1) and every page O(page size), whatever
 //! the org's size.
 

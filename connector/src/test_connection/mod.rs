@@ -3,7 +3,7 @@
 //! `TestConnectionResult` shape (`entity/services/connections/testConnectionResult.json`).
 //!
 //! Every step makes at most a few requests with `limit=1` (or one small page) through
-//! [`SigmaApi`](crate::sigma::api::SigmaApi), and nothing is ever paged through: the whole
+//! `SigmaApi`, and nothing is ever paged through: the whole
 //! test is eight requests against today's Sigma. Failures are explained in one sentence a
 //! person can act on (`message`), with the detail in `errorLog`; neither ever holds the
 //! client secret.
