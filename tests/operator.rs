@@ -452,7 +452,10 @@ async fn every_listing_failing_for_one_cause_is_one_summary_line() {
     let listings = status["incompleteListings"].as_array().unwrap();
     // Workbooks and datasets (reports and data models answering 404 before any success
     // mean "not on this deployment": docs/operations.md, Older Sigma deployments).
-    assert!(listings.len() >= 2, "every required top-level listing: {status}");
+    assert!(
+        listings.len() >= 2,
+        "every required top-level listing: {status}"
+    );
     assert!(
         listings.iter().all(|l| l["reason"] == "HTTP 404 Not Found"),
         "{listings:?}"
