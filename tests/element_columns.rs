@@ -355,3 +355,36 @@ async fn older_deployment_asks_once_and_has_no_element_columns() {
             .contains(&model_prefix(REVENUE))
     }));
 }
+
+/// A document whose `/columns` fails is a failed document, as when its pages fail: its
+/// elements' data models were not seen, which must not read as deleted. The others go on.
+#[tokio::test]
+async fn a_failed_columns_listing_fails_its_document_only() {
+    let h = sandbox(
+        OrgSource::Fixtures,
+        Knobs {
+            forbidden: [format!("/v2/workbooks/{REVENUE}/columns")].into(),
+            ..Knobs::default()
+        },
+    )
+    .await;
+    let run = run_source(&workflow(&h, "snowflake_prod")).await;
+    let failed: Vec<String> = run.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].contains(REVENUE) && failed[0].contains("columns"),
+        "{failed:?}"
+    );
+    assert!(
+        !run.records
+            .iter()
+            .any(|r| r["fqn"].as_str().unwrap_or_default().contains(REVENUE))
+    );
+    // Marketing Funnel still has its elements' data models.
+    let marketing = model_prefix("a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02");
+    assert!(
+        run.records
+            .iter()
+            .any(|r| r["kind"] == "dataModel" && r["fqn"].as_str().unwrap().starts_with(&marketing))
+    );
+}

@@ -206,6 +206,10 @@ impl WorkbookCtx {
             Ok(e) => e,
             Err(e) => return fail("elements", &e),
         };
+        let columns = match columns {
+            Ok(c) => c,
+            Err(e) => return fail("columns", &e),
+        };
 
         // Charts, in page and element order.
         let mut items = Vec::new();
@@ -345,21 +349,21 @@ impl WorkbookCtx {
 
     /// Every element's columns, from the document's `/columns` (one listing; Sigma 2026).
     /// An older deployment has none: one request per run finds that out, and the documents
-    /// then have no element columns. A failed listing is a warning: the document's charts,
-    /// dashboard and table lineage do not need it.
-    async fn element_columns(&self, doc: &Document) -> Vec<ElementColumn> {
+    /// then have no element columns. A failed listing fails the document, as its pages
+    /// would: its elements' data models were not seen, which must not read as deleted. Not
+    /// asked when data models are off.
+    async fn element_columns(&self, doc: &Document) -> Result<Vec<ElementColumn>, ClientError> {
         // Element columns are carried as data models: none without data models.
         if !self.options().include_data_models {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let endpoint = match doc.kind {
             DocumentKind::Workbook => Endpoint::WorkbookColumns,
             DocumentKind::Report => Endpoint::ReportColumns,
         };
-        let status = &self.ctx.status;
         let listing = collect(
             self.ctx.api.document_columns(doc.kind, &doc.id),
-            status.clone(),
+            self.ctx.status.clone(),
         );
         match self.ctx.endpoints.ask(endpoint, says_absent, listing).await {
             Answer::Missing { first: Some(e) } => {
@@ -368,26 +372,10 @@ impl WorkbookCtx {
                     endpoint.route(),
                     e.status().map_or(0, |s| s.as_u16())
                 );
-                Vec::new()
+                Ok(Vec::new())
             }
-            Answer::Missing { first: None } => Vec::new(),
-            Answer::Got(Ok(columns)) => columns,
-            Answer::Got(Err(e)) => {
-                status.warn(
-                    &format!(
-                        "element columns unavailable ({}); no element columns for these documents",
-                        e.cause()
-                    ),
-                    Some(&doc.id),
-                    format!(
-                        "{} `{}` ({}): element columns unavailable ({e}); no element columns",
-                        doc_noun(doc.kind),
-                        doc.name,
-                        doc.id
-                    ),
-                );
-                Vec::new()
-            }
+            Answer::Missing { first: None } => Ok(Vec::new()),
+            Answer::Got(result) => result,
         }
     }
 
@@ -438,12 +426,12 @@ impl WorkbookCtx {
                 .flatten()
                 .cloned()
                 .collect();
-            models.push(element_columns::ElementModel {
-                name: name.clone(),
-                fqn: record.fqn(),
-                columns: cols.clone(),
+            models.push(element_columns::ElementModel::new(
+                name.clone(),
+                record.fqn(),
+                cols.clone(),
                 tables,
-            });
+            ));
             records.push(record);
         }
         let lineage = element_columns::lineage(&models, &ends.by_inode);

@@ -24,10 +24,35 @@ use super::TableEnd;
 /// One chart element's data model: its name in formulas, FQN, columns and the tables its
 /// lineage says it reads.
 pub(super) struct ElementModel<'a> {
-    pub name: String,
-    pub fqn: String,
-    pub columns: Vec<&'a ElementColumn>,
-    pub tables: Vec<TableEnd>,
+    name: String,
+    fqn: String,
+    columns: Vec<&'a ElementColumn>,
+    tables: Vec<TableEnd>,
+    /// Lower-cased label -> the first column of that label.
+    by_label: BTreeMap<String, &'a ElementColumn>,
+}
+
+impl<'a> ElementModel<'a> {
+    pub fn new(
+        name: String,
+        fqn: String,
+        columns: Vec<&'a ElementColumn>,
+        tables: Vec<TableEnd>,
+    ) -> Self {
+        let mut by_label = BTreeMap::new();
+        for column in &columns {
+            by_label
+                .entry(label_of(column).to_lowercase())
+                .or_insert(*column);
+        }
+        Self {
+            name,
+            fqn,
+            columns,
+            tables,
+            by_label,
+        }
+    }
 }
 
 /// One lineage edge into an element's data model.
@@ -68,12 +93,12 @@ fn label_of(column: &ElementColumn) -> &str {
 }
 
 fn find_column<'a>(model: &ElementModel<'a>, label: &str) -> Option<&'a ElementColumn> {
-    model
-        .columns
-        .iter()
-        .copied()
-        .find(|c| label_of(c).eq_ignore_ascii_case(label))
+    model.by_label.get(&label.to_lowercase()).copied()
 }
+
+/// How many of its own columns a column may read through, one after another: bounds the
+/// recursion (and the stack) on any input.
+const MAX_DEPTH: usize = 256;
 
 /// The columns `column` of `models[at]` reads, added to `out`.
 fn reads_of(
@@ -81,6 +106,7 @@ fn reads_of(
     by_inode: &BTreeMap<String, Vec<TableEnd>>,
     at: usize,
     column: &ElementColumn,
+    depth: usize,
     visiting: &mut BTreeSet<(usize, String)>,
     out: &mut Reads,
 ) {
@@ -88,6 +114,14 @@ fn reads_of(
         return;
     };
     let label = label_of(column).to_lowercase();
+    if depth >= MAX_DEPTH {
+        tracing::debug!(
+            element = %model.fqn,
+            "formula of {:?} reads columns more than {MAX_DEPTH} deep; no column lineage beyond",
+            label_of(column)
+        );
+        return;
+    }
     if !visiting.insert((at, label)) {
         return;
     }
@@ -105,7 +139,7 @@ fn reads_of(
         let Some(source) = source else {
             // A column of the element's own: what it reads.
             match find_column(model, &name) {
-                Some(own) => reads_of(models, by_inode, at, own, visiting, out),
+                Some(own) => reads_of(models, by_inode, at, own, depth + 1, visiting, out),
                 None => tracing::debug!(
                     element = %model.fqn,
                     "formula of {:?} reads [{name}], which the element has no column of; no column lineage from it",
@@ -196,6 +230,7 @@ pub(super) fn lineage(
                 by_inode,
                 at,
                 column,
+                0,
                 &mut BTreeSet::new(),
                 &mut reads,
             );
@@ -289,18 +324,18 @@ mod tests {
         )]
         .into();
         let models = [
-            ElementModel {
-                name: "Sales".into(),
-                fqn: "svc.model.a".into(),
-                columns: a.iter().collect(),
-                tables: vec![table("db.s.d.orders", "ORDERS")],
-            },
-            ElementModel {
-                name: "Other".into(),
-                fqn: "svc.model.b".into(),
-                columns: b.iter().collect(),
-                tables: Vec::new(),
-            },
+            ElementModel::new(
+                "Sales".into(),
+                "svc.model.a".into(),
+                a.iter().collect(),
+                vec![table("db.s.d.orders", "ORDERS")],
+            ),
+            ElementModel::new(
+                "Other".into(),
+                "svc.model.b".into(),
+                b.iter().collect(),
+                Vec::new(),
+            ),
         ];
         let edges = lineage(&models, &by_inode);
         let pairs = |edge: &ElementEdge| -> Vec<(String, Vec<String>)> {
@@ -347,6 +382,35 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_long_chain_of_own_columns_ends_without_exhausting_the_stack() {
+        let mut columns = vec![column("a", "inode-T1/ID", "c0", "[ORDERS/ID]")];
+        for i in 1..1_000 {
+            columns.push(column(
+                "a",
+                &format!("a/{i}"),
+                &format!("c{i}"),
+                &format!("[c{}]", i - 1),
+            ));
+        }
+        let by_inode: BTreeMap<String, Vec<TableEnd>> = [(
+            "inode-T1".to_owned(),
+            vec![table("db.s.d.orders", "ORDERS")],
+        )]
+        .into();
+        let models = [ElementModel::new(
+            "Long".into(),
+            "svc.model.a".into(),
+            columns.iter().collect(),
+            vec![table("db.s.d.orders", "ORDERS")],
+        )];
+        let edges = lineage(&models, &by_inode);
+        assert_eq!(edges.len(), 1);
+        // Columns within reach of c0 are paired; the rest are left out, not guessed.
+        let paired = edges[0].pairs.len();
+        assert!(paired > MAX_DEPTH / 2 && paired < columns.len(), "{paired}");
     }
 
     #[test]
