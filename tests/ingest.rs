@@ -399,6 +399,12 @@ async fn mark_deleted_after_a_complete_run_and_never_after_a_partial_one() {
             .iter()
             .map(|e| format!("chart sigma_sandbox.{MARKETING}_{e}")),
     );
+    // And each chart's columns, carried as a data model.
+    expected.extend(
+        MARKETING_CHARTS
+            .iter()
+            .map(|e| format!("dashboardDataModel sigma_sandbox.model.{MARKETING}_{e}")),
+    );
     expected.sort();
     assert_eq!(deletes, expected);
 }
@@ -456,6 +462,9 @@ async fn mark_deleted_charts_of_remaining_dashboards_never_of_failed_ones_and_on
         vec![
             format!("chart sigma_sandbox.{MARKETING}_elMktAre001"),
             format!("chart sigma_sandbox.{MARKETING}_elMktDon005"),
+            // The charts' columns, carried as data models.
+            format!("dashboardDataModel sigma_sandbox.model.{MARKETING}_elMktAre001"),
+            format!("dashboardDataModel sigma_sandbox.model.{MARKETING}_elMktDon005"),
         ]
     );
 
@@ -479,7 +488,8 @@ async fn mark_deleted_charts_of_remaining_dashboards_never_of_failed_ones_and_on
     assert_eq!(failed[0]["name"], "Marketing Funnel");
     h.update_knobs(|k| k.forbidden.clear());
 
-    // markDeletedCharts: false deletes the dashboard only.
+    // markDeletedCharts: false deletes the dashboard and no chart; its charts' columns are
+    // data models, which markDeletedDataModels governs.
     let wf = run(
         json!({"markDeletedCharts": false, "dashboardFilterPattern": {"excludes": ["Marketing"]}}),
     );
@@ -487,10 +497,14 @@ async fn mark_deleted_charts_of_remaining_dashboards_never_of_failed_ones_and_on
         ingest(&wf, &["--state", state]).await.status.code(),
         Some(0)
     );
-    assert_eq!(
-        deleted(&out),
-        vec![format!("dashboard sigma_sandbox.{MARKETING}")]
+    let mut expected = vec![format!("dashboard sigma_sandbox.{MARKETING}")];
+    expected.extend(
+        MARKETING_CHARTS
+            .iter()
+            .map(|e| format!("dashboardDataModel sigma_sandbox.model.{MARKETING}_{e}")),
     );
+    expected.sort();
+    assert_eq!(deleted(&out), expected);
 }
 
 const WEEKLY_MARKETING_REPORT: &str = "4e90a1b2-0003-4c3d-8e4f-5a6b7c8d9e03";
@@ -532,6 +546,11 @@ async fn mark_deleted_covers_reports_and_data_models_and_spares_a_failed_data_mo
     assert_exit(&ingest(&wf, &["--state", state]).await, 0);
     let mut expected = vec![format!("dashboard {report}")];
     expected.extend(report_charts.iter().map(|c| format!("chart {c}")));
+    // The report's charts' columns, carried as data models.
+    expected.extend(report_charts.iter().map(|c| {
+        let (service, name) = c.split_once('.').unwrap();
+        format!("dashboardDataModel {service}.model.{name}")
+    }));
     expected.extend(
         marketing_models
             .iter()

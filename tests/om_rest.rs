@@ -219,8 +219,9 @@ async fn deletes_are_soft_and_a_partial_listing_deletes_nothing() {
     )
     .await;
     assert_exit(&out, 0);
-    // The dashboard and (markDeletedCharts, on by default) its six charts.
-    assert_eq!(read_json(&status_file)["deleted"], 7);
+    // The dashboard and (markDeletedCharts, on by default) its six charts, and the six
+    // data models that carry the charts' columns.
+    assert_eq!(read_json(&status_file)["deleted"], 13);
     {
         let store = om.store();
         assert_eq!(
@@ -232,7 +233,7 @@ async fn deletes_are_soft_and_a_partial_listing_deletes_nothing() {
             false
         );
         let deletes: Vec<_> = store.seen.iter().filter(|r| r.method == "DELETE").collect();
-        assert_eq!(deletes.len(), 7, "{deletes:?}");
+        assert_eq!(deletes.len(), 13, "{deletes:?}");
         assert!(
             deletes.iter().all(|d| d.query.contains("hardDelete=false")),
             "{deletes:?}"
@@ -275,7 +276,7 @@ async fn deletes_are_soft_and_a_partial_listing_deletes_nothing() {
     assert_eq!(s["deleted"], 0);
     let store = om.store();
     let deletes = store.seen.iter().filter(|r| r.method == "DELETE").count();
-    assert_eq!(deletes, 7, "no delete beyond the first run's");
+    assert_eq!(deletes, 13, "no delete beyond the first run's");
     assert_eq!(
         store.entity("dashboard", REVENUE).unwrap()["deleted"],
         false

@@ -254,6 +254,12 @@ impl RunState {
     pub fn keep_failed_from(&mut self, previous: &RunState, failed: &FailedSet) {
         for (fqn, wb) in &previous.dashboards {
             if failed.documents.contains(&wb.workbook_id) {
+                // Its elements' data models too: still there as far as anyone knows.
+                for model in data_model_fqns(&wb.records) {
+                    if let Some(dm) = previous.data_models.get(&model) {
+                        self.data_models.entry(model).or_insert_with(|| dm.clone());
+                    }
+                }
                 self.dashboards
                     .entry(fqn.clone())
                     .or_insert_with(|| wb.clone());
@@ -294,12 +300,27 @@ impl RunState {
         if failed.some_data_model_unseen {
             return Vec::new();
         }
+        // The data models of a document that failed this run (its elements') were not seen.
+        let spared: std::collections::HashSet<String> = self
+            .dashboards
+            .values()
+            .filter(|wb| failed.documents.contains(&wb.workbook_id))
+            .flat_map(|wb| data_model_fqns(&wb.records))
+            .collect();
         self.data_models
             .keys()
-            .filter(|fqn| !current.data_models.contains_key(*fqn))
+            .filter(|fqn| !current.data_models.contains_key(*fqn) && !spared.contains(*fqn))
             .map(String::as_str)
             .collect()
     }
+}
+
+/// The FQNs of the data model records among a document's records (its elements').
+fn data_model_fqns(records: &[Record]) -> impl Iterator<Item = String> + '_ {
+    records.iter().filter_map(|r| match &r.entity {
+        Entity::DataModel(model) => Some(model.fqn()),
+        _ => None,
+    })
 }
 
 /// The FQNs of the chart records among a workbook's records.
@@ -400,6 +421,10 @@ impl StateRecorder {
         match group.kind {
             GroupKind::Document => {
                 if let Some((fqn, entry)) = previous.document(&group.id) {
+                    // A document's elements' data models (their columns) are data models seen.
+                    for record in &entry.records {
+                        self.note_data_model(record);
+                    }
                     self.state.dashboards.insert(fqn.to_owned(), entry.clone());
                 }
             }

@@ -97,8 +97,13 @@ def test_gone_dashboards_and_charts_are_deleted_after_complete_listings(tmp_path
     second = metadata_ingest(tmp_path, config, sandbox.client_secret)
     assert second.returncode == 0, second.output[-4000:]
     assert_clean(openmetadata)
+    gone_charts = MARKETING_CHARTS | {gone_chart}
+    # Each gone chart's columns, carried as a data model of the same name, go with it.
+    gone_models = {c.replace(f"{SERVICE}.", f"{SERVICE}.model.", 1) for c in gone_charts}
     assert sorted(openmetadata.deleted) == sorted(
-        [("dashboard", f"{SERVICE}.{MARKETING}")] + [("chart", c) for c in MARKETING_CHARTS | {gone_chart}]
+        [("dashboard", f"{SERVICE}.{MARKETING}")]
+        + [("chart", c) for c in gone_charts]
+        + [("dashboardDataModel", m) for m in gone_models]
     )
     # markDeletedCharts: false keeps charts; data models not read (includeDataModels: false)
     # were not seen, which is not Sigma deleting them.
@@ -113,7 +118,7 @@ def test_gone_dashboards_and_charts_are_deleted_after_complete_listings(tmp_path
     third = metadata_ingest(tmp_path, config, sandbox.client_secret)
     assert third.returncode == 0, third.output[-4000:]
     assert openmetadata.deleted == []
-    assert len(openmetadata.live("dashboard/datamodels")) == len(fixture_records("dataModel"))
+    assert len(openmetadata.live("dashboard/datamodels")) == len(fixture_records("dataModel")) - len(gone_models)
 
 
 def test_nothing_is_deleted_after_an_incomplete_listing_or_a_failed_workbook(tmp_path, sandbox, openmetadata):

@@ -98,7 +98,13 @@ def test_records_are_grouped_as_the_topology_consumes_them():
     records = [json.loads(line) for line in FIXTURE_RECORDS.read_text(encoding="utf-8").splitlines()]
     stream = RecordStream(iter(records))
     models = list(stream.data_models())
-    assert [m["fqn"] for m in models[:-1]] == [r["fqn"] for r in fixture_records("dataModel")]
+    dashboards = fixture_records("dashboard")
+    element_models = {
+        m for d in dashboards for m in d["entity"].get("dataModels", []) if m.startswith(f"{d['fqn'].split('.')[0]}.model.{d['entity']['name']}_")
+    }
+    assert [m["fqn"] for m in models[:-1]] == [
+        r["fqn"] for r in fixture_records("dataModel") if r["fqn"] not in element_models
+    ]
     model_lineage = models[-1].lineage
     assert all(r["entity"]["to"]["type"] == "dashboardDataModel" for r in model_lineage)
     workbooks = list(stream.workbooks())
@@ -106,7 +112,12 @@ def test_records_are_grouped_as_the_topology_consumes_them():
     for w in workbooks:
         # Each workbook's charts are the ones its dashboard lists; its lineage ends at it.
         assert [c["fqn"] for c in w.charts] == w.dashboard["entity"].get("charts", [])
-        assert all(r["entity"]["to"]["fqn"] == w.dashboard["fqn"] for r in w.lineage)
+        # Its elements' data models are listed by its dashboard; its lineage ends at them or it.
+        own = [m["fqn"] for m in w.data_models]
+        assert set(own) <= set(w.dashboard["entity"].get("dataModels", []))
+        assert all(m in element_models for m in own)
+        assert all(r["entity"]["to"]["fqn"] in [w.dashboard["fqn"], *own] for r in w.lineage)
+    assert sum(len(w.data_models) for w in workbooks) == len(element_models)
     assert sum(len(w.lineage) for w in workbooks) + len(model_lineage) == len(fixture_records("lineage"))
 
 

@@ -193,6 +193,10 @@ fn element_columns(element: &Element) -> Vec<(String, String, String)> {
         .iter()
         .flatten()
         .map(|column| {
+            if let Some(formula) = element.formulas.get(column) {
+                let id = format!("{}/{column}", element.element_id);
+                return (id, column.clone(), formula.clone());
+            }
             let id = match table_leaf {
                 Some(inode) => format!("{inode}/{column}"),
                 None => format!("{}/{column}", element.element_id),

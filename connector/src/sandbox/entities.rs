@@ -159,6 +159,10 @@ pub struct Element {
     /// `{dependencies, edges}` exactly as the lineage route answers it.
     #[serde(default, skip_serializing)]
     pub lineage: Option<Value>,
+    /// A column's formula where the fixture gives one (a computed column: `/columns` then
+    /// says it as written); any other column reads `[<source>/<column>]`.
+    #[serde(default, skip_serializing)]
+    pub formulas: std::collections::BTreeMap<String, String>,
 }
 
 impl Element {

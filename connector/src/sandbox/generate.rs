@@ -521,6 +521,7 @@ impl SyntheticShape {
                             name: Some(name),
                             kind: kind.to_owned(),
                             vizualization_type: viz.map(str::to_owned),
+                            formulas: Default::default(),
                         }
                     })
                     .collect();

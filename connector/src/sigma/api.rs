@@ -14,8 +14,8 @@ use crate::client::{ClientError, PageStyle, SigmaClient};
 
 use super::model::{
     Connection, ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset,
-    DatasetSource, ElementLineage, ElementQuery, LineageEntry, Member, Report, Workbook,
-    WorkbookElement, WorkbookPage,
+    DatasetSource, ElementColumn, ElementLineage, ElementQuery, LineageEntry, Member, Report,
+    Workbook, WorkbookElement, WorkbookPage,
 };
 
 pub use super::model::DocumentKind;
@@ -400,6 +400,15 @@ impl SigmaApi {
         id: &str,
     ) -> BoxStream<'static, Listed<ElementQuery>> {
         self.document_list(doc, id, "query", "elementId", "queries")
+    }
+
+    /// Every element's columns in one listing (Sigma 2026).
+    pub fn document_columns(
+        &self,
+        doc: DocumentKind,
+        id: &str,
+    ) -> BoxStream<'static, Listed<ElementColumn>> {
+        self.document_list(doc, id, "element column", "columnId", "columns")
     }
 
     /// A data model's lineage tree (Sigma 2026).

@@ -23,9 +23,11 @@ pub enum Endpoint {
     WorkbookElements,
     WorkbookLineage,
     WorkbookQueries,
+    WorkbookColumns,
     ReportElements,
     ReportLineage,
     ReportQueries,
+    ReportColumns,
     DataModelLineage,
     Reports,
     DataModels,
@@ -33,16 +35,18 @@ pub enum Endpoint {
 }
 
 /// How many endpoints there are: the size of the per-run tables.
-const COUNT: usize = 10;
+const COUNT: usize = 12;
 
 impl Endpoint {
     const ALL: [Endpoint; COUNT] = [
         Endpoint::WorkbookElements,
         Endpoint::WorkbookLineage,
         Endpoint::WorkbookQueries,
+        Endpoint::WorkbookColumns,
         Endpoint::ReportElements,
         Endpoint::ReportLineage,
         Endpoint::ReportQueries,
+        Endpoint::ReportColumns,
         Endpoint::DataModelLineage,
         Endpoint::Reports,
         Endpoint::DataModels,
@@ -62,9 +66,11 @@ impl Endpoint {
             Endpoint::WorkbookElements => "/v2/workbooks/{workbookId}/elements",
             Endpoint::WorkbookLineage => "/v2/workbooks/{workbookId}/lineage",
             Endpoint::WorkbookQueries => "/v2/workbooks/{workbookId}/queries",
+            Endpoint::WorkbookColumns => "/v2/workbooks/{workbookId}/columns",
             Endpoint::ReportElements => "/v2/reports/{reportId}/elements",
             Endpoint::ReportLineage => "/v2/reports/{reportId}/lineage",
             Endpoint::ReportQueries => "/v2/reports/{reportId}/queries",
+            Endpoint::ReportColumns => "/v2/reports/{reportId}/columns",
             Endpoint::DataModelLineage => "/v2/dataModels/{dataModelId}/lineage",
             Endpoint::Reports => "/v2/reports",
             Endpoint::DataModels => "/v2/dataModels",

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::api::DocumentKind;
 use super::model::{
-    DataModel, DataModelColumn, DataModelElement, Dataset, Document, WorkbookElement, WorkbookPage,
+    DataModel, DataModelColumn, DataModelElement, Dataset, Document, ElementColumn,
+    WorkbookElement, WorkbookPage,
 };
 use super::options::SourceOptions;
 use crate::records::{
@@ -227,6 +228,83 @@ pub fn data_model_element(
     })
 }
 
+/// A workbook or report element's columns as a data model (OpenMetadata's charts have no
+/// columns; OpenMetadata's own Sigma connector does the same): one per chart element that
+/// has columns, listed in its dashboard's `dataModels`.
+pub fn element_data_model(
+    options: &SourceOptions,
+    doc: &Document,
+    element: &WorkbookElement,
+    display_name: &str,
+    columns: &[&ElementColumn],
+) -> Record {
+    let name = entity_name(&format!("{}_{}", doc.entity_key(), element.element_id));
+    let project = project_of(&doc.path);
+    let mut seen = std::collections::BTreeSet::new();
+    let columns = columns
+        .iter()
+        .filter_map(|c| {
+            let label = c.label()?;
+            // One column per name: OpenMetadata keys a data model's columns by name.
+            if !seen.insert(column_name(label)) {
+                return None;
+            }
+            Some(column(&DataModelColumn {
+                column_id: c.column_id.clone(),
+                name: label.to_owned(),
+                element_id: c.element_id.clone(),
+                label: Some(label.to_owned()),
+                formula: c.formula.clone(),
+                r#type: c.r#type.clone(),
+                description: None,
+            }))
+        })
+        .collect();
+    let entity = without_nul(CreateDashboardDataModelRequest {
+        name,
+        display_name: format!("{} / {display_name}", doc.name),
+        description: None,
+        data_model_type: DataModelType::SigmaDataModel,
+        service_type: DashboardServiceType::Sigma,
+        columns,
+        sql: None,
+        project: (!project.is_empty()).then(|| project.to_owned()),
+        service: options.service_name.clone(),
+        tags: Vec::new(),
+        owners: Vec::new(),
+    });
+    Record::new(Entity::DataModel(entity)).with_refs(Refs {
+        source_url: Some(element_url(&doc.url, &element.element_id)),
+        updated_at: Some(doc.updated_at.clone()),
+        ..Refs::default()
+    })
+}
+
+/// Every `[...]` reference of a Sigma formula: `(Some(source), column)` for
+/// `[Source/Column]`, `(None, column)` for a column of the formula's own element.
+pub fn formula_columns(formula: &str) -> Vec<(Option<String>, String)> {
+    let mut out = Vec::new();
+    let mut rest = formula;
+    while let Some(start) = rest.find('[') {
+        let Some(end) = rest[start..].find(']') else {
+            break;
+        };
+        let inner = rest[start + 1..start + end].trim();
+        match inner.split_once('/') {
+            Some((source, column)) => {
+                let (source, column) = (source.trim(), column.trim());
+                if !source.is_empty() && !column.is_empty() {
+                    out.push((Some(source.to_owned()), column.to_owned()));
+                }
+            }
+            None if !inner.is_empty() => out.push((None, inner.to_owned())),
+            None => {}
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out
+}
+
 pub fn dataset(options: &SourceOptions, ds: &Dataset) -> Record {
     let entity = without_nul(CreateDashboardDataModelRequest {
         name: entity_name(&ds.dataset_id),
@@ -441,6 +519,13 @@ mod tests {
             vec![
                 ("Orders".into(), "AMOUNT".into()),
                 ("Customers".into(), "REGION".into())
+            ]
+        );
+        assert_eq!(
+            formula_columns("[Orders/AMOUNT] * [Rate] + [] + [ x/ ] + [unclosed"),
+            vec![
+                (Some("Orders".into()), "AMOUNT".into()),
+                (None, "Rate".into())
             ]
         );
     }

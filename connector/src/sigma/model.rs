@@ -375,6 +375,38 @@ pub struct DataModelColumn {
     pub description: Option<String>,
 }
 
+/// One column of `GET /v2/workbooks/{id}/columns` or `/v2/reports/{id}/columns` (Sigma 2026):
+/// every element's columns in one listing. The listing says `name`, its spec's example and
+/// the per-element call say `label`: both decode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ElementColumn {
+    /// `inode-<tableUrlId>/<NATIVE>` for a column read straight from a warehouse table.
+    #[serde(default)]
+    pub column_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub formula: Option<String>,
+    #[serde(default, deserialize_with = "lenient_type_name")]
+    pub r#type: Option<String>,
+    #[serde(default)]
+    pub element_id: Option<String>,
+}
+
+impl ElementColumn {
+    /// The column's name as the element shows it: `label`, else `name`.
+    pub fn label(&self) -> Option<&str> {
+        [self.label.as_deref(), self.name.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .find(|n| !n.is_empty())
+    }
+}
+
 /// `GET /v2/members`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

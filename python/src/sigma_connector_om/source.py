@@ -182,10 +182,12 @@ def test_connection(
 
 @dataclass
 class Workbook:
-    """A workbook's records: its charts, its dashboard and the lineage into it."""
+    """A workbook's records: its charts, its elements' data models (their columns), its
+    dashboard and the lineage into them."""
 
     dashboard: dict
     charts: List[dict] = field(default_factory=list)
+    data_models: List[dict] = field(default_factory=list)
     lineage: List[dict] = field(default_factory=list)
 
 
@@ -232,20 +234,25 @@ class RecordStream:
 
     def workbooks(self) -> Iterator[Workbook]:
         charts: List[dict] = []
+        models: List[dict] = []
         current: Optional[Workbook] = None
         while True:
             record = self._next()
             if record is None:
                 break
             kind = record["kind"]
-            if kind in ("chart", "dashboard") and current is not None:
+            if kind in ("chart", "dataModel", "dashboard") and current is not None:
                 yield current
                 current = None
             if kind == "chart":
                 charts.append(record)
+            elif kind == "dataModel":
+                # An element's columns, between the workbook's charts and its dashboard.
+                models.append(record)
             elif kind == "dashboard":
-                current = Workbook(dashboard=record, charts=charts)
+                current = Workbook(dashboard=record, charts=charts, data_models=models)
                 charts = []
+                models = []
             elif kind == "lineage" and current is not None:
                 current.lineage.append(record)
         if current is not None:
@@ -344,6 +351,9 @@ class SigmaSource(DashboardServiceSource):
             yield Either(right=Barrier(reason="sigma_data_model_lineage"))
             yield from self._lineage(item.lineage)
             return
+        yield from self._data_model(item)
+
+    def _data_model(self, item: dict) -> Iterable[Either[Any]]:
         try:
             entity = dict(item["entity"])
             # The service is a Custom Dashboard service here, not a Sigma one.
@@ -354,6 +364,14 @@ class SigmaSource(DashboardServiceSource):
             return
         yield Either(right=request)
         self.register_record_datamodel(datamodel_request=request)
+
+    def yield_datamodel(self, dashboard_details: Any) -> Iterable[Either[Any]]:
+        """A workbook's or report's elements' columns, each element as a data model (the
+        topology's per-dashboard data model stage, before the dashboard that lists them)."""
+        if not isinstance(dashboard_details, Workbook) or not self.source_config.includeDataModels:
+            return
+        for record in dashboard_details.data_models:
+            yield from self._data_model(record)
 
     # -- topology: dashboards ---------------------------------------------------------
 

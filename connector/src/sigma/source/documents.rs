@@ -11,9 +11,17 @@
 
 use super::*;
 use crate::sigma::api::DocumentKind;
-use crate::sigma::endpoints::Endpoint;
+use crate::sigma::endpoints::{Answer, Endpoint, says_absent};
 use crate::sigma::lineage::LineageTree;
 use crate::sigma::model::{Document, ElementQuery, LineageEntry};
+
+use super::element_columns::{self, ElementEdge};
+
+/// A document's element data models and the lineage into them.
+struct ElementModels {
+    records: Vec<Record>,
+    lineage: Vec<ElementEdge>,
+}
 
 /// What a chart reads, as either lineage call says it.
 enum Upstream {
@@ -148,7 +156,7 @@ impl WorkbookCtx {
             DocumentKind::Workbook => Endpoint::WorkbookQueries,
             DocumentKind::Report => Endpoint::ReportQueries,
         };
-        let (pages, queries, all) = tokio::join!(
+        let (pages, queries, all, columns) = tokio::join!(
             collect(
                 self.ctx.api.document_pages(doc.kind, &doc.id),
                 status.clone()
@@ -161,6 +169,7 @@ impl WorkbookCtx {
                 )
             ),
             self.all_elements(doc),
+            self.element_columns(doc),
         );
         let pages: Vec<WorkbookPage> = match pages {
             Ok(p) => p,
@@ -197,10 +206,15 @@ impl WorkbookCtx {
             Ok(e) => e,
             Err(e) => return fail("elements", &e),
         };
+        let columns = match columns {
+            Ok(c) => c,
+            Err(e) => return fail("columns", &e),
+        };
 
         // Charts, in page and element order.
         let mut items = Vec::new();
         let mut charts: Vec<(&WorkbookElement, Record)> = Vec::new();
+        let mut chart_names: Vec<String> = Vec::new();
         for (index, (page, element)) in elements.iter().enumerate() {
             let page = &pages[*page];
             if !mapping::is_chart(element) {
@@ -214,18 +228,44 @@ impl WorkbookCtx {
             }
             let record = mapping::chart(self.options(), doc, page, element, &name);
             charts.push((element, record));
+            chart_names.push(name);
         }
 
         let upstream = self.charts_upstream(doc, &charts).await;
-        let ends = self
+        let mut element_tables: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (element_id, node) in &upstream {
+            if let Upstream::Table(inode) = node {
+                element_tables
+                    .entry(element_id.clone())
+                    .or_default()
+                    .insert(inode.clone());
+            }
+        }
+        let mut ends = self
             .document_sources(doc, &charts, upstream, sql_by_element)
             .await;
 
         let chart_fqns: Vec<String> = charts.iter().map(|(_, d)| d.fqn()).collect();
+        let element_models = self
+            .element_models(
+                doc,
+                &charts,
+                &chart_names,
+                &columns,
+                &element_tables,
+                &mut ends,
+            )
+            .await;
         for (_, record) in charts {
             status.emitted(record.kind());
             items.push(Ok(record.into()));
         }
+        let mut element_model_fqns = Vec::new();
+        for model in &element_models.records {
+            element_model_fqns.push(model.fqn());
+            status.emitted(model.kind());
+        }
+        items.extend(element_models.records.into_iter().map(|r| Ok(r.into())));
         let owner = if self.options().include_owners {
             match (
                 self.owners.emails.get(&doc.owner_id),
@@ -267,14 +307,10 @@ impl WorkbookCtx {
             Vec::new()
         };
         let data_model_fqns: Vec<String> = ends.data_models.iter().cloned().collect();
-        let dashboard = mapping::dashboard(
-            self.options(),
-            doc,
-            chart_fqns,
-            data_model_fqns.clone(),
-            owner,
-            tags,
-        );
+        let mut listed_models = data_model_fqns.clone();
+        listed_models.extend(element_model_fqns);
+        let dashboard =
+            mapping::dashboard(self.options(), doc, chart_fqns, listed_models, owner, tags);
         let dashboard_fqn = dashboard.fqn();
         status.emitted(dashboard.kind());
         items.push(Ok(dashboard.into()));
@@ -298,7 +334,108 @@ impl WorkbookCtx {
                 table.candidates,
             )));
         }
+        for edge in element_models.lineage {
+            items.push(Ok(self.lineage(
+                edge.from_type,
+                &edge.from,
+                EntityType::DashboardDataModel,
+                &edge.to,
+                edge.pairs,
+                edge.candidates,
+            )));
+        }
         items
+    }
+
+    /// Every element's columns, from the document's `/columns` (one listing; Sigma 2026).
+    /// An older deployment has none: one request per run finds that out, and the documents
+    /// then have no element columns. A failed listing fails the document, as its pages
+    /// would: its elements' data models were not seen, which must not read as deleted. Not
+    /// asked when data models are off.
+    async fn element_columns(&self, doc: &Document) -> Result<Vec<ElementColumn>, ClientError> {
+        // Element columns are carried as data models: none without data models.
+        if !self.options().include_data_models {
+            return Ok(Vec::new());
+        }
+        let endpoint = match doc.kind {
+            DocumentKind::Workbook => Endpoint::WorkbookColumns,
+            DocumentKind::Report => Endpoint::ReportColumns,
+        };
+        let listing = collect(
+            self.ctx.api.document_columns(doc.kind, &doc.id),
+            self.ctx.status.clone(),
+        );
+        match self.ctx.endpoints.ask(endpoint, says_absent, listing).await {
+            Answer::Missing { first: Some(e) } => {
+                tracing::info!(
+                    "{} is not available on this Sigma deployment ({}); no element columns or column lineage into elements this run",
+                    endpoint.route(),
+                    e.status().map_or(0, |s| s.as_u16())
+                );
+                Ok(Vec::new())
+            }
+            Answer::Missing { first: None } => Ok(Vec::new()),
+            Answer::Got(result) => result,
+        }
+    }
+
+    /// One data model per chart element that has columns, and the column lineage into it
+    /// from the tables and the other elements its columns read (see `element_columns.rs`).
+    async fn element_models(
+        &self,
+        doc: &Document,
+        charts: &[(&WorkbookElement, Record)],
+        names: &[String],
+        columns: &[ElementColumn],
+        element_tables: &BTreeMap<String, BTreeSet<String>>,
+        ends: &mut WorkbookEnds,
+    ) -> ElementModels {
+        // Warehouse columns name their table (`inode-<urlId>/<COLUMN>`): the tables the
+        // lineage did not already resolve are resolved here (cached per run).
+        let named: BTreeSet<&str> = columns
+            .iter()
+            .filter_map(|c| element_columns::warehouse_column(c.column_id.as_deref()?))
+            .map(|(inode, _)| inode)
+            .collect();
+        if !self.mapping.is_empty() {
+            for inode in named {
+                if !ends.by_inode.contains_key(inode) {
+                    let tables = self.table_fqns_for_inode(inode).await;
+                    ends.by_inode.insert(inode.to_owned(), tables);
+                }
+            }
+        }
+        let mut by_element: BTreeMap<&str, Vec<&ElementColumn>> = BTreeMap::new();
+        for column in columns {
+            if let Some(element_id) = column.element_id.as_deref() {
+                by_element.entry(element_id).or_default().push(column);
+            }
+        }
+        let mut models = Vec::new();
+        let mut records = Vec::new();
+        for ((element, _), name) in charts.iter().zip(names) {
+            let Some(cols) = by_element.get(element.element_id.as_str()) else {
+                continue;
+            };
+            let record = mapping::element_data_model(self.options(), doc, element, name, cols);
+            let tables = element_tables
+                .get(&element.element_id)
+                .into_iter()
+                .flatten()
+                .filter_map(|inode| ends.by_inode.get(inode))
+                .flatten()
+                .cloned()
+                .collect();
+            models.push(element_columns::ElementModel::new(
+                name.clone(),
+                record.fqn(),
+                cols.clone(),
+                tables,
+            ));
+            records.push(record);
+        }
+        let lineage = element_columns::lineage(&models, &ends.by_inode);
+        ElementModels { records, lineage }
     }
 
     /// What the charts read: from the document's lineage tree in one listing when the org
@@ -450,6 +587,7 @@ impl WorkbookCtx {
                 if !tables.is_empty() {
                     resolved.extend(readers.iter().cloned());
                 }
+                ends.by_inode.insert(inode.clone(), tables.clone());
                 for table in tables {
                     ends.tables.entry(table.fqn.clone()).or_insert(table);
                 }

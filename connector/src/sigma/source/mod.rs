@@ -29,7 +29,7 @@ use super::filter::NameFilter;
 use super::lineage::{ServiceMapping, upstream_sources};
 use super::mapping;
 use super::model::{
-    ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset, Document,
+    ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset, Document, ElementColumn,
     ElementLineage, WorkbookElement, WorkbookPage,
 };
 pub use super::options::SourceOptions;
@@ -38,6 +38,7 @@ use super::sql;
 mod data_models;
 mod datasets;
 mod documents;
+mod element_columns;
 mod status;
 
 pub use super::memory::{
@@ -854,6 +855,8 @@ impl WorkbookCtx {
 struct WorkbookEnds {
     data_models: BTreeSet<String>,
     tables: BTreeMap<String, TableEnd>,
+    /// The tables each `inode-` the document's lineage names resolved to.
+    by_inode: BTreeMap<String, Vec<TableEnd>>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,0 +1,390 @@
+//! Column lineage into workbook and report elements, over real HTTP with the sandbox: each
+//! chart element's columns as a data model, every pair the org's own model implies and no
+//! other, formulas reading several columns, other elements and the element's own columns,
+//! and an older deployment without `/columns`.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use sigma_connector::config::{Workflow, load_workflow_str};
+use sigma_connector::sandbox::org::Page;
+use sigma_connector::sandbox::{
+    ApiSurface, Knobs, Org, OrgSource, SandboxConfig, SandboxHandle, SyntheticConfig,
+};
+use support::source::{SourceRun, run_source, sandbox, sandbox_with};
+
+const SERVICE: &str = "sigma_sandbox";
+const REVENUE: &str = "a3c1e5f7-0001-4a2b-8c3d-5e6f7a8b9c01";
+const ORDERS: &str = "snowflake_prod.ANALYTICS.SALES.ORDERS";
+const CUSTOMERS: &str = "snowflake_prod.ANALYTICS.SALES.CUSTOMERS";
+
+fn workflow(h: &SandboxHandle, prefix: &str) -> Workflow {
+    let text = json!({
+        "source": {
+            "type": "sigma",
+            "serviceName": SERVICE,
+            "serviceConnection": {"config": {
+                "type": "Sigma", "hostPort": h.base_url(),
+                "clientId": h.client_id(), "clientSecret": h.client_secret(),
+            }},
+            "sourceConfig": {"config": {
+                "lineageInformation": {"dbServicePrefixes": [prefix]},
+            }},
+        },
+        "sink": {"type": "console", "config": {}},
+    });
+    load_workflow_str(&text.to_string()).unwrap()
+}
+
+/// Every column pair into an element data model of `doc_keys`: `(from column, to column)`.
+fn element_pairs(run: &SourceRun) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for r in &run.records {
+        if r["kind"] != "lineage" {
+            continue;
+        }
+        let to = r["entity"]["to"]["fqn"].as_str().unwrap_or_default();
+        for pair in r["entity"]["columns"].as_array().into_iter().flatten() {
+            let to_column = pair["toColumn"].as_str().unwrap().to_owned();
+            assert!(to_column.starts_with(to), "{pair}");
+            for from in pair["fromColumns"].as_array().unwrap() {
+                out.insert((from.as_str().unwrap().to_owned(), to_column.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The element data model FQN prefix of a workbook (`workbookId`) or report
+/// (`report_<reportId>`).
+fn model_prefix(doc_key: &str) -> String {
+    format!("{SERVICE}.model.{doc_key}_")
+}
+
+/// What the org's own model says each chart element's columns read: a synthetic element
+/// reads one table, and each of its columns is that table's column of the same name.
+fn expected_warehouse_pairs(org: &Org, doc_key: &str, pages: &[Page]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for element in pages.iter().flat_map(|p| &p.elements) {
+        let Some(lineage) = &element.lineage else {
+            continue;
+        };
+        let tables: Vec<&str> = lineage["dependencies"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, n)| n["type"] == "table")
+            .map(|(id, _)| id.as_str())
+            .collect();
+        assert_eq!(tables.len(), 1, "a synthetic element reads one table");
+        let table = org.table_by_inode(tables[0]).unwrap();
+        if table.archived {
+            continue;
+        }
+        let table_fqn = format!("warehouse.{}", table.path.join("."));
+        for column in element.columns.iter().flatten() {
+            out.push((
+                format!("{table_fqn}.{column}"),
+                format!("{}{}.{column}", model_prefix(doc_key), element.element_id),
+            ));
+        }
+    }
+    out
+}
+
+/// On the generated org of today's Sigma, every column of every workbook and report chart
+/// element is paired with the warehouse column it reads, and nothing else is paired; one
+/// `/columns` call per document.
+#[tokio::test]
+async fn generated_org_every_warehouse_column_reaches_its_element_and_nothing_else() {
+    let h = sandbox(
+        OrgSource::Synthetic(SyntheticConfig {
+            workbooks: 8,
+            reports: 4,
+            data_models: 3,
+            datasets: 3,
+            ..SyntheticConfig::default()
+        }),
+        Knobs::default(),
+    )
+    .await;
+    let run = run_source(&workflow(&h, "warehouse")).await;
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    let org = h.org();
+    let mut expected = BTreeSet::new();
+    let mut documents = 0;
+    for (index, wb) in org.workbooks.iter().enumerate() {
+        if wb.is_archived {
+            continue;
+        }
+        documents += 1;
+        expected.extend(expected_warehouse_pairs(
+            org,
+            &wb.workbook_id,
+            &org.pages(index),
+        ));
+    }
+    let mut reports = 0;
+    for report in org.reports.iter().filter(|r| !r.is_archived) {
+        reports += 1;
+        expected.extend(expected_warehouse_pairs(
+            org,
+            &format!("report_{}", report.report_id),
+            &org.report_pages(report),
+        ));
+    }
+    let got: BTreeSet<(String, String)> = element_pairs(&run)
+        .into_iter()
+        .filter(|(_, to)| {
+            org.workbooks
+                .iter()
+                .map(|w| model_prefix(&w.workbook_id))
+                .chain(
+                    org.reports
+                        .iter()
+                        .map(|r| model_prefix(&format!("report_{}", r.report_id))),
+                )
+                .any(|p| to.starts_with(&p))
+        })
+        .collect();
+    assert!(expected.len() > 100, "{}", expected.len());
+    let missing: Vec<_> = expected.difference(&got).take(5).collect();
+    let invented: Vec<_> = got.difference(&expected).take(5).collect();
+    assert!(
+        missing.is_empty() && invented.is_empty(),
+        "missing {missing:?}, invented {invented:?}"
+    );
+    let stats = h.stats();
+    let calls = |route: &str| stats.requests_by_route.get(route).copied().unwrap_or(0);
+    assert_eq!(calls("GET /v2/workbooks/{workbookId}/columns"), documents);
+    assert_eq!(calls("GET /v2/reports/{reportId}/columns"), reports);
+    assert_eq!(
+        calls("GET /v2/workbooks/{workbookId}/elements/{elementId}/columns"),
+        0
+    );
+
+    // Every element data model is listed in its dashboard, and has its columns.
+    for dashboard in run.records.iter().filter(|r| r["kind"] == "dashboard") {
+        let key = dashboard["entity"]["name"].as_str().unwrap();
+        let own: Vec<&Value> = run
+            .records
+            .iter()
+            .filter(|r| {
+                r["kind"] == "dataModel"
+                    && r["fqn"].as_str().unwrap().starts_with(&model_prefix(key))
+            })
+            .collect();
+        assert!(!own.is_empty(), "{key}");
+        for model in own {
+            assert!(
+                dashboard["entity"]["dataModels"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&model["fqn"]),
+                "{key}: {}",
+                model["fqn"]
+            );
+            assert!(!model["entity"]["columns"].as_array().unwrap().is_empty());
+        }
+    }
+}
+
+/// A copy of `fixtures/` where Revenue's bar chart has computed columns.
+fn fixtures_with_formulas(dir: &std::path::Path) {
+    for entry in std::fs::read_dir("fixtures").unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    let path = dir.join("workbooks.json");
+    let mut workbooks: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let bar = workbooks
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .flat_map(|w| w["pages"].as_array_mut().unwrap())
+        .flat_map(|p| p["elements"].as_array_mut().unwrap())
+        .find(|e| e["elementId"] == "elRevBar002")
+        .unwrap();
+    bar["columns"] = json!(["Region", "Revenue", "Share", "From KPI", "Ghost"]);
+    bar["formulas"] = json!({
+        "Region": "[CUSTOMERS/REGION]",
+        "Revenue": "Sum([ORDERS/AMOUNT]) - Sum([ORDERS/DISCOUNT]) + 0 * [CUSTOMERS/ID]",
+        "Share": "[Revenue] / Sum([Revenue]) + [Share]",
+        "From KPI": "[Total Revenue/Total Revenue]",
+        "Ghost": "[Total Revenue/NOPE] + [NOPE] + [ELSEWHERE/ID]",
+    });
+    std::fs::write(&path, workbooks.to_string()).unwrap();
+}
+
+/// Formulas reading several columns give several `fromColumns`; `[Column]` resolves through
+/// the element's own column; `[Element/Column]` pairs from that element's data model; a
+/// column missing on the other end gives no pair.
+#[tokio::test]
+async fn formulas_resolve_exactly_and_missing_columns_give_no_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    fixtures_with_formulas(dir.path());
+    let h = sandbox(
+        OrgSource::FixtureDir(dir.path().to_owned()),
+        Knobs::default(),
+    )
+    .await;
+    let run = run_source(&workflow(&h, "snowflake_prod")).await;
+    let bar = format!("{}elRevBar002", model_prefix(REVENUE));
+    let kpi = format!("{}elRevKpi001", model_prefix(REVENUE));
+    let edge = |from: &str| -> Vec<Value> {
+        run.records
+            .iter()
+            .find(|r| {
+                r["kind"] == "lineage"
+                    && r["entity"]["from"]["fqn"] == from
+                    && r["entity"]["to"]["fqn"] == bar.as_str()
+            })
+            .map(|r| {
+                r["entity"]["columns"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .unwrap_or_else(|| panic!("no edge {from} -> {bar}"))
+    };
+    let revenue_from_orders = vec![format!("{ORDERS}.AMOUNT"), format!("{ORDERS}.DISCOUNT")];
+    assert_eq!(
+        edge(ORDERS),
+        vec![
+            json!({"fromColumns": revenue_from_orders, "toColumn": format!("{bar}.Revenue")}),
+            json!({"fromColumns": revenue_from_orders, "toColumn": format!("{bar}.Share")}),
+        ]
+    );
+    assert_eq!(
+        edge(CUSTOMERS),
+        vec![
+            json!({"fromColumns": [format!("{CUSTOMERS}.REGION")], "toColumn": format!("{bar}.Region")}),
+            json!({"fromColumns": [format!("{CUSTOMERS}.ID")], "toColumn": format!("{bar}.Revenue")}),
+            json!({"fromColumns": [format!("{CUSTOMERS}.ID")], "toColumn": format!("{bar}.Share")}),
+        ]
+    );
+    let from_kpi = run
+        .records
+        .iter()
+        .find(|r| r["kind"] == "lineage" && r["fqn"] == format!("{kpi} -> {bar}").as_str())
+        .expect("element -> element");
+    assert_eq!(from_kpi["entity"]["from"]["type"], "dashboardDataModel");
+    assert_eq!(
+        from_kpi["entity"]["columns"],
+        json!([{"fromColumns": [format!("{kpi}.Total Revenue")], "toColumn": format!("{bar}.From KPI")}])
+    );
+    // `Ghost` reads a column the KPI lacks, one its own element lacks, and a source the
+    // element does not read: no pair anywhere.
+    assert!(
+        !element_pairs(&run)
+            .iter()
+            .any(|(from, to)| to.ends_with(".Ghost") || from.contains("NOPE")),
+    );
+    // The bar chart's data model carries its five columns, formulas in the descriptions.
+    let model = run
+        .records
+        .iter()
+        .find(|r| r["kind"] == "dataModel" && r["fqn"] == bar.as_str())
+        .unwrap();
+    let columns = model["entity"]["columns"].as_array().unwrap();
+    assert_eq!(columns.len(), 5);
+    assert_eq!(
+        columns[1]["description"],
+        "Formula: `Sum([ORDERS/AMOUNT]) - Sum([ORDERS/DISCOUNT]) + 0 * [CUSTOMERS/ID]`"
+    );
+}
+
+/// An older deployment without `/columns`: one request finds that out, no element data
+/// models, and the run still succeeds with the same charts and dashboards.
+#[tokio::test]
+async fn older_deployment_asks_once_and_has_no_element_columns() {
+    let h = sandbox_with(SandboxConfig {
+        api: ApiSurface::Legacy2023,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let run = run_source(&workflow(&h, "snowflake_prod")).await;
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    let stats = h.stats();
+    assert_eq!(
+        stats
+            .requests_by_route
+            .get("GET /v2/workbooks/{workbookId}/columns"),
+        Some(&1)
+    );
+    let dashboards: Vec<&Value> = run
+        .records
+        .iter()
+        .filter(|r| r["kind"] == "dashboard")
+        .collect();
+    assert!(!dashboards.is_empty());
+    for d in dashboards {
+        let prefix = model_prefix(d["entity"]["name"].as_str().unwrap());
+        assert!(
+            !run.records
+                .iter()
+                .any(|r| r["fqn"].as_str().unwrap_or_default().contains(&prefix)),
+            "{prefix}"
+        );
+    }
+
+    // The same on today's surface with only `/columns` absent.
+    let h = sandbox(
+        OrgSource::Fixtures,
+        Knobs {
+            absent_routes: ["/v2/workbooks/{workbookId}/columns".to_owned()].into(),
+            ..Knobs::default()
+        },
+    )
+    .await;
+    let run = run_source(&workflow(&h, "snowflake_prod")).await;
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    assert_eq!(
+        h.stats()
+            .requests_by_route
+            .get("GET /v2/workbooks/{workbookId}/columns"),
+        Some(&1)
+    );
+    assert!(!run.records.iter().any(|r| {
+        r["fqn"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&model_prefix(REVENUE))
+    }));
+}
+
+/// A document whose `/columns` fails is a failed document, as when its pages fail: its
+/// elements' data models were not seen, which must not read as deleted. The others go on.
+#[tokio::test]
+async fn a_failed_columns_listing_fails_its_document_only() {
+    let h = sandbox(
+        OrgSource::Fixtures,
+        Knobs {
+            forbidden: [format!("/v2/workbooks/{REVENUE}/columns")].into(),
+            ..Knobs::default()
+        },
+    )
+    .await;
+    let run = run_source(&workflow(&h, "snowflake_prod")).await;
+    let failed: Vec<String> = run.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].contains(REVENUE) && failed[0].contains("columns"),
+        "{failed:?}"
+    );
+    assert!(
+        !run.records
+            .iter()
+            .any(|r| r["fqn"].as_str().unwrap_or_default().contains(REVENUE))
+    );
+    // Marketing Funnel still has its elements' data models.
+    let marketing = model_prefix("a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02");
+    assert!(
+        run.records
+            .iter()
+            .any(|r| r["kind"] == "dataModel" && r["fqn"].as_str().unwrap().starts_with(&marketing))
+    );
+}
