@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::client::{ClientError, PageStyle, SigmaClient};
+use crate::client::{ClientError, SigmaClient};
 
 use super::model::{
     Connection, ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset,
@@ -19,27 +19,7 @@ use super::model::{
 };
 
 pub use super::model::DocumentKind;
-
-/// How each document kind is asked for: the route's collection and its paging.
-trait DocumentRoutes {
-    fn collection(self) -> &'static str;
-    fn style(self) -> PageStyle;
-}
-
-impl DocumentRoutes for DocumentKind {
-    fn collection(self) -> &'static str {
-        match self {
-            DocumentKind::Workbook => "workbooks",
-            DocumentKind::Report => "reports",
-        }
-    }
-    fn style(self) -> PageStyle {
-        match self {
-            DocumentKind::Workbook => PageStyle::PageLimit,
-            DocumentKind::Report => PageStyle::Cursor,
-        }
-    }
-}
+pub use super::routes::Route;
 
 /// An entry of a listing that arrived but could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,71 +141,6 @@ fn probe_id(raw: &str, id_field: &str) -> Option<String> {
     IdProbe(id_field).deserialize(&mut de).ok().flatten()
 }
 
-/// A listing by where it lives, for reading one page of it (see [`SigmaApi::first_page`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListingEndpoint<'a> {
-    Workbooks,
-    Reports,
-    Datasets,
-    DataModels,
-    Members,
-    WorkbookPages(&'a str),
-    PageElements {
-        workbook: &'a str,
-        page: &'a str,
-    },
-    /// The whole workbook's lineage in one listing (today's API; older ones answer 404).
-    WorkbookLineage(&'a str),
-    /// A data model's lineage (today's API; older ones answer 404).
-    DataModelLineage(&'a str),
-    /// A data model's sources (token paging).
-    DataModelSources(&'a str),
-}
-
-impl ListingEndpoint<'_> {
-    /// The path relative to the API base.
-    pub fn path(self) -> String {
-        match self {
-            ListingEndpoint::Workbooks => "workbooks".into(),
-            ListingEndpoint::Reports => "reports".into(),
-            ListingEndpoint::Datasets => "datasets".into(),
-            ListingEndpoint::DataModels => "dataModels".into(),
-            ListingEndpoint::Members => "members".into(),
-            ListingEndpoint::WorkbookPages(w) => format!("workbooks/{}/pages", enc(w)),
-            ListingEndpoint::PageElements { workbook, page } => {
-                format!("workbooks/{}/pages/{}/elements", enc(workbook), enc(page))
-            }
-            ListingEndpoint::WorkbookLineage(w) => format!("workbooks/{}/lineage", enc(w)),
-            ListingEndpoint::DataModelLineage(d) => format!("dataModels/{}/lineage", enc(d)),
-            ListingEndpoint::DataModelSources(d) => format!("dataModels/{}/sources", enc(d)),
-        }
-    }
-
-    fn style(self) -> PageStyle {
-        match self {
-            ListingEndpoint::DataModelSources(_) => PageStyle::Cursor,
-            _ => PageStyle::PageLimit,
-        }
-    }
-
-    /// What an entry is called in a decode error, and the field that holds its id.
-    fn entry(self) -> (&'static str, &'static str) {
-        match self {
-            ListingEndpoint::Workbooks => ("workbook", "workbookId"),
-            ListingEndpoint::Reports => ("report", "reportId"),
-            ListingEndpoint::Datasets => ("dataset", "datasetId"),
-            ListingEndpoint::DataModels => ("data model", "dataModelId"),
-            ListingEndpoint::Members => ("member", "memberId"),
-            ListingEndpoint::WorkbookPages(_) => ("page", "pageId"),
-            ListingEndpoint::PageElements { .. } => ("element", "elementId"),
-            ListingEndpoint::WorkbookLineage(_) | ListingEndpoint::DataModelLineage(_) => {
-                ("lineage entry", "nodeId")
-            }
-            ListingEndpoint::DataModelSources(_) => ("data model source", "inodeId"),
-        }
-    }
-}
-
 /// The first page of a listing, asked for with a small page size and never followed.
 #[derive(Debug)]
 pub struct FirstPage<T> {
@@ -249,28 +164,16 @@ impl SigmaApi {
         &self.client
     }
 
+    /// Every entry of the listing at `route`, each decoded on its own; `total` receives
+    /// Sigma's count of them (for progress) as pages arrive.
     fn list<T: DeserializeOwned + Send + 'static>(
         &self,
-        kind: &'static str,
-        id_field: &'static str,
-        path: String,
-        query: Vec<(String, String)>,
-    ) -> BoxStream<'static, Listed<T>> {
-        self.list_counted(kind, id_field, path, query, None, PageStyle::PageLimit)
-    }
-
-    /// A listing that also reports Sigma's `total` (for progress) as its pages arrive.
-    fn list_counted<T: DeserializeOwned + Send + 'static>(
-        &self,
-        kind: &'static str,
-        id_field: &'static str,
-        path: String,
-        query: Vec<(String, String)>,
+        route: Route<'_>,
         total: Option<Arc<AtomicU64>>,
-        style: PageStyle,
     ) -> BoxStream<'static, Listed<T>> {
+        let (kind, id_field) = route.entry();
         self.client
-            .pages_with_style::<Box<RawValue>>(&path, query, style)
+            .pages_with_style::<Box<RawValue>>(&route.path(), vec![], route.style())
             .flat_map(move |page| {
                 let items: Vec<Result<Box<RawValue>, ClientError>> = match page {
                     Ok(page) => {
@@ -294,21 +197,22 @@ impl SigmaApi {
             .boxed()
     }
 
-    /// The first page of `listing`, at most `size` entries (Sigma's `limit` or `pageSize`):
-    /// a cheap probe of an endpoint, as test connection makes, without paging through.
+    /// The first page of the listing at `route`, at most `size` entries (Sigma's `limit`
+    /// or `pageSize`): a cheap probe of an endpoint, as test connection makes, without
+    /// paging through.
     pub async fn first_page<T: DeserializeOwned>(
         &self,
-        listing: ListingEndpoint<'_>,
+        route: Route<'_>,
         size: u32,
     ) -> Result<FirstPage<T>, ClientError> {
-        let style = listing.style();
+        let style = route.style();
         let query = vec![(style.size_param().to_owned(), size.max(1).to_string())];
         let first = self
             .client
-            .pages_with_style::<Box<RawValue>>(&listing.path(), query, style)
+            .pages_with_style::<Box<RawValue>>(&route.path(), query, style)
             .next()
             .await;
-        let (kind, id_field) = listing.entry();
+        let (kind, id_field) = route.entry();
         match first {
             Some(Ok(page)) => Ok(FirstPage {
                 entries: page
@@ -328,34 +232,27 @@ impl SigmaApi {
         }
     }
 
+    /// One object at `route`; `None` when Sigma answers one of `none_for` (it has none).
+    async fn get_optional<T: DeserializeOwned>(
+        &self,
+        route: Route<'_>,
+        none_for: &[u16],
+    ) -> Result<Option<T>, ClientError> {
+        match self.client.get_json::<T>(&route.path(), &[]).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.status().is_some_and(|s| none_for.contains(&s.as_u16())) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Workbooks; `total` receives Sigma's count of them once the first page arrives.
     pub fn workbooks(&self, total: Arc<AtomicU64>) -> BoxStream<'static, Listed<Workbook>> {
-        self.list_counted(
-            "workbook",
-            "workbookId",
-            "workbooks".into(),
-            vec![],
-            Some(total),
-            PageStyle::PageLimit,
-        )
+        self.list(Route::Workbooks, Some(total))
     }
 
     /// Reports (Sigma 2026; an older deployment answers 404).
     pub fn reports(&self) -> BoxStream<'static, Listed<Report>> {
-        self.list("report", "reportId", "reports".into(), vec![])
-    }
-
-    /// A sub-listing of a workbook or report (`pages`, `elements`, `lineage`, `queries`, ...).
-    fn document_list<T: DeserializeOwned + Send + 'static>(
-        &self,
-        doc: DocumentKind,
-        id: &str,
-        kind: &'static str,
-        id_field: &'static str,
-        rest: &str,
-    ) -> BoxStream<'static, Listed<T>> {
-        let path = format!("{}/{}/{rest}", doc.collection(), enc(id));
-        self.list_counted(kind, id_field, path, vec![], None, doc.style())
+        self.list(Route::Reports, None)
     }
 
     pub fn document_pages(
@@ -363,7 +260,7 @@ impl SigmaApi {
         doc: DocumentKind,
         id: &str,
     ) -> BoxStream<'static, Listed<WorkbookPage>> {
-        self.document_list(doc, id, "page", "pageId", "pages")
+        self.list(Route::DocumentPages(doc, id), None)
     }
 
     pub fn document_page_elements(
@@ -372,8 +269,7 @@ impl SigmaApi {
         id: &str,
         page_id: &str,
     ) -> BoxStream<'static, Listed<WorkbookElement>> {
-        let rest = format!("pages/{}/elements", enc(page_id));
-        self.document_list(doc, id, "element", "elementId", &rest)
+        self.list(Route::PageElements(doc, id, page_id), None)
     }
 
     /// Every element of every page, each with its `pageId` (Sigma 2026).
@@ -382,7 +278,7 @@ impl SigmaApi {
         doc: DocumentKind,
         id: &str,
     ) -> BoxStream<'static, Listed<WorkbookElement>> {
-        self.document_list(doc, id, "element", "elementId", "elements")
+        self.list(Route::DocumentElements(doc, id), None)
     }
 
     /// The whole document's lineage tree (Sigma 2026).
@@ -391,7 +287,7 @@ impl SigmaApi {
         doc: DocumentKind,
         id: &str,
     ) -> BoxStream<'static, Listed<LineageEntry>> {
-        self.document_list(doc, id, "lineage entry", "elementId", "lineage")
+        self.list(Route::DocumentLineage(doc, id), None)
     }
 
     pub fn document_queries(
@@ -399,7 +295,7 @@ impl SigmaApi {
         doc: DocumentKind,
         id: &str,
     ) -> BoxStream<'static, Listed<ElementQuery>> {
-        self.document_list(doc, id, "query", "elementId", "queries")
+        self.list(Route::DocumentQueries(doc, id), None)
     }
 
     /// Every element's columns in one listing (Sigma 2026).
@@ -408,7 +304,7 @@ impl SigmaApi {
         doc: DocumentKind,
         id: &str,
     ) -> BoxStream<'static, Listed<ElementColumn>> {
-        self.document_list(doc, id, "element column", "columnId", "columns")
+        self.list(Route::DocumentColumns(doc, id), None)
     }
 
     /// A data model's lineage tree (Sigma 2026).
@@ -416,12 +312,7 @@ impl SigmaApi {
         &self,
         data_model_id: &str,
     ) -> BoxStream<'static, Listed<LineageEntry>> {
-        self.list(
-            "data model lineage entry",
-            "elementId",
-            format!("dataModels/{}/lineage", enc(data_model_id)),
-            vec![],
-        )
+        self.list(Route::DataModelLineage(data_model_id), None)
     }
 
     /// One element's SQL (the older surface's per-element call, the fallback for
@@ -433,17 +324,8 @@ impl SigmaApi {
         id: &str,
         element_id: &str,
     ) -> Result<Option<ElementQuery>, ClientError> {
-        let path = format!(
-            "{}/{}/elements/{}/query",
-            doc.collection(),
-            enc(id),
-            enc(element_id)
-        );
-        match self.client.get_json::<ElementQuery>(&path, &[]).await {
-            Ok(q) => Ok(Some(q)),
-            Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(400 | 403 | 404)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.get_optional(Route::ElementQuery(doc, id, element_id), &[400, 403, 404])
+            .await
     }
 
     /// The tables behind a dataset (deprecated): a bare array, or a page of `entries`.
@@ -457,50 +339,40 @@ impl SigmaApi {
             Bare(Vec<DatasetSource>),
             Paged { entries: Vec<DatasetSource> },
         }
-        let path = format!("datasets/{}/sources", enc(dataset_id));
+        let path = Route::DatasetSources(dataset_id).path();
         Ok(match self.client.get_json::<Sources>(&path, &[]).await? {
             Sources::Bare(v) | Sources::Paged { entries: v } => v,
         })
     }
 
     pub fn datasets(&self) -> BoxStream<'static, Listed<Dataset>> {
-        self.list("dataset", "datasetId", "datasets".into(), vec![])
+        self.list(Route::Datasets, None)
     }
 
     pub fn data_models(&self) -> BoxStream<'static, Listed<DataModel>> {
-        self.list("data model", "dataModelId", "dataModels".into(), vec![])
+        self.list(Route::DataModels, None)
     }
 
     pub fn data_model_elements(
         &self,
         data_model_id: &str,
     ) -> BoxStream<'static, Listed<DataModelElement>> {
-        self.list(
-            "data model element",
-            "elementId",
-            format!("dataModels/{}/elements", enc(data_model_id)),
-            vec![],
-        )
+        self.list(Route::DataModelElements(data_model_id), None)
     }
 
     pub fn data_model_columns(
         &self,
         data_model_id: &str,
     ) -> BoxStream<'static, Listed<DataModelColumn>> {
-        self.list(
-            "data model column",
-            "columnId",
-            format!("dataModels/{}/columns", enc(data_model_id)),
-            vec![],
-        )
+        self.list(Route::DataModelColumns(data_model_id), None)
     }
 
     pub fn members(&self) -> BoxStream<'static, Listed<Member>> {
-        self.list("member", "memberId", "members".into(), vec![])
+        self.list(Route::Members, None)
     }
 
     pub fn connections(&self) -> BoxStream<'static, Listed<Connection>> {
-        self.list("connection", "connectionId", "connections".into(), vec![])
+        self.list(Route::Connections, None)
     }
 
     /// An element's lineage graph; `None` when Sigma has none for it (UI elements answer
@@ -521,19 +393,11 @@ impl SigmaApi {
         id: &str,
         element_id: &str,
     ) -> Result<Option<ElementLineage>, ClientError> {
-        let path = format!(
-            "{}/{}/lineage/elements/{}",
-            doc.collection(),
-            enc(id),
-            enc(element_id)
-        );
-        match self.client.get_json::<ElementLineage>(&path, &[]).await {
-            Ok(l) => Ok(Some(l)),
-            Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(400 | 403 | 404 | 500)) => {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        self.get_optional(
+            Route::ElementLineage(doc, id, element_id),
+            &[400, 403, 404, 500],
+        )
+        .await
     }
 
     /// The connection and `[db, schema, table]` behind an `inode-` id; `None` when Sigma
@@ -542,20 +406,9 @@ impl SigmaApi {
         &self,
         inode_id: &str,
     ) -> Result<Option<ConnectionPath>, ClientError> {
-        let path = format!("connections/paths/{}", enc(inode_id));
-        match self.client.get_json::<ConnectionPath>(&path, &[]).await {
-            Ok(p) => Ok(Some(p)),
-            Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(400 | 403 | 404)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.get_optional(Route::ConnectionPath(inode_id), &[400, 403, 404])
+            .await
     }
-}
-
-/// Percent-encodes one path segment (ids are opaque; never let one add a `/`).
-fn enc(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 #[cfg(test)]
@@ -603,11 +456,5 @@ mod tests {
             decode_raw::<WorkbookPage>("page", &huge, 0, &format!(r#"{{"{huge}":"{huge}"}}"#))
                 .unwrap_err();
         assert!(err.to_string().len() < 1_000, "messages stay short");
-    }
-
-    #[test]
-    fn path_segments_are_encoded() {
-        assert_eq!(enc("a/b c"), "a%2Fb%20c");
-        assert_eq!(enc("inode-abc"), "inode-abc");
     }
 }

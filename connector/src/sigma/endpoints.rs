@@ -17,6 +17,9 @@ use tokio::sync::Mutex;
 
 use crate::client::ClientError;
 
+use super::model::DocumentKind;
+use super::routes::{self, Route};
+
 /// The optional endpoints the source asks about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
@@ -60,22 +63,24 @@ impl Endpoint {
             .unwrap_or_default()
     }
 
-    /// The route, for messages.
-    pub fn route(self) -> &'static str {
-        match self {
-            Endpoint::WorkbookElements => "/v2/workbooks/{workbookId}/elements",
-            Endpoint::WorkbookLineage => "/v2/workbooks/{workbookId}/lineage",
-            Endpoint::WorkbookQueries => "/v2/workbooks/{workbookId}/queries",
-            Endpoint::WorkbookColumns => "/v2/workbooks/{workbookId}/columns",
-            Endpoint::ReportElements => "/v2/reports/{reportId}/elements",
-            Endpoint::ReportLineage => "/v2/reports/{reportId}/lineage",
-            Endpoint::ReportQueries => "/v2/reports/{reportId}/queries",
-            Endpoint::ReportColumns => "/v2/reports/{reportId}/columns",
-            Endpoint::DataModelLineage => "/v2/dataModels/{dataModelId}/lineage",
-            Endpoint::Reports => "/v2/reports",
-            Endpoint::DataModels => "/v2/dataModels",
-            Endpoint::DatasetSources => "/v2/datasets/{datasetId}/sources",
-        }
+    /// The route, for messages (`/v2/workbooks/{workbookId}/columns`).
+    pub fn route(self) -> routes::Display {
+        use DocumentKind::{Report, Workbook};
+        let route = match self {
+            Endpoint::WorkbookElements => Route::DocumentElements(Workbook, ""),
+            Endpoint::WorkbookLineage => Route::DocumentLineage(Workbook, ""),
+            Endpoint::WorkbookQueries => Route::DocumentQueries(Workbook, ""),
+            Endpoint::WorkbookColumns => Route::DocumentColumns(Workbook, ""),
+            Endpoint::ReportElements => Route::DocumentElements(Report, ""),
+            Endpoint::ReportLineage => Route::DocumentLineage(Report, ""),
+            Endpoint::ReportQueries => Route::DocumentQueries(Report, ""),
+            Endpoint::ReportColumns => Route::DocumentColumns(Report, ""),
+            Endpoint::DataModelLineage => Route::DataModelLineage(""),
+            Endpoint::Reports => Route::Reports,
+            Endpoint::DataModels => Route::DataModels,
+            Endpoint::DatasetSources => Route::DatasetSources(""),
+        };
+        route.display()
     }
 }
 

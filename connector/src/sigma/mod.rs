@@ -10,5 +10,6 @@ pub(crate) mod memory;
 pub(crate) mod model;
 pub(crate) mod options;
 pub(crate) mod projection;
+pub(crate) mod routes;
 pub mod source;
 pub(crate) mod sql;

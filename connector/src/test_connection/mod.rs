@@ -32,7 +32,8 @@ use secrecy::ExposeSecret;
 
 use crate::client::{BackoffConfig, RetryConfig, SigmaClient};
 use crate::config::{ConfigError, ConfigInput, SigmaConnection, load_input_str};
-use crate::sigma::api::{ListingEndpoint, SigmaApi};
+use crate::sigma::api::SigmaApi;
+use crate::sigma::routes::Route;
 
 pub use result::SKIPPED_PREFIX;
 pub use result::Step;
@@ -209,12 +210,12 @@ async fn run_steps(
         clock.run(Step::GetReports, probe.get_reports()),
         clock.run(
             Step::GetDatasets,
-            probe.count(Step::GetDatasets, ListingEndpoint::Datasets)
+            probe.count(Step::GetDatasets, Route::Datasets)
         ),
         clock.run(Step::GetDataModels, probe.get_data_models()),
         clock.run(
             Step::GetMembers,
-            probe.count(Step::GetMembers, ListingEndpoint::Members)
+            probe.count(Step::GetMembers, Route::Members)
         ),
         async {
             if workbooks_ok {

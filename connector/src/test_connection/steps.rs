@@ -8,9 +8,10 @@ use tokio::time::Instant;
 
 use crate::client::{ClientError, FailureCause};
 use crate::config::{SigmaConnection, SigmaEndpoints};
-use crate::sigma::api::{FirstPage, ListingEndpoint, SigmaApi};
+use crate::sigma::api::{FirstPage, SigmaApi};
 use crate::sigma::mapping::is_chart;
-use crate::sigma::model::{DataModel, Workbook, WorkbookElement, WorkbookPage};
+use crate::sigma::model::{DataModel, DocumentKind, Workbook, WorkbookElement, WorkbookPage};
+use crate::sigma::routes::Route;
 
 use super::messages::{self, ElementLineageProbe};
 use super::result::{Step, StepOutcome};
@@ -53,11 +54,7 @@ impl Probe<'_> {
 
     /// The workbook listing, and the first workbook's id for the lineage step.
     pub(super) async fn get_workbooks(&self) -> (StepOutcome, Option<String>) {
-        match self
-            .api
-            .first_page::<Workbook>(ListingEndpoint::Workbooks, 1)
-            .await
-        {
+        match self.api.first_page::<Workbook>(Route::Workbooks, 1).await {
             Ok(page) => {
                 let first = first_ok(&page).map(|w| w.workbook_id.clone());
                 let outcome = match (&first, page.entries.first()) {
@@ -78,11 +75,7 @@ impl Probe<'_> {
     }
 
     pub(super) async fn get_reports(&self) -> StepOutcome {
-        match self
-            .api
-            .first_page::<IgnoredAny>(ListingEndpoint::Reports, 1)
-            .await
-        {
+        match self.api.first_page::<IgnoredAny>(Route::Reports, 1).await {
             Ok(page) => StepOutcome::pass(listed(Step::GetReports, &page)),
             Err(e) if is_absent(&e) => messages::reports_missing(&e),
             Err(e) => messages::request_failed(Step::GetReports, &e),
@@ -90,7 +83,7 @@ impl Probe<'_> {
     }
 
     /// A listing of which only the count matters.
-    pub(super) async fn count(&self, step: Step, listing: ListingEndpoint<'_>) -> StepOutcome {
+    pub(super) async fn count(&self, step: Step, listing: Route<'_>) -> StepOutcome {
         match self.api.first_page::<IgnoredAny>(listing, 1).await {
             Ok(page) => StepOutcome::pass(listed(step, &page)),
             Err(e) => messages::request_failed(step, &e),
@@ -101,11 +94,7 @@ impl Probe<'_> {
     /// lineage, or (older deployments answer 404 there) its sources.
     pub(super) async fn get_data_models(&self) -> StepOutcome {
         let step = Step::GetDataModels;
-        let page = match self
-            .api
-            .first_page::<DataModel>(ListingEndpoint::DataModels, 1)
-            .await
-        {
+        let page = match self.api.first_page::<DataModel>(Route::DataModels, 1).await {
             Ok(page) => page,
             Err(e) if is_absent(&e) => return messages::data_models_missing(&e),
             Err(e) => return messages::request_failed(step, &e),
@@ -120,7 +109,7 @@ impl Probe<'_> {
         let id = model.data_model_id.as_str();
         let lineage_404 = match self
             .api
-            .first_page::<IgnoredAny>(ListingEndpoint::DataModelLineage(id), 1)
+            .first_page::<IgnoredAny>(Route::DataModelLineage(id), 1)
             .await
         {
             Ok(lineage) => {
@@ -135,7 +124,7 @@ impl Probe<'_> {
         };
         match self
             .api
-            .first_page::<IgnoredAny>(ListingEndpoint::DataModelSources(id), 1)
+            .first_page::<IgnoredAny>(Route::DataModelSources(id), 1)
             .await
         {
             Ok(_) => StepOutcome::pass(messages::data_model_sources_read(
@@ -161,7 +150,7 @@ impl Probe<'_> {
         };
         let lineage_404 = match self
             .api
-            .first_page::<IgnoredAny>(ListingEndpoint::WorkbookLineage(workbook), 1)
+            .first_page::<IgnoredAny>(Route::DocumentLineage(DocumentKind::Workbook, workbook), 1)
             .await
         {
             Ok(page) => {
@@ -194,7 +183,7 @@ impl Probe<'_> {
     async fn element_lineage(&self, workbook: &str) -> Result<ElementLineageProbe, ClientError> {
         let pages = self
             .api
-            .first_page::<WorkbookPage>(ListingEndpoint::WorkbookPages(workbook), 1)
+            .first_page::<WorkbookPage>(Route::DocumentPages(DocumentKind::Workbook, workbook), 1)
             .await?;
         let Some(page) = first_ok(&pages) else {
             return Ok(ElementLineageProbe::NoPages);
@@ -202,10 +191,7 @@ impl Probe<'_> {
         let elements = self
             .api
             .first_page::<WorkbookElement>(
-                ListingEndpoint::PageElements {
-                    workbook,
-                    page: &page.page_id,
-                },
+                Route::PageElements(DocumentKind::Workbook, workbook, &page.page_id),
                 ELEMENTS_PAGE,
             )
             .await?;
