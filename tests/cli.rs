@@ -136,3 +136,30 @@ fn the_readme_exit_code_table_is_the_outcomes() {
         .collect();
     assert_eq!(rows, expected);
 }
+
+/// `ingest -c -` reads the workflow from standard input once, and its `loggerLevel` applies
+/// (the workflow was once read twice: for the log level, then for the run, so a workflow
+/// on standard input ran at the default level).
+#[test]
+fn ingest_reads_a_workflow_on_stdin_once_and_applies_its_logger_level() {
+    // Port 9 (discard) on loopback: refused at once, so the run ends at the first token.
+    let workflow = |level: &str| {
+        VALID.replace("https://api.sigmacomputing.com", "http://127.0.0.1:9")
+            + &format!("  loggerLevel: {level}\n")
+    };
+    let run = |level: &str| {
+        let out = bin()
+            .args(["ingest", "-c", "-"])
+            .env_remove("RUST_LOG")
+            .write_stdin(workflow(level))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let debug = run("DEBUG");
+    assert!(debug.contains("the first token request failed"), "{debug}");
+    let info = run("INFO");
+    assert!(!info.contains("the first token request failed"), "{info}");
+    assert!(!debug.contains("TOPSECRET"), "{debug}");
+}

@@ -237,11 +237,15 @@ enum SchemaKind {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The workflow's loggerLevel is the fallback when neither --log-level nor RUST_LOG is set.
-    let fallback = match &cli.command {
-        Command::Ingest(args) => config::load_workflow_file(&args.config)
-            .map(|w| w.workflow_config.logger_level.as_filter())
-            .unwrap_or("info"),
+    // An ingest's workflow is read once, here, before logging starts: its loggerLevel is the
+    // fallback when neither --log-level nor RUST_LOG is set (also for `-c -`, standard
+    // input, which can be read only once).
+    let input = match &cli.command {
+        Command::Ingest(args) => Some(config::load_input_file(&args.config)),
+        _ => None,
+    };
+    let fallback = match &input {
+        Some(Ok(config::ConfigInput::Workflow(w))) => w.workflow_config.logger_level.as_filter(),
         _ => "info",
     };
     let rust_log = std::env::var("RUST_LOG").ok();
@@ -252,7 +256,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    match run(cli) {
+    match run(cli, input) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -261,7 +265,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+/// `input` is the ingest's workflow, read by `main`.
+fn run(
+    cli: Cli,
+    input: Option<Result<config::ConfigInput, config::ConfigError>>,
+) -> Result<ExitCode> {
     match cli.command {
         Command::CheckConfig { config } => Ok(check_config(&config)),
         Command::Schema { kind } => {
@@ -279,13 +287,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             step_timeout,
         } => test_connection(&config, format, timeout, step_timeout),
         Command::Sandbox(args) => run_sandbox(*args),
-        Command::Ingest(args) => ingest(args),
+        Command::Ingest(args) => {
+            let input = input.unwrap_or_else(|| config::load_input_file(&args.config));
+            ingest(args, input)
+        }
         Command::Demo { output_dir } => demo(&output_dir),
     }
 }
 
-fn ingest(args: IngestArgs) -> Result<ExitCode> {
-    let workflow = match config::load_input_file(&args.config) {
+fn ingest(
+    args: IngestArgs,
+    input: Result<config::ConfigInput, config::ConfigError>,
+) -> Result<ExitCode> {
+    let workflow = match input {
         Ok(config::ConfigInput::Workflow(w)) => *w,
         Ok(config::ConfigInput::Connection(_)) => {
             eprintln!(

@@ -65,34 +65,15 @@ impl KeptOnInterrupt {
         output: Option<&std::path::Path>,
         state_file: Option<&std::path::Path>,
     ) -> Self {
-        use crate::config::SinkType;
-        let file = match (output, workflow.sink.sink_type) {
-            (Some(path), _) => Some(path.to_path_buf()),
-            (None, SinkType::File) => Some(
-                workflow
-                    .sink
-                    .config
-                    .filename
-                    .clone()
-                    .unwrap_or_else(|| "-".into()),
-            ),
-            (None, SinkType::Console) => None,
-            (None, SinkType::MetadataRest) => {
-                return Self {
-                    output: KeptOutput::Sent,
-                    state_file: state_file.map(std::path::Path::to_path_buf),
-                };
-            }
-        };
-        let output = match file {
-            Some(path) if path.as_os_str() != "-" => {
-                if path.exists() {
-                    KeptOutput::PreviousFile(path)
-                } else {
-                    KeptOutput::NoFile(path)
-                }
-            }
-            _ => KeptOutput::Printed,
+        use crate::config::Destination;
+        let output = match workflow.destination(output) {
+            Destination::Server => KeptOutput::Sent,
+            Destination::Console => KeptOutput::Printed,
+            destination => match destination.file() {
+                Some(path) if path.exists() => KeptOutput::PreviousFile(path.to_path_buf()),
+                Some(path) => KeptOutput::NoFile(path.to_path_buf()),
+                None => KeptOutput::Printed,
+            },
         };
         Self {
             output,

@@ -158,14 +158,11 @@ pub async fn run(
 
 /// The files of an earlier run this run would replace: the output file and the state.
 fn previous_files(workflow: &Workflow, options: &RunOptions) -> Vec<PathBuf> {
-    let output = options.output.clone().or_else(|| {
-        (workflow.sink.sink_type == crate::config::SinkType::File)
-            .then(|| workflow.sink.config.filename.clone())
-            .flatten()
-    });
-    output
+    let destination = workflow.destination(options.output.as_deref());
+    destination
+        .file()
+        .map(Path::to_path_buf)
         .into_iter()
-        .filter(|p| p != Path::new("-"))
         .chain(options.state_file.clone())
         .filter(|p| p.is_file())
         .collect()

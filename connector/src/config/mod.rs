@@ -19,8 +19,8 @@ pub use load::{
 };
 pub use validate::Violation;
 pub use workflow::{
-    ComponentStep, DashboardMetadataType, DashboardSourceConfig, LineageInformation, LoggerLevel,
-    OpenMetadataServerConfig, QueryParserConfig, QueryParserType, SecurityConfig,
+    ComponentStep, DashboardMetadataType, DashboardSourceConfig, Destination, LineageInformation,
+    LoggerLevel, OpenMetadataServerConfig, QueryParserConfig, QueryParserType, SecurityConfig,
     ServiceConnection, Sink, SinkConfig, SinkType, Source, SourceConfig, SourceType, Workflow,
     WorkflowConfig,
 };

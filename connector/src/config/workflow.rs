@@ -44,6 +44,48 @@ pub struct Workflow {
     pub bulk_sink: Option<ComponentStep>,
 }
 
+/// Where a run's records go, decided once from the workflow's sink and `--output`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A JSON Lines file (`-` is standard output).
+    File(PathBuf),
+    Console,
+    /// An OpenMetadata server (`metadata-rest`).
+    Server,
+}
+
+impl Destination {
+    /// The file a run replaces, when there is one (not `-`).
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            Destination::File(path) if path.as_os_str() != "-" => Some(path),
+            _ => None,
+        }
+    }
+}
+
+impl Workflow {
+    /// Where the records go: `--output` when given (a file, `-` for standard output),
+    /// else the workflow's sink (a `file` sink without `filename` writes to standard
+    /// output).
+    pub fn destination(&self, output: Option<&std::path::Path>) -> Destination {
+        if let Some(path) = output {
+            return Destination::File(path.to_path_buf());
+        }
+        match self.sink.sink_type {
+            SinkType::File => Destination::File(
+                self.sink
+                    .config
+                    .filename
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("-")),
+            ),
+            SinkType::Console => Destination::Console,
+            SinkType::MetadataRest => Destination::Server,
+        }
+    }
+}
+
 /// A `processor`, `stage` or `bulkSink` step as OpenMetadata's workflow schema defines it.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -14,7 +14,7 @@ pub use console::ConsoleSink;
 pub use jsonl::JsonlSink;
 pub use openmetadata::{MAX_IN_FLIGHT, MetadataRestSink, OmError};
 
-use crate::config::{SinkType, Workflow};
+use crate::config::{Destination, Workflow};
 use crate::records::Record;
 
 #[derive(Debug, thiserror::Error)]
@@ -89,21 +89,10 @@ impl AnySink {
     /// The sink the workflow names (`--output`, when given, overrides it with a file sink).
     /// Each sink builds itself from the workflow here, so the runner only drives a `Sink`.
     pub fn from_workflow(workflow: &Workflow, output: Option<&Path>) -> Result<Self, SinkError> {
-        if let Some(out) = output {
-            return Ok(AnySink::File(JsonlSink::new(out)));
-        }
-        match workflow.sink.sink_type {
-            SinkType::File => {
-                let path = workflow
-                    .sink
-                    .config
-                    .filename
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("-"));
-                Ok(AnySink::File(JsonlSink::new(&path)))
-            }
-            SinkType::Console => Ok(AnySink::Console(ConsoleSink::new())),
-            SinkType::MetadataRest => {
+        match workflow.destination(output) {
+            Destination::File(path) => Ok(AnySink::File(JsonlSink::new(&path))),
+            Destination::Console => Ok(AnySink::Console(ConsoleSink::new())),
+            Destination::Server => {
                 let server = workflow
                     .workflow_config
                     .open_metadata_server_config
