@@ -8,7 +8,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use sigma_connector::config::{Workflow, load_workflow_str};
+use sigma_connector::config::Workflow;
 use sigma_connector::sandbox::org::Page;
 use sigma_connector::sandbox::{
     ApiSurface, Knobs, Org, OrgSource, SandboxConfig, SandboxHandle, SyntheticConfig,
@@ -21,21 +21,8 @@ const ORDERS: &str = "snowflake_prod.ANALYTICS.SALES.ORDERS";
 const CUSTOMERS: &str = "snowflake_prod.ANALYTICS.SALES.CUSTOMERS";
 
 fn workflow(h: &SandboxHandle, prefix: &str) -> Workflow {
-    let text = json!({
-        "source": {
-            "type": "sigma",
-            "serviceName": SERVICE,
-            "serviceConnection": {"config": {
-                "type": "Sigma", "hostPort": h.base_url(),
-                "clientId": h.client_id(), "clientSecret": h.client_secret(),
-            }},
-            "sourceConfig": {"config": {
-                "lineageInformation": {"dbServicePrefixes": [prefix]},
-            }},
-        },
-        "sink": {"type": "console", "config": {}},
-    });
-    load_workflow_str(&text.to_string()).unwrap()
+    let source_config = format!(r#""lineageInformation": {{"dbServicePrefixes": ["{prefix}"]}}"#);
+    support::source::workflow(h, "", &source_config)
 }
 
 /// Every column pair into an element data model of `doc_keys`: `(from column, to column)`.

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sigma_connector::sandbox::{
     ApiSurface, Knobs, OrgSource, Sandbox, SandboxConfig, SandboxHandle,
 };
-use support::cli::{assert_exit, ingest, read_json};
+use support::cli::{assert_exit, ingest, read_json, workflow_at};
 use support::om_standin::{OmStandin, TOKEN};
 
 const REVENUE: &str = "sigma_sandbox.a3c1e5f7-0001-4a2b-8c3d-5e6f7a8b9c01";
@@ -28,31 +28,8 @@ fn workflow(
     source_config: Value,
     server: Value,
 ) -> PathBuf {
-    let mut config = json!({
-        "type": "Sigma", "hostPort": sigma_host,
-        "clientId": "sandbox-client-id", "clientSecret": "sandbox-client-secret",
-        "maxRetries": 1, "retryTimeout": 5
-    });
-    for (k, v) in connection.as_object().into_iter().flatten() {
-        config[k] = v.clone();
-    }
-    let mut workflow_config = json!({"loggerLevel": "INFO"});
-    if !server.is_null() {
-        workflow_config["openMetadataServerConfig"] = server;
-    }
-    let doc = json!({
-        "source": {
-            "type": "sigma",
-            "serviceName": "sigma_sandbox",
-            "serviceConnection": {"config": config},
-            "sourceConfig": {"config": source_config}
-        },
-        "sink": {"type": "metadata-rest", "config": {}},
-        "workflowConfig": workflow_config
-    });
-    let path = dir.join("workflow.json");
-    std::fs::write(&path, doc.to_string()).unwrap();
-    path
+    let sink = json!({"type": "metadata-rest", "config": {}});
+    workflow_at(dir, sigma_host, connection, source_config, sink, server)
 }
 
 fn server(host_port: &str, token: &str) -> Value {

@@ -64,19 +64,49 @@ pub fn read_json(path: &Path) -> Value {
 
 /// Writes a workflow file for the sandbox; `source_config` and `sink` are JSON fragments.
 pub fn workflow_file(dir: &Path, h: &SandboxHandle, source_config: Value, sink: Value) -> PathBuf {
+    let credentials = json!({"clientId": h.client_id(), "clientSecret": h.client_secret()});
+    workflow_at(
+        dir,
+        &h.base_url().to_string(),
+        credentials,
+        source_config,
+        sink,
+        Value::Null,
+    )
+}
+
+/// Writes `workflow.json` in `dir` for a Sigma at `sigma_host`: `connection`'s fields
+/// override the defaults (the sandbox's fixed credentials, one retry, 5 s), `server` is
+/// the `openMetadataServerConfig` (`null` for none).
+pub fn workflow_at(
+    dir: &Path,
+    sigma_host: &str,
+    connection: Value,
+    source_config: Value,
+    sink: Value,
+    server: Value,
+) -> PathBuf {
+    let mut config = json!({
+        "type": "Sigma", "hostPort": sigma_host,
+        "clientId": "sandbox-client-id", "clientSecret": "sandbox-client-secret",
+        "maxRetries": 1, "retryTimeout": 5
+    });
+    for (k, v) in connection.as_object().into_iter().flatten() {
+        config[k] = v.clone();
+    }
+    let mut workflow_config = json!({"loggerLevel": "INFO"});
+    if !server.is_null() {
+        workflow_config["openMetadataServerConfig"] = server;
+    }
     let doc = json!({
         "source": {
             "type": "sigma",
             "serviceName": "sigma_sandbox",
-            "serviceConnection": {"config": {
-                "type": "Sigma", "hostPort": h.base_url().to_string(),
-                "clientId": h.client_id(), "clientSecret": h.client_secret(),
-                "maxRetries": 1, "retryTimeout": 5
-            }},
+            "serviceConnection": {"config": config},
             "sourceConfig": {"config": source_config}
         },
         "sink": sink,
-        "workflowConfig": {"loggerLevel": "INFO"}
+        "workflowConfig": workflow_config
     });
     let path = dir.join("workflow.json");
     std::fs::write(&path, doc.to_string()).unwrap();
