@@ -5,6 +5,7 @@
 //! source stream -> runner -> sink. Each stage owns one concern.
 
 mod atomic;
+pub mod catalog;
 pub mod client;
 pub mod config;
 pub mod demo;

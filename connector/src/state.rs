@@ -411,7 +411,7 @@ impl StateRecorder {
             GroupKind::Dataset => {
                 self.state.datasets.insert(group.id, entry);
             }
-            GroupKind::Document => {}
+            GroupKind::Document | GroupKind::Org => {}
         }
     }
 
@@ -428,6 +428,7 @@ impl StateRecorder {
                     self.state.dashboards.insert(fqn.to_owned(), entry.clone());
                 }
             }
+            GroupKind::Org => {}
             GroupKind::DataModel | GroupKind::Dataset => {
                 let Some(entry) = previous.group(group) else {
                     return;
@@ -527,7 +528,7 @@ impl<'a> Replay<'a> {
         match group.kind {
             GroupKind::DataModel => self.state.models.get(&group.id),
             GroupKind::Dataset => self.state.datasets.get(&group.id),
-            GroupKind::Document => None,
+            GroupKind::Document | GroupKind::Org => None,
         }
     }
 

@@ -16,45 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sigma::model::ConnectionPath;
 
-/// The kinds of Sigma object whose records travel together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum GroupKind {
-    /// A workbook or a report: its charts, its dashboard, the lineage into it.
-    Document,
-    /// A data model: its elements as data models, the lineage into them.
-    DataModel,
-    /// A dataset: its data model (unless migrated) and the lineage into it.
-    Dataset,
-}
-
-/// Which Sigma object a record belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Group {
-    pub kind: GroupKind,
-    /// The Sigma id (`workbookId`, `reportId`, `dataModelId`, `datasetId`).
-    pub id: String,
-}
-
-impl Group {
-    pub fn document(id: impl Into<String>) -> Self {
-        Self {
-            kind: GroupKind::Document,
-            id: id.into(),
-        }
-    }
-    pub fn data_model(id: impl Into<String>) -> Self {
-        Self {
-            kind: GroupKind::DataModel,
-            id: id.into(),
-        }
-    }
-    pub fn dataset(id: impl Into<String>) -> Self {
-        Self {
-            kind: GroupKind::Dataset,
-            id: id.into(),
-        }
-    }
-}
+pub use crate::catalog::{Group, GroupKind};
 
 /// What stands for a dataset (by its urlId) for the elements and data models that read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
