@@ -8,6 +8,7 @@ mod atomic;
 pub mod catalog;
 pub mod client;
 pub mod config;
+pub mod datahub;
 pub mod demo;
 mod error;
 #[doc(hidden)]

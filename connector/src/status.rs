@@ -68,7 +68,7 @@ impl KeptOnInterrupt {
         use crate::config::SinkType;
         let file = match (output, workflow.sink.sink_type) {
             (Some(path), _) => Some(path.to_path_buf()),
-            (None, SinkType::File) => Some(
+            (None, SinkType::File | SinkType::DatahubFile) => Some(
                 workflow
                     .sink
                     .config
@@ -77,7 +77,7 @@ impl KeptOnInterrupt {
                     .unwrap_or_else(|| "-".into()),
             ),
             (None, SinkType::Console) => None,
-            (None, SinkType::MetadataRest) => {
+            (None, SinkType::MetadataRest | SinkType::DatahubRest) => {
                 return Self {
                     output: KeptOutput::Sent,
                     state_file: state_file.map(std::path::Path::to_path_buf),

@@ -212,8 +212,10 @@ pub struct LineageInformation {
 }
 
 /// Where records go: `file` (JSON Lines at `config.filename`), `console` (a readable line
-/// per record on standard output) or `metadata-rest` (OpenMetadata's REST API at
-/// `workflowConfig.openMetadataServerConfig`).
+/// per record on standard output), `metadata-rest` (OpenMetadata's REST API at
+/// `workflowConfig.openMetadataServerConfig`), `datahub-file` (a JSON array of DataHub
+/// metadata change proposals at `config.filename`) or `datahub-rest` (DataHub's GMS at
+/// `config.server`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum SinkType {
     #[serde(rename = "file")]
@@ -222,6 +224,17 @@ pub enum SinkType {
     Console,
     #[serde(rename = "metadata-rest")]
     MetadataRest,
+    #[serde(rename = "datahub-file")]
+    DatahubFile,
+    #[serde(rename = "datahub-rest")]
+    DatahubRest,
+}
+
+impl SinkType {
+    /// Whether the sink writes DataHub metadata (rendered at the DataHub edge).
+    pub fn is_datahub(self) -> bool {
+        matches!(self, SinkType::DatahubFile | SinkType::DatahubRest)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -233,15 +246,53 @@ pub struct Sink {
     pub config: SinkConfig,
 }
 
-/// Sink settings. `filename` is required by the `file` sink; other keys OpenMetadata
-/// writes here (for example `api_endpoint`) are accepted and ignored.
+/// Sink settings. `filename` is required by the `file` and `datahub-file` sinks, `server`
+/// by `datahub-rest`; other keys OpenMetadata writes here (for example `api_endpoint`) are
+/// accepted and ignored.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SinkConfig {
     #[serde(default)]
     #[schemars(length(min = 1))]
     pub filename: Option<PathBuf>,
+    /// `datahub-rest`: DataHub's GMS, for example `http://localhost:8080` (or the
+    /// frontend's `https://<host>/api/gms`).
+    #[serde(default)]
+    pub server: Option<Url>,
+    /// `datahub-rest`: a DataHub personal access token, sent as a bearer token.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", extend("format" = "password", "writeOnly" = true))]
+    pub token: Option<SecretString>,
+    /// DataHub sinks: the environment of the `sigma` datasets (default `PROD`).
+    #[serde(default)]
+    pub env: Option<String>,
+    /// DataHub sinks: the platform instance of everything on the `sigma` platform, as in
+    /// DataHub's own Sigma source (`platform_instance`).
+    #[serde(default)]
+    pub platform_instance: Option<String>,
+    /// DataHub sinks: per Sigma connection (by id or name), the DataHub platform, instance
+    /// and env its warehouse tables are ingested under.
+    #[serde(default)]
+    pub connection_to_platform_map: std::collections::BTreeMap<String, DataHubConnection>,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Where a Sigma connection's tables live in DataHub.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DataHubConnection {
+    /// The DataHub platform (`snowflake`, `bigquery`, ...); default: from Sigma's
+    /// connection type.
+    #[serde(default)]
+    pub platform: Option<String>,
+    #[serde(default)]
+    pub platform_instance: Option<String>,
+    #[serde(default)]
+    pub env: Option<String>,
+    /// Lower-case table names in URNs (default true, as DataHub's warehouse sources do).
+    #[serde(default)]
+    pub convert_urns_to_lowercase: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -3,6 +3,7 @@
 //! file run leaves the previous output as it was).
 
 mod console;
+mod datahub;
 mod jsonl;
 mod openmetadata;
 
@@ -11,6 +12,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 pub use console::ConsoleSink;
+pub use datahub::{DataHubError, DataHubSink, McpFile, McpPoster};
 pub use jsonl::JsonlSink;
 pub use openmetadata::{MAX_IN_FLIGHT, MetadataRestSink, OmError};
 
@@ -30,6 +32,8 @@ pub enum SinkError {
     Stdout(#[source] std::io::Error),
     #[error(transparent)]
     OpenMetadata(#[from] OmError),
+    #[error(transparent)]
+    DataHub(#[from] DataHubError),
     #[error(
         "the `metadata-rest` sink needs workflowConfig.openMetadataServerConfig (hostPort and securityConfig.jwtToken); add it, or use the `file` sink (or --output)"
     )]
@@ -119,6 +123,9 @@ impl AnySink {
                 let sink = MetadataRestSink::new(server)?;
                 Ok(AnySink::MetadataRest(Box::new(sink)))
             }
+            SinkType::DatahubFile | SinkType::DatahubRest => Err(SinkError::DataHub(
+                DataHubError::Config("the DataHub sinks take catalog items: not wired yet".into()),
+            )),
         }
     }
 }

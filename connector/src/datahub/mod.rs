@@ -1,0 +1,62 @@
+//! The DataHub edge: catalog items rendered as DataHub metadata change proposals.
+//!
+//! Everything DataHub-shaped lives here: URNs ([`urn`], the one place they are built),
+//! aspects ([`mcp`]) and the mapping from Sigma's catalog ([`render`]). The source knows
+//! nothing of it; the `datahub-file` and `datahub-rest` sinks write what it renders.
+//!
+//! The URNs are DataHub's own Sigma source's (acryl-datahub 1.7) for everything it ingests,
+//! so a DataHub user who switches keeps what is attached to them: see `docs/datahub.md`.
+
+pub mod mcp;
+pub mod render;
+pub mod urn;
+
+use std::collections::BTreeMap;
+
+use crate::config::{DataHubConnection, SinkConfig};
+
+/// How Sigma maps onto DataHub, from the DataHub sink's config.
+#[derive(Debug, Clone, Default)]
+pub struct DataHubOptions {
+    /// The env of `sigma` datasets (and of warehouse tables unless their connection says).
+    pub env: String,
+    /// The platform instance of everything on the `sigma` platform.
+    pub platform_instance: Option<String>,
+    /// Per Sigma connection id or name: the warehouse's DataHub platform, instance and env.
+    pub connections: BTreeMap<String, DataHubConnection>,
+}
+
+impl DataHubOptions {
+    pub fn from_sink(config: &SinkConfig) -> Self {
+        Self {
+            env: config
+                .env
+                .clone()
+                .filter(|e| !e.is_empty())
+                .unwrap_or_else(|| urn::DEFAULT_ENV.to_owned()),
+            platform_instance: config.platform_instance.clone().filter(|i| !i.is_empty()),
+            connections: config.connection_to_platform_map.clone(),
+        }
+    }
+}
+
+/// DataHub's platform for a Sigma connection type, as DataHub's Sigma source maps it
+/// (`connection_registry.py`); `None` for a type it has no platform for.
+pub fn platform_of(sigma_type: &str) -> Option<&'static str> {
+    Some(match sigma_type.to_ascii_lowercase().as_str() {
+        "snowflake" => "snowflake",
+        "bigquery" => "bigquery",
+        "redshift" => "redshift",
+        "databricks" => "databricks",
+        "postgres" | "postgresql" => "postgres",
+        "mysql" => "mysql",
+        "athena" => "athena",
+        "spark" => "spark",
+        "trino" => "trino",
+        "presto" => "presto",
+        "synapse" | "azure_synapse" | "sqlserver" | "mssql" => "mssql",
+        "oracle" => "oracle",
+        "clickhouse" => "clickhouse",
+        _ => return None,
+    })
+}
