@@ -9,6 +9,7 @@
 
 pub mod mcp;
 pub mod render;
+pub mod state;
 pub mod urn;
 
 use std::collections::BTreeMap;
