@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::datahub::state::DataHubState;
 use crate::records::{Entity, Record};
 use crate::sigma::model::ConnectionPath;
 use crate::sigma::source::{Digests, FailedSet, Group, GroupKind, KnownGroup, Memory, RunMemory};
@@ -63,6 +64,10 @@ pub struct RunState {
     /// The digests of each phase's inputs in the run that wrote this.
     #[serde(default)]
     pub digests: Digests,
+    /// A DataHub run's entity URNs by Sigma object (what a later complete run that no
+    /// longer renders them marks removed); empty for an OpenMetadata run.
+    #[serde(default, skip_serializing_if = "DataHubState::is_empty")]
+    pub datahub: DataHubState,
 }
 
 /// A data model or dataset as last expanded: what stands for it, and its records.
@@ -252,6 +257,7 @@ impl RunState {
     /// still in Sigma as far as anyone knows, so a later run must still be able to mark it
     /// (and its charts) deleted when it does disappear.
     pub fn keep_failed_from(&mut self, previous: &RunState, failed: &FailedSet) {
+        self.datahub.keep_failed_from(&previous.datahub, failed);
         for (fqn, wb) in &previous.dashboards {
             if failed.documents.contains(&wb.workbook_id) {
                 // Its elements' data models too: still there as far as anyone knows.
@@ -452,6 +458,11 @@ impl StateRecorder {
         self.state.digests = memory.digests;
     }
 
+    /// The DataHub entities an item rendered, filed under its group.
+    pub fn datahub(&mut self, group: &Group, urns: std::collections::BTreeSet<String>) {
+        self.state.datahub.record(group, urns);
+    }
+
     /// What the run saw so far (for mark-deleted, before [`Self::finish`]).
     pub fn seen(&mut self) -> &RunState {
         self.flush();
@@ -478,6 +489,7 @@ impl StateRecorder {
             merge(&mut self.state.models, &prev.models);
             merge(&mut self.state.datasets, &prev.datasets);
             merge(&mut self.state.paths, &prev.paths);
+            merge(&mut self.state.datahub.0, &prev.datahub.0);
         }
         self.state.finished_at = jiff::Timestamp::now().to_string();
         self.state

@@ -45,6 +45,15 @@ pub struct Renderer {
     unmapped: BTreeSet<String>,
 }
 
+/// The entities proposals describe (each entity gets a `status`): what a later complete
+/// run that no longer renders them marks removed.
+pub fn entities(mcps: &[Mcp]) -> BTreeSet<String> {
+    mcps.iter()
+        .filter(|m| matches!(m.aspect, Aspect::Status(_)))
+        .map(|m| m.entity_urn.clone())
+        .collect()
+}
+
 /// `status {removed: true}` for `urn`: DataHub's soft delete.
 pub fn removed(urn: &str) -> Mcp {
     Mcp::new(urn, Aspect::Status(Status { removed: true }))
@@ -96,9 +105,8 @@ impl Renderer {
         self.options.platform_instance.as_deref()
     }
 
-    /// Connections whose tables could not be placed on a DataHub platform.
-    pub fn unmapped_connections(&self) -> impl Iterator<Item = &str> {
-        self.unmapped.iter().map(String::as_str)
+    pub fn options(&self) -> &DataHubOptions {
+        &self.options
     }
 
     /// The proposals for one item, in a stable order.
@@ -114,16 +122,6 @@ impl Renderer {
             Item::DataModel(m) => self.data_model(m),
             Item::Dataset(d) => self.dataset(d),
         }
-    }
-
-    /// The entities an item renders (each has a `status`): what a later complete run that
-    /// no longer sees them marks removed.
-    pub fn entity_urns(&mut self, item: &Item) -> BTreeSet<String> {
-        self.render(item)
-            .into_iter()
-            .filter(|m| matches!(m.aspect, Aspect::Status(_)))
-            .map(|m| m.entity_urn)
-            .collect()
     }
 
     // ---- URNs of Sigma objects ------------------------------------------------------

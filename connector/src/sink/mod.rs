@@ -34,6 +34,9 @@ pub enum SinkError {
     OpenMetadata(#[from] OmError),
     #[error(transparent)]
     DataHub(#[from] DataHubError),
+    /// What one platform renders handed to another platform's sink: a bug of the runner.
+    #[error("a `{0}` was handed to a sink of another platform")]
+    WrongPlatform(&'static str),
     #[error(
         "the `metadata-rest` sink needs workflowConfig.openMetadataServerConfig (hostPort and securityConfig.jwtToken); add it, or use the `file` sink (or --output)"
     )]
@@ -87,12 +90,16 @@ pub enum AnySink {
     File(JsonlSink),
     Console(ConsoleSink),
     MetadataRest(Box<MetadataRestSink>),
+    DataHub(Box<DataHubSink>),
 }
 
 impl AnySink {
     /// The sink the workflow names (`--output`, when given, overrides it with a file sink).
     /// Each sink builds itself from the workflow here, so the runner only drives a `Sink`.
     pub fn from_workflow(workflow: &Workflow, output: Option<&Path>) -> Result<Self, SinkError> {
+        if let Some(sink) = DataHubSink::from_workflow(workflow, output)? {
+            return Ok(AnySink::DataHub(Box::new(sink)));
+        }
         if let Some(out) = output {
             return Ok(AnySink::File(JsonlSink::new(out)));
         }
@@ -123,9 +130,27 @@ impl AnySink {
                 let sink = MetadataRestSink::new(server)?;
                 Ok(AnySink::MetadataRest(Box::new(sink)))
             }
-            SinkType::DatahubFile | SinkType::DatahubRest => Err(SinkError::DataHub(
-                DataHubError::Config("the DataHub sinks take catalog items: not wired yet".into()),
-            )),
+            SinkType::DatahubFile | SinkType::DatahubRest => {
+                unreachable!("a DataHub sink is built above")
+            }
+        }
+    }
+}
+
+impl AnySink {
+    /// Writes DataHub proposals (a DataHub sink only).
+    pub async fn write_mcps(&mut self, mcps: &[crate::datahub::mcp::Mcp]) -> Result<(), SinkError> {
+        match self {
+            AnySink::DataHub(s) => s.write_mcps(mcps).await,
+            _ => Err(SinkError::WrongPlatform("DataHub proposal")),
+        }
+    }
+
+    /// Soft-deletes DataHub entities (a DataHub sink only); how many.
+    pub async fn remove(&mut self, urns: &[String]) -> Result<u64, SinkError> {
+        match self {
+            AnySink::DataHub(s) => s.remove(urns).await,
+            _ => Err(SinkError::WrongPlatform("DataHub removal")),
         }
     }
 }
@@ -136,6 +161,7 @@ impl Sink for AnySink {
             AnySink::File(s) => s.healthcheck().await,
             AnySink::Console(s) => s.healthcheck().await,
             AnySink::MetadataRest(s) => s.healthcheck().await,
+            AnySink::DataHub(s) => s.healthcheck().await,
         }
     }
 
@@ -144,6 +170,7 @@ impl Sink for AnySink {
             AnySink::File(s) => s.write(record).await,
             AnySink::Console(s) => s.write(record).await,
             AnySink::MetadataRest(s) => s.write(record).await,
+            AnySink::DataHub(_) => Err(SinkError::WrongPlatform(record.kind().as_str())),
         }
     }
 
@@ -152,6 +179,7 @@ impl Sink for AnySink {
             AnySink::File(s) => s.commit().await,
             AnySink::Console(s) => s.commit().await,
             AnySink::MetadataRest(s) => s.commit().await,
+            AnySink::DataHub(s) => s.commit().await,
         }
     }
 
@@ -160,6 +188,7 @@ impl Sink for AnySink {
             AnySink::File(s) => s.set_aside().await,
             AnySink::Console(s) => s.set_aside().await,
             AnySink::MetadataRest(s) => s.set_aside().await,
+            AnySink::DataHub(s) => s.set_aside().await,
         }
     }
 
@@ -168,6 +197,7 @@ impl Sink for AnySink {
             AnySink::File(s) => s.abort().await,
             AnySink::Console(s) => s.abort().await,
             AnySink::MetadataRest(s) => s.abort().await,
+            AnySink::DataHub(s) => s.abort().await,
         }
     }
 }

@@ -1,23 +1,20 @@
 //! The DataHub sinks: `datahub-file` (a JSON array of metadata change proposals, written as
 //! the JSON Lines sink writes its file) and `datahub-rest` (DataHub's GMS, as its REST
-//! emitter speaks to it). Both take catalog items, render them at the DataHub edge
-//! ([`crate::datahub::render`]) and write the proposals.
+//! emitter speaks to it). They take proposals the runner rendered at the DataHub edge
+//! ([`crate::datahub::render`], through `workflow::Platform`).
 
 mod file;
 mod rest;
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 pub use file::McpFile;
 pub use rest::{DataHubError, McpPoster};
 
 use super::{SinkError, SinkSummary};
-use crate::catalog::Item;
 use crate::config::{SinkType, Workflow};
-use crate::datahub::DataHubOptions;
 use crate::datahub::mcp::Mcp;
-use crate::datahub::render::{Renderer, removed};
+use crate::datahub::render::removed;
 
 /// Where the proposals go.
 enum Writer {
@@ -25,51 +22,45 @@ enum Writer {
     Rest(Box<McpPoster>),
 }
 
-/// A DataHub sink: the renderer and where its proposals go.
+/// A DataHub sink: where the run's proposals go.
 pub struct DataHubSink {
-    renderer: Renderer,
     writer: Writer,
     proposals: u64,
 }
 
 impl DataHubSink {
-    /// The sink the workflow's `datahub-file` or `datahub-rest` names (`None` for others).
-    pub fn from_workflow(workflow: &Workflow) -> Result<Option<Self>, SinkError> {
+    /// The sink the workflow's `datahub-file` or `datahub-rest` names (`None` for others);
+    /// `output` (`--output`) sends the proposals to that file instead.
+    pub fn from_workflow(
+        workflow: &Workflow,
+        output: Option<&Path>,
+    ) -> Result<Option<Self>, SinkError> {
         let config = &workflow.sink.config;
-        let writer =
-            match workflow.sink.sink_type {
-                SinkType::DatahubFile => {
-                    let path = config.filename.as_deref().ok_or(SinkError::DataHub(
-                        DataHubError::Config("datahub-file needs sink.config.filename".into()),
-                    ))?;
-                    Writer::File(McpFile::new(path))
-                }
-                SinkType::DatahubRest => {
-                    let server =
-                        config
-                            .server
-                            .as_ref()
-                            .ok_or(SinkError::DataHub(DataHubError::Config(
-                                "datahub-rest needs sink.config.server".into(),
-                            )))?;
-                    Writer::Rest(Box::new(McpPoster::new(server, config.token.clone())?))
-                }
-                _ => return Ok(None),
-            };
+        let missing = |what: &str| SinkError::DataHub(DataHubError::Config(what.to_owned()));
+        let writer = match (workflow.sink.sink_type, output) {
+            (SinkType::DatahubFile | SinkType::DatahubRest, Some(path)) => {
+                Writer::File(McpFile::new(path))
+            }
+            (SinkType::DatahubFile, None) => {
+                let path = config
+                    .filename
+                    .as_deref()
+                    .ok_or_else(|| missing("datahub-file needs sink.config.filename"))?;
+                Writer::File(McpFile::new(path))
+            }
+            (SinkType::DatahubRest, None) => {
+                let server = config
+                    .server
+                    .as_ref()
+                    .ok_or_else(|| missing("datahub-rest needs sink.config.server"))?;
+                Writer::Rest(Box::new(McpPoster::new(server, config.token.clone())?))
+            }
+            _ => return Ok(None),
+        };
         Ok(Some(Self {
-            renderer: Renderer::new(DataHubOptions::from_sink(config)),
             writer,
             proposals: 0,
         }))
-    }
-
-    /// A `datahub-file` sink writing to `path`, with default options.
-    pub fn file(path: &Path) -> Self {
-        Self {
-            renderer: Renderer::new(DataHubOptions::from_sink(&Default::default())),
-            writer: Writer::File(McpFile::new(path)),
-            proposals: 0,
-        }
     }
 
     pub async fn healthcheck(&mut self) -> Result<(), SinkError> {
@@ -79,7 +70,8 @@ impl DataHubSink {
         }
     }
 
-    async fn emit(&mut self, mcps: &[Mcp]) -> Result<(), SinkError> {
+    /// Writes proposals.
+    pub async fn write_mcps(&mut self, mcps: &[Mcp]) -> Result<(), SinkError> {
         for mcp in mcps {
             match &mut self.writer {
                 Writer::File(f) => f.write(mcp)?,
@@ -90,37 +82,21 @@ impl DataHubSink {
         Ok(())
     }
 
-    /// Renders one item and writes its proposals.
-    pub async fn write_item(&mut self, item: &Item) -> Result<(), SinkError> {
-        let mcps = self.renderer.render(item);
-        self.emit(&mcps).await
-    }
-
-    /// The entities an item renders (for the state, and for what a later run removes).
-    pub fn entity_urns(&mut self, item: &Item) -> BTreeSet<String> {
-        self.renderer.entity_urns(item)
-    }
-
     /// Soft-deletes entities: `status {removed: true}` each.
-    pub async fn remove(&mut self, urns: impl IntoIterator<Item = &str>) -> Result<u64, SinkError> {
-        let mcps: Vec<Mcp> = urns.into_iter().map(removed).collect();
-        self.emit(&mcps).await?;
+    pub async fn remove(&mut self, urns: &[String]) -> Result<u64, SinkError> {
+        let mcps: Vec<Mcp> = urns.iter().map(|u| removed(u)).collect();
+        self.write_mcps(&mcps).await?;
         Ok(mcps.len() as u64)
     }
 
     async fn finish(self, aside: bool) -> Result<SinkSummary, SinkError> {
-        let mut summary = match self.writer {
+        let summary = match self.writer {
             Writer::File(f) => SinkSummary {
                 output: Some(f.finish(aside)?),
                 ..SinkSummary::default()
             },
             Writer::Rest(r) => r.finish().await,
         };
-        for connection in self.renderer.unmapped_connections() {
-            summary.warnings.push(format!(
-                "Sigma connection {connection}: no DataHub platform for its type; its tables are left out of lineage (name one in sink.config.connectionToPlatformMap)"
-            ));
-        }
         tracing::info!(proposals = self.proposals, "DataHub proposals written");
         Ok(summary)
     }
