@@ -13,6 +13,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod logging;
+pub mod openmetadata;
 pub mod outcome;
 pub mod records;
 pub mod sandbox;
