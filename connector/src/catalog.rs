@@ -118,6 +118,51 @@ pub struct Connection {
     pub connection_type: String,
 }
 
+/// The workspace a Sigma path starts with (`Finance/Reports/Q3` -> `Finance`).
+pub fn workspace_of(path: &str) -> &str {
+    path.split('/').next().unwrap_or_default().trim()
+}
+
+/// Which warehouse tables the platform being written to can place (an OpenMetadata run
+/// only those its database service mapping reaches). The source asks before it resolves a
+/// table (so a run that can place none asks Sigma nothing about tables) and leaves out
+/// what cannot be placed; the platform's edge supplies it (`openmetadata::ServiceMapping`).
+pub trait TablePlacement: Send + Sync + std::fmt::Debug {
+    /// No table can be placed at all.
+    fn is_empty(&self) -> bool;
+    /// Whether `table` can be placed, given the org's connections.
+    fn places(&self, connections: &[Connection], table: &WarehouseTable) -> bool;
+    /// What to tell the user when no table can be placed (once per run).
+    fn none_placed(&self) -> String;
+    /// The warning for a table that cannot be placed: the grouped message, and the line
+    /// for this table (`name` is its dotted path).
+    fn not_placed(&self, name: &str, connection_id: &str) -> (String, String);
+}
+
+/// Every table placed: for a platform that can name any warehouse table.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlaceAll;
+
+impl TablePlacement for PlaceAll {
+    fn is_empty(&self) -> bool {
+        false
+    }
+    fn places(&self, _: &[Connection], table: &WarehouseTable) -> bool {
+        !table.path.is_empty()
+    }
+    fn none_placed(&self) -> String {
+        String::new()
+    }
+    fn not_placed(&self, name: &str, connection_id: &str) -> (String, String) {
+        (
+            "warehouse tables without a path; lineage to them is skipped".to_owned(),
+            format!(
+                "table {name} (connection {connection_id}) has no path; lineage to it is skipped"
+            ),
+        )
+    }
+}
+
 /// Workbook or report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -343,6 +388,11 @@ pub struct ColumnLineage {
     /// The `to` column's Sigma formula, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
+    /// The custom SQL (by its name in formulas) whose output the formula reads: the `from`
+    /// columns are the warehouse columns that output is made of. `None` when the formula
+    /// reads the ends directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// A Sigma data model, with its elements.

@@ -14,6 +14,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod logging;
+pub mod openmetadata;
 pub mod outcome;
 pub mod records;
 pub mod sandbox;

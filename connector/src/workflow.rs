@@ -17,6 +17,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::Error;
+use crate::catalog::{Item, TablePlacement};
 use crate::client::{FailureCause, SigmaClient};
 use crate::config::Workflow;
 use crate::outcome::{Disposition, Outcome};
@@ -27,6 +28,41 @@ use crate::sigma::source::{
 use crate::sink::{AnySink, Sink, SinkError, SinkSummary};
 use crate::state::{Replay, RunState, StateRecorder};
 use crate::status::{RunReport, RunStatus, StepStatus};
+
+/// The platform a run writes to, chosen from the sink: where catalog items get the names
+/// and shapes that platform takes. Every sink today (`file`, `console`, `metadata-rest`)
+/// writes OpenMetadata records; a DataHub platform is a second variant with its own
+/// renderer and sinks. The runner renders in one place ([`Writer::item`]).
+#[derive(Debug)]
+pub enum Platform {
+    OpenMetadata(crate::openmetadata::Renderer),
+}
+
+impl Platform {
+    pub fn from_workflow(workflow: &Workflow) -> Self {
+        match workflow.sink.sink_type {
+            crate::config::SinkType::File
+            | crate::config::SinkType::Console
+            | crate::config::SinkType::MetadataRest => {
+                Platform::OpenMetadata(crate::openmetadata::Renderer::from_workflow(workflow))
+            }
+        }
+    }
+
+    /// Which warehouse tables the platform can place (the source resolves only those).
+    pub fn placement(&self) -> std::sync::Arc<dyn TablePlacement> {
+        match self {
+            Platform::OpenMetadata(r) => r.placement(),
+        }
+    }
+
+    /// One item's records, in the order the sink takes them.
+    pub fn render(&mut self, item: &Item) -> Vec<Record> {
+        match self {
+            Platform::OpenMetadata(r) => r.render(item),
+        }
+    }
+}
 
 /// How a run is asked to behave beyond the workflow file.
 #[derive(Debug, Clone)]
@@ -212,6 +248,8 @@ async fn execute(
 
     let mut sink = AnySink::from_workflow(workflow, options.output.as_deref())?;
     let mut source_options = SourceOptions::from_workflow(workflow).map_err(RunError::from)?;
+    let mut platform = Platform::from_workflow(workflow);
+    source_options.placement = platform.placement();
     preflight(options)?;
     sink.healthcheck().await?;
     let previous = match &options.state_file {
@@ -260,6 +298,8 @@ async fn execute(
     let replay = previous.as_ref().map(Replay::new);
     let mut writer = Writer {
         sink: &mut sink,
+        platform: &mut platform,
+        source: &source_status,
         recorder: options.state_file.is_some().then_some(&mut recorder),
         status: &mut sink_status,
         previous: replay.as_ref(),
@@ -414,9 +454,12 @@ struct Drained {
     sink_error: Option<SinkError>,
 }
 
-/// Where the loop writes: the sink, the state recorder (with `--state`), the sink's counts.
+/// Where the loop writes: the sink (through the platform's renderer), the state recorder
+/// (with `--state`), the sink's counts and the source's (what was emitted).
 struct Writer<'a> {
     sink: &'a mut AnySink,
+    platform: &'a mut Platform,
+    source: &'a StatusHandle,
     recorder: Option<&'a mut StateRecorder>,
     status: &'a mut StepStatus,
     previous: Option<&'a Replay<'a>>,
@@ -431,11 +474,15 @@ impl Writer<'_> {
                 }
                 self.replay(&group).await
             }
-            Ok(SourceItem::Record { record, group }) => {
-                self.sink.write(&record).await?;
-                count(self.status, record.kind());
-                if let Some(recorder) = self.recorder.as_deref_mut() {
-                    recorder.record(record, group);
+            Ok(SourceItem::Item(item)) => {
+                let group = item.group();
+                for record in self.platform.render(&item) {
+                    self.source.emitted(record.kind().as_str());
+                    self.sink.write(&record).await?;
+                    count(self.status, record.kind());
+                    if let Some(recorder) = self.recorder.as_deref_mut() {
+                        recorder.record(record, Some(group.clone()));
+                    }
                 }
                 Ok(())
             }

@@ -22,7 +22,7 @@ pub use crate::catalog::{Group, GroupKind};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum DatasetEnd {
-    /// The dataset's own data model FQN (not migrated, or no migration needed).
+    /// The dataset stands for itself (not migrated, or no migration needed): its id.
     Emitted(String),
     /// Migrated: the data model that stands for it, and the dataset's own id.
     #[serde(rename_all = "camelCase")]
@@ -42,9 +42,9 @@ pub struct KnownGroup {
     /// What says the object changed: its `updatedAt` (a dataset's with its migration
     /// state, which can change on its own).
     pub stamp: String,
-    /// A data model: its elements' FQNs (what dashboards that read it name).
+    /// A data model: its element ids (what a document that reads it reads).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fqns: Vec<String>,
+    pub elements: Vec<String>,
     /// A dataset: what stands for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<DatasetEnd>,
@@ -60,7 +60,7 @@ pub struct Digests {
     /// The context and what stands for each dataset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datasets: Option<String>,
-    /// The datasets' digest and each data model's element FQNs.
+    /// The datasets' digest and each data model's element ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_models: Option<String>,
 }
