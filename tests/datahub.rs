@@ -152,7 +152,7 @@ async fn the_rest_sink_sends_every_proposal_and_only_a_complete_run_soft_deletes
         &h,
         json!({"type": "datahub-rest", "config": {"server": server.uri(), "token": TOKEN}}),
     );
-    let first = run(dir.path(), &config, &["--state-file", state_arg]).await;
+    let first = run(dir.path(), &config, &["--state", state_arg]).await;
     assert_exit(&first, 0);
     let sent: Vec<Value> = seen.lock().unwrap().drain(..).collect();
     let dashboards = entity_urns(&sent, "urn:li:dashboard:(sigma,");
@@ -160,9 +160,16 @@ async fn the_rest_sink_sends_every_proposal_and_only_a_complete_run_soft_deletes
     assert!(!String::from_utf8_lossy(&first.stderr).contains(TOKEN));
 
     // Listings break: partial, nothing removed.
-    h.update_knobs(|k| k.fail_listings_from_offset = Some(1));
-    let partial = run(dir.path(), &config, &["--state-file", state_arg]).await;
-    assert_ne!(partial.status.code(), Some(0));
+    h.update_knobs(|k| k.fail_listings_from_offset = Some(2));
+    let mut paged = config.clone();
+    paged["source"]["serviceConnection"]["config"]["pageSize"] = json!(2);
+    let partial = run(dir.path(), &paged, &["--state", state_arg]).await;
+    assert_eq!(
+        partial.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&partial.stderr)
+    );
     let removed: Vec<Value> = seen
         .lock()
         .unwrap()
@@ -177,7 +184,7 @@ async fn the_rest_sink_sends_every_proposal_and_only_a_complete_run_soft_deletes
     let mut filtered = config.clone();
     filtered["source"]["sourceConfig"]["config"]["dashboardFilterPattern"] =
         json!({"excludes": ["Marketing"]});
-    let complete = run(dir.path(), &filtered, &["--state-file", state_arg]).await;
+    let complete = run(dir.path(), &filtered, &["--state", state_arg]).await;
     assert_exit(&complete, 0);
     let sent: Vec<Value> = seen.lock().unwrap().drain(..).collect();
     let removed: BTreeSet<String> = sent

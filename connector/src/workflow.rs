@@ -17,7 +17,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::Error;
-use crate::catalog::{Item, TablePlacement};
+use crate::catalog::TablePlacement;
 use crate::client::{FailureCause, SigmaClient};
 use crate::config::Workflow;
 use crate::outcome::{Disposition, Outcome};
@@ -30,21 +30,26 @@ use crate::state::{Replay, RunState, StateRecorder};
 use crate::status::{RunReport, RunStatus, StepStatus};
 
 /// The platform a run writes to, chosen from the sink: where catalog items get the names
-/// and shapes that platform takes. Every sink today (`file`, `console`, `metadata-rest`)
-/// writes OpenMetadata records; a DataHub platform is a second variant with its own
-/// renderer and sinks. The runner renders in one place ([`Writer::item`]).
+/// and shapes that platform takes. `file`, `console` and `metadata-rest` write OpenMetadata
+/// records; `datahub-file` and `datahub-rest` DataHub proposals. The runner renders in one
+/// place ([`Writer::item`]).
 #[derive(Debug)]
 pub enum Platform {
     OpenMetadata(crate::openmetadata::Renderer),
+    DataHub(crate::datahub::render::Renderer),
 }
 
 impl Platform {
     pub fn from_workflow(workflow: &Workflow) -> Self {
+        use crate::config::SinkType;
         match workflow.sink.sink_type {
-            crate::config::SinkType::File
-            | crate::config::SinkType::Console
-            | crate::config::SinkType::MetadataRest => {
+            SinkType::File | SinkType::Console | SinkType::MetadataRest => {
                 Platform::OpenMetadata(crate::openmetadata::Renderer::from_workflow(workflow))
+            }
+            SinkType::DatahubFile | SinkType::DatahubRest => {
+                Platform::DataHub(crate::datahub::render::Renderer::new(
+                    crate::datahub::DataHubOptions::from_sink(&workflow.sink.config),
+                ))
             }
         }
     }
@@ -53,14 +58,23 @@ impl Platform {
     pub fn placement(&self) -> std::sync::Arc<dyn TablePlacement> {
         match self {
             Platform::OpenMetadata(r) => r.placement(),
+            Platform::DataHub(r) => {
+                std::sync::Arc::new(crate::datahub::DataHubPlacement::new(r.options()))
+            }
         }
     }
 
-    /// One item's records, in the order the sink takes them.
-    pub fn render(&mut self, item: &Item) -> Vec<Record> {
+    /// One item's OpenMetadata records, in the order the sink takes them; none on DataHub,
+    /// whose proposals the runner writes itself ([`Writer::item`]).
+    pub fn render(&mut self, item: &crate::catalog::Item) -> Vec<Record> {
         match self {
             Platform::OpenMetadata(r) => r.render(item),
+            Platform::DataHub(_) => Vec::new(),
         }
+    }
+
+    pub fn is_datahub(&self) -> bool {
+        matches!(self, Platform::DataHub(_))
     }
 }
 
@@ -195,9 +209,12 @@ pub async fn run(
 /// The files of an earlier run this run would replace: the output file and the state.
 fn previous_files(workflow: &Workflow, options: &RunOptions) -> Vec<PathBuf> {
     let output = options.output.clone().or_else(|| {
-        (workflow.sink.sink_type == crate::config::SinkType::File)
-            .then(|| workflow.sink.config.filename.clone())
-            .flatten()
+        matches!(
+            workflow.sink.sink_type,
+            crate::config::SinkType::File | crate::config::SinkType::DatahubFile
+        )
+        .then(|| workflow.sink.config.filename.clone())
+        .flatten()
     });
     output
         .into_iter()
@@ -261,8 +278,13 @@ async fn execute(
     let fingerprint = crate::sigma::options::fingerprint(workflow);
     let memory = previous
         .as_ref()
-        .filter(|_| options.incremental)
+        .filter(|_| options.incremental && !platform.is_datahub())
         .and_then(|prev| prev.reusable(&fingerprint));
+    if options.incremental && platform.is_datahub() {
+        tracing::warn!(
+            "--incremental is not applied with a DataHub sink: every run is a full one (its proposals are not kept to replay)"
+        );
+    }
     let reused = memory.is_some();
     if let Some(memory) = memory {
         source_options.memory = std::sync::Arc::new(memory);
@@ -366,10 +388,18 @@ async fn execute(
             // Mark-deleted: only after a run in which every listing was complete.
             if let Some(prev) = previous.as_ref().filter(|_| source_snapshot.is_complete()) {
                 let failed = &source_snapshot.failed;
-                for record in deletions(sc, prev, recorder.seen(), failed) {
-                    sink.write(&record).await?;
-                    count(&mut sink_status, RecordKind::Delete);
-                    deleted += 1;
+                if platform.is_datahub() {
+                    let gone = datahub_removals(sc, prev, recorder.seen(), failed);
+                    deleted += sink.remove(&gone).await?;
+                    for _ in &gone {
+                        count(&mut sink_status, RecordKind::Delete);
+                    }
+                } else {
+                    for record in deletions(sc, prev, recorder.seen(), failed) {
+                        sink.write(&record).await?;
+                        count(&mut sink_status, RecordKind::Delete);
+                        deleted += 1;
+                    }
                 }
             }
             let summary = sink.commit().await?;
@@ -397,11 +427,12 @@ async fn execute(
 }
 
 fn count(step: &mut StepStatus, kind: RecordKind) {
+    count_named(step, kind.as_str());
+}
+
+fn count_named(step: &mut StepStatus, kind: &str) {
     step.processed += 1;
-    *step
-        .processed_by_kind
-        .entry(kind.as_str().to_owned())
-        .or_default() += 1;
+    *step.processed_by_kind.entry(kind.to_owned()).or_default() += 1;
 }
 
 /// What the previous state had and this complete run did not see, as soft deletes, for
@@ -437,6 +468,31 @@ fn deletions(
         );
     }
     deletes
+}
+
+/// What a DataHub run soft-deletes: the previous state's entities no object of this
+/// complete run rendered (never those of an object that failed), for the kinds the
+/// workflow marks deleted.
+fn datahub_removals(
+    sc: &crate::config::DashboardSourceConfig,
+    previous: &RunState,
+    seen: &RunState,
+    failed: &FailedSet,
+) -> Vec<String> {
+    previous
+        .datahub
+        .removed(&seen.datahub, failed)
+        .into_iter()
+        .filter(|urn| {
+            if urn.starts_with("urn:li:dashboard:") {
+                sc.mark_deleted_dashboards
+            } else if urn.starts_with("urn:li:chart:") {
+                sc.mark_deleted_charts
+            } else {
+                sc.mark_deleted_data_models
+            }
+        })
+        .collect()
 }
 
 /// A soft delete (the metadata-rest sink never hard-deletes what a run merely did not see).
@@ -476,12 +532,27 @@ impl Writer<'_> {
             }
             Ok(SourceItem::Item(item)) => {
                 let group = item.group();
-                for record in self.platform.render(&item) {
-                    self.source.emitted(record.kind().as_str());
-                    self.sink.write(&record).await?;
-                    count(self.status, record.kind());
-                    if let Some(recorder) = self.recorder.as_deref_mut() {
-                        recorder.record(record, Some(group.clone()));
+                match &mut *self.platform {
+                    Platform::OpenMetadata(renderer) => {
+                        for record in renderer.render(&item) {
+                            self.source.emitted(record.kind().as_str());
+                            self.sink.write(&record).await?;
+                            count(self.status, record.kind());
+                            if let Some(recorder) = self.recorder.as_deref_mut() {
+                                recorder.record(record, Some(group.clone()));
+                            }
+                        }
+                    }
+                    Platform::DataHub(renderer) => {
+                        let mcps = renderer.render(&item);
+                        self.sink.write_mcps(&mcps).await?;
+                        for mcp in mcps.iter().filter(|m| m.aspect.name() == "status") {
+                            self.source.emitted(mcp.entity_type());
+                            count_named(self.status, mcp.entity_type());
+                        }
+                        if let Some(recorder) = self.recorder.as_deref_mut() {
+                            recorder.datahub(&group, crate::datahub::render::entities(&mcps));
+                        }
                     }
                 }
                 Ok(())

@@ -85,7 +85,7 @@ def gms() -> Iterator[GmsStandIn]:
     g.stop()
 
 
-def workflow(sandbox: Sandbox, sink: dict, source_config: Optional[dict] = None) -> dict:
+def workflow(sandbox: Sandbox, sink: dict, source_config: Optional[dict] = None, connection: Optional[dict] = None) -> dict:
     config = {"type": "DashboardMetadata", "includeOwners": True}
     config.update(source_config or {})
     return {
@@ -100,6 +100,7 @@ def workflow(sandbox: Sandbox, sink: dict, source_config: Optional[dict] = None)
                     "clientSecret": sandbox.client_secret,
                     "maxRetries": 1,
                     "retryTimeout": 5,
+                    **(connection or {}),
                 }
             },
             "sourceConfig": {"config": config},

@@ -61,19 +61,21 @@ def test_only_a_complete_run_soft_deletes_what_it_no_longer_sees(tmp_path: Path,
     org = ("--workbooks", "6", "--reports", "2", "--data-models", "2")
     whole = start_sandbox(*org)
     try:
-        first = ingest(tmp_path, workflow(whole, rest(gms)), "--state-file", str(state))
+        first = ingest(tmp_path, workflow(whole, rest(gms)), "--state", str(state))
         assert first.returncode == 0, first.output
         live_before = set(gms.live())
         # Every filtered-out workbook is no longer seen by a complete run.
         excluded = {"dashboardFilterPattern": {"excludes": ["Workbook 1$"]}}
         broken = start_sandbox(*org, "--fail-listings-from", "2")
         try:
-            partial = ingest(tmp_path, workflow(broken, rest(gms), excluded), "--state-file", str(state))
+            partial = ingest(
+                tmp_path, workflow(broken, rest(gms), excluded, {"pageSize": 2}), "--state", str(state)
+            )
         finally:
             stop(broken.process)
         assert partial.status.get("outcome") == "partial", partial.output
         assert gms.removed() == [], "a partial run removes nothing"
-        complete = ingest(tmp_path, workflow(whole, rest(gms), excluded), "--state-file", str(state))
+        complete = ingest(tmp_path, workflow(whole, rest(gms), excluded), "--state", str(state))
     finally:
         stop(whole.process)
     assert complete.returncode == 0, complete.output

@@ -132,10 +132,12 @@ def figures(mcps: List[dict]) -> Dict[str, object]:
             for f in body.get("fields", []):
                 field_urn = f["schemaFieldUrn"]
                 path = (f.get("schemaField") or {}).get("fieldPath", "")
-                if field_urn.startswith(f"urn:li:schemaField:({urn},"):
-                    input_fields_self.add((urn, field_urn))
-                else:
+                # Lineage only when the field is a dataset's (a table, a data model element,
+                # a dataset); a chart's own field (or another chart's) names no source.
+                if field_urn.startswith("urn:li:schemaField:(urn:li:dataset:"):
                     input_fields_lineage.add((urn, field_urn, path))
+                else:
+                    input_fields_self.add((urn, field_urn))
     kinds = Counter()
     for urn, entity_type in entities.items():
         kinds[f"{entity_type} ({subtypes.get(urn, '-')})"] += 1
@@ -194,8 +196,8 @@ def table(result: Dict[str, object]) -> str:
         ("chart_inputs", "lineage: chart inputs (chart -> dataset)"),
         ("upstream_edges", "lineage: upstreamLineage edges (dataset -> dataset)"),
         ("fgl_pairs", "column pairs: fineGrainedLineages (upstream field, downstream field)"),
-        ("input_fields_lineage", "column pairs: inputFields naming an upstream field"),
-        ("input_fields_self", "inputFields naming the chart's own field (no lineage)"),
+        ("input_fields_lineage", "column pairs: inputFields naming a dataset's field"),
+        ("input_fields_self", "inputFields naming a chart's field (no lineage)"),
         ("proposals", "proposals"),
         ("requests", "Sigma requests"),
         ("wall_seconds", "wall time (s)"),

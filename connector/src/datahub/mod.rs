@@ -61,3 +61,66 @@ pub fn platform_of(sigma_type: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// Which warehouse tables DataHub can name: those on a connection whose type has a DataHub
+/// platform, or that `connectionToPlatformMap` places (by connection id or name).
+#[derive(Debug, Clone, Default)]
+pub struct DataHubPlacement {
+    mapped: std::collections::BTreeSet<String>,
+}
+
+impl DataHubPlacement {
+    pub fn new(options: &DataHubOptions) -> Self {
+        Self {
+            mapped: options
+                .connections
+                .iter()
+                .filter(|(_, c)| c.platform.is_some())
+                .map(|(k, _)| k.clone())
+                .collect(),
+        }
+    }
+}
+
+impl crate::catalog::TablePlacement for DataHubPlacement {
+    fn is_empty(&self) -> bool {
+        false
+    }
+
+    fn places(
+        &self,
+        connections: &[crate::catalog::Connection],
+        table: &crate::catalog::WarehouseTable,
+    ) -> bool {
+        if table.path.is_empty() {
+            return false;
+        }
+        let connection = table
+            .connection_id
+            .as_deref()
+            .and_then(|id| connections.iter().find(|c| c.id == id));
+        let by_map = table
+            .connection_id
+            .iter()
+            .any(|id| self.mapped.contains(id))
+            || connection.is_some_and(|c| self.mapped.contains(&c.name));
+        let by_type = table
+            .connection_type
+            .as_deref()
+            .or(connection.map(|c| c.connection_type.as_str()))
+            .and_then(platform_of)
+            .is_some();
+        by_map || by_type
+    }
+
+    fn none_placed(&self) -> String {
+        String::new()
+    }
+
+    fn not_placed(&self, name: &str, connection_id: &str) -> (String, String) {
+        (
+            "tables on Sigma connections with no DataHub platform (name one in sink.config.connectionToPlatformMap); lineage to them is skipped".to_owned(),
+            format!("table {name} (connection {connection_id}) has no DataHub platform; lineage to it is skipped"),
+        )
+    }
+}

@@ -165,7 +165,7 @@ class SigmaSource(Source):
             str(status_file),
         ]
         if self.config.state_file:
-            command += ["--state-file", self.config.state_file]
+            command += ["--state", self.config.state_file]
         tail: deque = deque(maxlen=20)
         proc = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, encoding="utf-8"
