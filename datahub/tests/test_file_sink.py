@@ -30,7 +30,7 @@ def test_datahub_check_metadata_file_accepts_every_proposal_of_the_2026_org(tmp_
     kinds = {m["entityType"] for m in mcps}
     assert {"dashboard", "chart", "dataset", "container"} <= kinds
     aspects = {m["aspectName"] for m in mcps}
-    assert {"upstreamLineage", "inputFields", "ownership", "globalTags", "schemaMetadata"} <= aspects
+    assert {"upstreamLineage", "inputFields", "ownership", "globalTags", "schemaMetadata", "deprecation"} <= aspects
     reports = [
         m for m in mcps if m["aspectName"] == "subTypes" and m["aspect"]["json"]["typeNames"] == ["Sigma Report"]
     ]

@@ -368,6 +368,16 @@ pub struct BrowsePathsV2 {
     pub path: Vec<BrowsePathEntry>,
 }
 
+/// DataHub's `deprecation`: how a retired Sigma dataset shows as retired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deprecation {
+    pub deprecated: bool,
+    pub note: String,
+    pub actor: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+}
+
 /// One aspect; its DataHub name comes from the variant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -386,6 +396,7 @@ pub enum Aspect {
     SubTypes(SubTypes),
     DataPlatformInstance(DataPlatformInstance),
     BrowsePathsV2(BrowsePathsV2),
+    Deprecation(Deprecation),
 }
 
 impl Aspect {
@@ -406,6 +417,7 @@ impl Aspect {
             Aspect::SubTypes(_) => "subTypes",
             Aspect::DataPlatformInstance(_) => "dataPlatformInstance",
             Aspect::BrowsePathsV2(_) => "browsePathsV2",
+            Aspect::Deprecation(_) => "deprecation",
         }
     }
 }

@@ -8,7 +8,7 @@
 //! | element (chart or table) | chart `(sigma,<elementId>)`; `inputs` = what it reads; `inputFields` = its columns' sources |
 //! | data model | container (key `dataModelId`), subtype `Sigma Data Model` |
 //! | data model element | dataset `(sigma,<dataModelId>.<elementId>)`: schema, `upstreamLineage` with `fineGrainedLineages` |
-//! | dataset | dataset `(sigma,<datasetUrlId>)`, subtype `Sigma Dataset`; retired ones `deprecation`-free, migration state in properties |
+//! | dataset | dataset `(sigma,<datasetUrlId>)`, subtype `Sigma Dataset`; `deprecation` by migration state |
 //! | warehouse table | dataset on the platform of the Sigma connection's type (or `connectionToPlatformMap`) |
 //!
 //! Every entity gets `status {removed: false}`; what a complete run no longer sees gets
@@ -731,6 +731,26 @@ impl Renderer {
                 type_names: vec!["Sigma Dataset".to_owned()],
             }),
         ));
+        // Sigma retired datasets as a data source (2026-09-15): every one not yet replaced
+        // is deprecated, a migrated one names the data model that stands for it.
+        let deprecation = match (ds.migration_status.as_deref(), ds.migrated_to.as_deref()) {
+            (Some("migrated"), Some(dm)) => Some(Deprecation {
+                deprecated: true,
+                note: format!("Sigma retired datasets; this one was migrated to data model {dm}"),
+                actor: "urn:li:corpuser:datahub".to_owned(),
+                replacement: Some(urn::container(&ContainerKey::data_model(self.instance(), dm))),
+            }),
+            (Some("not-migrated"), _) => Some(Deprecation {
+                deprecated: true,
+                note: "Sigma retired datasets as a data source on 2026-09-15; not migrated to a data model yet".to_owned(),
+                actor: "urn:li:corpuser:datahub".to_owned(),
+                replacement: None,
+            }),
+            _ => None,
+        };
+        if let Some(d) = deprecation {
+            out.push(Mcp::new(&urn, Aspect::Deprecation(d)));
+        }
         let mut upstreams: Vec<String> = Vec::new();
         for t in &ds.upstreams {
             if let Some((u, _)) = self.table(t) {
@@ -959,6 +979,14 @@ mod tests {
             Aspect::SubTypes(SubTypes {
                 type_names: vec!["Sigma Report".into()]
             })
+        );
+        let deprecated = mcps
+            .iter()
+            .find(|m| m.aspect.name() == "deprecation")
+            .unwrap();
+        assert_eq!(
+            deprecated.entity_urn,
+            "urn:li:dataset:(urn:li:dataPlatform:sigma,dsUrl1,PROD)"
         );
         // Dumped for `datahub check metadata-file` when asked (the Python tests check the
         // sandbox run's whole file the same way).
