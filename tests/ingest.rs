@@ -699,5 +699,5 @@ async fn a_partial_listing_deletes_nothing() {
 }
 
 fn status_dashboards(state: &Path) -> usize {
-    read_json(state)["dashboards"].as_object().unwrap().len()
+    read_json(state)["documents"].as_object().unwrap().len()
 }

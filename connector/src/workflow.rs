@@ -252,8 +252,11 @@ async fn execute(
     source_options.placement = platform.placement();
     preflight(options)?;
     sink.healthcheck().await?;
+    // The previous run's items, rendered by this run's platform (replay and mark-deleted).
     let previous = match &options.state_file {
-        Some(path) => Some(RunState::load(path, &service)?),
+        Some(path) => Some(RunState::load(path, &service, &mut |item| {
+            platform.render(item)
+        })?),
         None => None,
     };
     // The checkpoint is reused only by an incremental run under the same options and
@@ -476,6 +479,9 @@ impl Writer<'_> {
             }
             Ok(SourceItem::Item(item)) => {
                 let group = item.group();
+                if let Some(recorder) = self.recorder.as_deref_mut() {
+                    recorder.item(&item);
+                }
                 for record in self.platform.render(&item) {
                     self.source.emitted(record.kind().as_str());
                     self.sink.write(&record).await?;
