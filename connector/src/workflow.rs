@@ -483,6 +483,7 @@ impl Writer<'_> {
                     recorder.item(&item);
                 }
                 for record in self.platform.render(&item) {
+                    let record = record.in_group(group.clone());
                     self.source.emitted(record.kind().as_str());
                     self.sink.write(&record).await?;
                     count(self.status, record.kind());
@@ -515,7 +516,8 @@ impl Writer<'_> {
             return Ok(());
         };
         for record in previous.records(group) {
-            self.sink.write(record).await?;
+            let record = record.clone().in_group(group.clone());
+            self.sink.write(&record).await?;
             count(self.status, record.kind());
         }
         if let Some(recorder) = self.recorder.as_deref_mut() {
