@@ -15,11 +15,14 @@
 //! name it. Lists are in Sigma's order (page order, then element order within a page;
 //! column order as `/columns` lists them; upstreams as the lineage names them).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The kinds of Sigma object an item describes; its records on any platform travel
 /// together (replayed, kept and marked deleted as one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum GroupKind {
     /// The Sigma org itself (on OpenMetadata: the dashboard service).
@@ -34,7 +37,10 @@ pub enum GroupKind {
 
 /// Which Sigma object an item (and every record rendered from it) belongs to. On the wire:
 /// `{"kind": "document", "id": "..."}`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
 pub struct Group {
     pub kind: GroupKind,
     /// The Sigma id (`workbookId`, `reportId`, `dataModelId`, `datasetId`); the org's host

@@ -269,8 +269,11 @@ async fn execute(
     source_options.placement = platform.placement();
     preflight(options)?;
     sink.healthcheck().await?;
+    // The previous run's items, rendered by this run's platform (replay and mark-deleted).
     let previous = match &options.state_file {
-        Some(path) => Some(RunState::load(path, &service)?),
+        Some(path) => Some(RunState::load(path, &service, &mut |item| {
+            platform.render(item)
+        })?),
         None => None,
     };
     // The checkpoint is reused only by an incremental run under the same options and
@@ -532,9 +535,13 @@ impl Writer<'_> {
             }
             Ok(SourceItem::Item(item)) => {
                 let group = item.group();
+                if let Some(recorder) = self.recorder.as_deref_mut() {
+                    recorder.item(&item);
+                }
                 match &mut *self.platform {
                     Platform::OpenMetadata(renderer) => {
                         for record in renderer.render(&item) {
+                            let record = record.in_group(group.clone());
                             self.source.emitted(record.kind().as_str());
                             self.sink.write(&record).await?;
                             count(self.status, record.kind());
@@ -580,7 +587,8 @@ impl Writer<'_> {
             return Ok(());
         };
         for record in previous.records(group) {
-            self.sink.write(record).await?;
+            let record = record.clone().in_group(group.clone());
+            self.sink.write(&record).await?;
             count(self.status, record.kind());
         }
         if let Some(recorder) = self.recorder.as_deref_mut() {
