@@ -144,6 +144,9 @@ pub struct StateFile {
     pub paths: BTreeMap<String, ConnectionPath>,
     #[serde(default)]
     pub digests: Digests,
+    /// A DataHub run's entity URNs by Sigma object (`datahub::state`).
+    #[serde(default, skip_serializing_if = "DataHubState::is_empty")]
+    pub datahub: DataHubState,
 }
 
 /// A workbook or report as last expanded.
@@ -252,6 +255,7 @@ impl RunState {
             paths: file.paths,
             digests: file.digests,
             org: file.org,
+            datahub: file.datahub,
             ..RunState::default()
         };
         if let Some(org) = &state.org {
@@ -343,6 +347,7 @@ impl RunState {
             datasets: Self::entries(&self.datasets),
             paths: self.paths.clone(),
             digests: self.digests.clone(),
+            datahub: self.datahub.clone(),
         }
     }
 
