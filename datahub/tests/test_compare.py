@@ -21,3 +21,7 @@ def test_ours_covers_datahubs_sigma_source_and_adds_reports_and_column_lineage(t
     theirs, ours = result["datahub"], result["ours"]
     assert ours["fgl_pairs"] + ours["input_fields_lineage"] >= theirs["fgl_pairs"] + theirs["input_fields_lineage"]
     assert ours["requests"] < theirs["requests"]
+    covered, total = result["data_model_elements_covered"]
+    assert covered == total, (covered, total)
+    covered, total = result["fgl_pairs_covered_ignoring_case"]
+    assert covered == total, (covered, total)

@@ -55,6 +55,9 @@ def run_datahub_source(sandbox: Dict[str, str], out: Path) -> float:
                 "client_secret": sandbox["client_secret"],
                 "ingest_owner": True,
                 "extract_lineage": True,
+                # The sandbox refuses `typeFilters=data-model` (a 2026 filter value), so no
+                # data model gets a workspace from /files; this keeps them anyway.
+                "ingest_shared_entities": True,
             },
         },
         "sink": {"type": "file", "config": {"filename": str(out)}},
@@ -148,6 +151,7 @@ def figures(mcps: List[dict]) -> Dict[str, object]:
         "chart_inputs": len(inputs),
         "upstream_edges": len(upstream_edges),
         "fgl_pairs": len(fgl_pairs),
+        "fgl_set": fgl_pairs,
         "input_fields_lineage": len(input_fields_lineage),
         "input_fields_self": len(input_fields_self),
         "proposals": len(mcps),
@@ -183,6 +187,15 @@ def compare(binary: str, args: List[str], workdir: Path) -> Dict[str, object]:
     theirs, ours = result["datahub"], result["ours"]
     result["workbook_dashboards_covered"] = coverage(theirs, ours, "urn:li:dashboard:", "Sigma Workbook")  # type: ignore[arg-type]
     result["charts_covered"] = coverage(theirs, ours, "urn:li:chart:")  # type: ignore[arg-type]
+    result["data_model_elements_covered"] = coverage(theirs, ours, "urn:li:dataset:", "Sigma Data Model Element")  # type: ignore[arg-type]
+    result["data_model_containers_covered"] = coverage(theirs, ours, "urn:li:container:", "Sigma Data Model")  # type: ignore[arg-type]
+    theirs_fgl, ours_fgl = theirs["fgl_set"], ours["fgl_set"]  # type: ignore[index]
+    result["fgl_pairs_covered"] = (len(theirs_fgl & ours_fgl), len(theirs_fgl))
+    folded = {(u.lower(), d.lower()) for u, d in ours_fgl}
+    result["fgl_pairs_covered_ignoring_case"] = (
+        sum(1 for u, d in theirs_fgl if (u.lower(), d.lower()) in folded),
+        len(theirs_fgl),
+    )
     result["report_dashboards_ours"] = sum(1 for s in ours["subtypes"].values() if s == "Sigma Report")  # type: ignore[index,union-attr]
     return result
 
@@ -210,6 +223,14 @@ def table(result: Dict[str, object]) -> str:
     lines.append("")
     lines.append(f"- DataHub's workbook-dashboard URNs also ours: {wb}/{wb_total}")
     lines.append(f"- DataHub's chart URNs also ours: {ch}/{ch_total}")
+    dm, dm_total = result["data_model_elements_covered"]  # type: ignore[misc]
+    dc, dc_total = result["data_model_containers_covered"]  # type: ignore[misc]
+    lines.append(f"- DataHub's data model element URNs also ours: {dm}/{dm_total}; data model containers: {dc}/{dc_total}")
+    fc, fc_total = result["fgl_pairs_covered"]  # type: ignore[misc]
+    fi, _ = result["fgl_pairs_covered_ignoring_case"]  # type: ignore[misc]
+    lines.append(
+        f"- DataHub's fineGrainedLineages column pairs also ours: {fc}/{fc_total} ({fi}/{fc_total} ignoring the case of column names)"
+    )
     lines.append(f"- report dashboards (ours only): {result['report_dashboards_ours']}")
     return "\n".join(lines)
 
@@ -224,6 +245,7 @@ def main() -> None:
     for who in ("datahub", "ours"):
         result[who].pop("urns")  # type: ignore[union-attr]
         result[who].pop("subtypes")  # type: ignore[union-attr]
+        result[who].pop("fgl_set")  # type: ignore[union-attr]
     print(table(result))
     if known.json:
         known.json.write_text(json.dumps(result, indent=2))

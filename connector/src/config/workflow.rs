@@ -290,7 +290,8 @@ pub struct DataHubConnection {
     pub platform_instance: Option<String>,
     #[serde(default)]
     pub env: Option<String>,
-    /// Lower-case table names in URNs (default true, as DataHub's warehouse sources do).
+    /// Lower-case table and column names in URNs. Default: only for Snowflake (as DataHub's
+    /// Snowflake source does); `true` never applies to BigQuery or DB2 (case-sensitive).
     #[serde(default)]
     pub convert_urns_to_lowercase: Option<bool>,
 }

@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::mcp::Upstream as Upstream_;
 use super::mcp::*;
 use super::urn::{self, ContainerKey, SIGMA};
 use super::{DataHubOptions, platform_of};
@@ -161,7 +162,7 @@ impl Renderer {
     }
 
     /// A warehouse table's dataset: the platform from the connection's mapping or type,
-    /// the name its path joined by `.` (lower-cased unless the mapping says otherwise).
+    /// the name its path joined by `.` (lower-cased as DataHub does, below).
     /// `None` (said once per connection) when no platform can be told.
     fn table(&mut self, table: &WarehouseTable) -> Option<(String, bool)> {
         let connection = table
@@ -197,9 +198,14 @@ impl Renderer {
         if table.path.is_empty() {
             return None;
         }
-        let lower = mapping
-            .and_then(|m| m.convert_urns_to_lowercase)
-            .unwrap_or(true);
+        // DataHub's rule (its Sigma source and warehouse connectors): Snowflake names are
+        // lower-cased by default, other platforms keep Sigma's casing; an explicit setting
+        // turns it on or off, except on the platforms whose table names are case-sensitive.
+        let lower = match mapping.and_then(|m| m.convert_urns_to_lowercase) {
+            Some(false) => false,
+            Some(true) => !matches!(platform.as_str(), "bigquery" | "db2"),
+            None => platform == "snowflake",
+        };
         let mut name = table.path.join(".");
         if lower {
             name = name.to_lowercase();
@@ -778,8 +784,6 @@ impl Renderer {
         out
     }
 }
-
-use super::mcp::Upstream as Upstream_;
 
 /// The parent URN of a schema field URN (`urn:li:schemaField:(<parent>,<field>)`).
 fn parent_of(field: &str) -> Option<&str> {
