@@ -251,19 +251,22 @@ async fn formulas_resolve_exactly_and_missing_columns_give_no_pair() {
             .unwrap_or_else(|| panic!("no edge {from} -> {bar}"))
     };
     let revenue_from_orders = vec![format!("{ORDERS}.AMOUNT"), format!("{ORDERS}.DISCOUNT")];
+    // Each pair keeps its column's formula as its `function`.
+    let revenue = "Sum([ORDERS/AMOUNT]) - Sum([ORDERS/DISCOUNT]) + 0 * [CUSTOMERS/ID]";
+    let share = "[Revenue] / Sum([Revenue]) + [Share]";
     assert_eq!(
         edge(ORDERS),
         vec![
-            json!({"fromColumns": revenue_from_orders, "toColumn": format!("{bar}.Revenue")}),
-            json!({"fromColumns": revenue_from_orders, "toColumn": format!("{bar}.Share")}),
+            json!({"fromColumns": revenue_from_orders, "toColumn": format!("{bar}.Revenue"), "function": revenue}),
+            json!({"fromColumns": revenue_from_orders, "toColumn": format!("{bar}.Share"), "function": share}),
         ]
     );
     assert_eq!(
         edge(CUSTOMERS),
         vec![
-            json!({"fromColumns": [format!("{CUSTOMERS}.REGION")], "toColumn": format!("{bar}.Region")}),
-            json!({"fromColumns": [format!("{CUSTOMERS}.ID")], "toColumn": format!("{bar}.Revenue")}),
-            json!({"fromColumns": [format!("{CUSTOMERS}.ID")], "toColumn": format!("{bar}.Share")}),
+            json!({"fromColumns": [format!("{CUSTOMERS}.REGION")], "toColumn": format!("{bar}.Region"), "function": "[CUSTOMERS/REGION]"}),
+            json!({"fromColumns": [format!("{CUSTOMERS}.ID")], "toColumn": format!("{bar}.Revenue"), "function": revenue}),
+            json!({"fromColumns": [format!("{CUSTOMERS}.ID")], "toColumn": format!("{bar}.Share"), "function": share}),
         ]
     );
     let from_kpi = run
@@ -274,7 +277,7 @@ async fn formulas_resolve_exactly_and_missing_columns_give_no_pair() {
     assert_eq!(from_kpi["entity"]["from"]["type"], "dashboardDataModel");
     assert_eq!(
         from_kpi["entity"]["columns"],
-        json!([{"fromColumns": [format!("{kpi}.Total Revenue")], "toColumn": format!("{bar}.From KPI")}])
+        json!([{"fromColumns": [format!("{kpi}.Total Revenue")], "toColumn": format!("{bar}.From KPI"), "function": "[Total Revenue/Total Revenue]"}])
     );
     // `Ghost` reads a column the KPI lacks, one its own element lacks, and a source the
     // element does not read: no pair anywhere.
