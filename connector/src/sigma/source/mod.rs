@@ -42,7 +42,7 @@ mod element_columns;
 mod status;
 
 pub use super::memory::{
-    DatasetEnd, Digests, Group, GroupKind, KnownGroup, Memory, RunMemory, digest,
+    DatasetEnd, Digests, Group, GroupKind, KnownElement, KnownGroup, Memory, RunMemory, digest,
 };
 
 pub use status::{
@@ -534,8 +534,8 @@ impl WorkbookCtx {
     }
 }
 
-/// A data model's id, urlId, element ids and items.
-type ExpandedModel = Option<(String, String, Vec<String>, Vec<SourceResult>)>;
+/// A data model's id, urlId, elements and items.
+type ExpandedModel = Option<(String, String, Vec<KnownElement>, Vec<SourceResult>)>;
 
 enum DatasetOutcome {
     Expanded(Vec<SourceResult>, Option<(String, DatasetEnd)>),
@@ -564,18 +564,18 @@ fn incomplete(listing: &str, items: u64, error: &ClientError) -> SourceError {
 struct DataModelIndex {
     /// dataModelUrlId -> dataModelId.
     data_models: HashMap<String, String>,
-    /// dataModelId -> its element ids (lineage trees name data models by id).
-    by_id: HashMap<String, Vec<String>>,
+    /// dataModelId -> its elements (lineage trees name data models by id).
+    by_id: HashMap<String, Vec<KnownElement>>,
 }
 
 impl DataModelIndex {
-    /// A data model named by id or urlId, with its element ids (`None` when unknown or
+    /// A data model named by id or urlId, with its elements (`None` when unknown or
     /// without elements).
     fn get<'a>(
         &'a self,
         id: Option<&'a str>,
         url_id: Option<&str>,
-    ) -> Option<(&'a str, &'a [String])> {
+    ) -> Option<(&'a str, &'a [KnownElement])> {
         let id = id.filter(|id| self.by_id.contains_key(*id)).or_else(|| {
             url_id
                 .and_then(|u| self.data_models.get(u))
