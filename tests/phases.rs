@@ -44,7 +44,7 @@ async fn workbooks_are_fetched_while_data_models_are_read_and_yielded_after() {
     let source = SigmaSource::new(client, options);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let consumer = tokio::spawn(async move {
-        let mut stream = source.records();
+        let mut stream = source.items();
         while let Some(item) = stream.next().await {
             if let Ok(SourceItem::Item(item)) = item {
                 let _ = tx.send(serde_json::to_value(&item).unwrap());

@@ -301,8 +301,8 @@ async fn execute(
 
     let (tx, mut rx) = mpsc::channel(options.channel_capacity.max(1));
     let producer = tokio::spawn(async move {
-        let mut records = source.records();
-        while let Some(item) = records.next().await {
+        let mut items = source.items();
+        while let Some(item) = items.next().await {
             if tx.send(item).await.is_err() {
                 break; // the runner stopped listening (interrupted or a sink failure)
             }

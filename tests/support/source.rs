@@ -81,7 +81,7 @@ pub async fn run_source(wf: &Workflow) -> SourceRun {
     let status = source.status();
     let mut records = Vec::new();
     let mut errors = Vec::new();
-    let mut stream = source.records();
+    let mut stream = source.items();
     while let Some(item) = stream.next().await {
         match item {
             Ok(SourceItem::Item(item)) => {

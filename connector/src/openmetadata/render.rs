@@ -241,6 +241,8 @@ impl Renderer {
             }
         }
         let mut to_columns = BTreeSet::new();
+        // The formula of each column (by its name here), as the pairs' `function`.
+        let mut functions: BTreeMap<String, Option<String>> = BTreeMap::new();
         for column in &element.columns {
             if column.name.is_empty() {
                 continue;
@@ -253,6 +255,10 @@ impl Renderer {
             let Some(pair) = element.column_lineage.iter().find(|p| p.to == column.name) else {
                 continue;
             };
+            functions.insert(
+                to.clone(),
+                non_empty(pair.function.as_deref()).map(str::to_owned),
+            );
             for read in &pair.from {
                 let (from, from_type, candidates, from_column) = match &read.end {
                     End::Table { table } => {
@@ -306,6 +312,7 @@ impl Renderer {
                     .map(|(to, from_columns)| ColumnLineage {
                         from_columns: from_columns.into_iter().collect(),
                         to_column: fqn::column(model_fqn, &to),
+                        function: functions.get(&to).cloned().flatten(),
                     })
                     .collect();
                 lineage(
@@ -360,6 +367,7 @@ impl Renderer {
                     .map(|r| fqn::column(from_fqn, &r.column))
                     .collect(),
                 to_column: fqn::column(target, &column_name(&p.to)),
+                function: non_empty(p.function.as_deref()).map(str::to_owned),
             })
             .collect()
     }
@@ -476,6 +484,7 @@ impl Renderer {
                 out.entry(table).or_default().push(ColumnLineage {
                     from_columns: from_columns.into_iter().collect(),
                     to_column: fqn::column(target, &column_name(&pair.to)),
+                    function: non_empty(pair.function.as_deref()).map(str::to_owned),
                 });
             }
         }

@@ -42,12 +42,25 @@ pub struct KnownGroup {
     /// What says the object changed: its `updatedAt` (a dataset's with its migration
     /// state, which can change on its own).
     pub stamp: String,
-    /// A data model: its element ids (what a document that reads it reads).
+    /// A data model: its elements (what a document that reads it reads, and what its
+    /// elements' column formulas may name).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub elements: Vec<String>,
+    pub elements: Vec<KnownElement>,
     /// A dataset: what stands for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<DatasetEnd>,
+}
+
+/// A data model element as a document reading its data model needs it: its id, its name
+/// (what `[Element/Column]` formulas say) and its columns' names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KnownElement {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
 }
 
 /// Fingerprints of each phase's inputs (besides the objects themselves), as hex text.

@@ -295,7 +295,15 @@ impl WorkbookCtx {
             replaces_datasets: replaces,
             lineage: source,
         };
-        let element_ids: Vec<String> = item.elements.iter().map(|e| e.id.clone()).collect();
+        let known_elements: Vec<KnownElement> = item
+            .elements
+            .iter()
+            .map(|e| KnownElement {
+                id: e.id.clone(),
+                name: e.name.clone(),
+                columns: e.columns.iter().map(|c| c.name.clone()).collect(),
+            })
+            .collect();
         let items = vec![
             Ok(SourceItem::Item(Item::DataModel(item))),
             Ok(SourceItem::Seen {
@@ -303,7 +311,7 @@ impl WorkbookCtx {
                 known: KnownGroup {
                     url_id: Some(dm.data_model_url_id.clone()),
                     stamp: dm.updated_at.clone(),
-                    elements: element_ids.clone(),
+                    elements: known_elements.clone(),
                     end: None,
                 },
             }),
@@ -311,7 +319,7 @@ impl WorkbookCtx {
         Some((
             dm.data_model_id.clone(),
             dm.data_model_url_id.clone(),
-            element_ids,
+            known_elements,
             items,
         ))
     }

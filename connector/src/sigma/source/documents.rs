@@ -24,9 +24,34 @@ use super::element_columns;
 struct DocumentReads {
     upstreams: BTreeMap<String, Vec<Upstream>>,
     by_inode: BTreeMap<String, Option<WarehouseTable>>,
+    /// Per element, the data models it reads with their elements (what its columns'
+    /// `[Element/Column]` formulas may name).
+    models: BTreeMap<String, Vec<(String, Vec<KnownElement>)>>,
 }
 
 impl DocumentReads {
+    /// An element reads data model `id` (whose elements are `elements`).
+    fn add_model(
+        &mut self,
+        element_id: &str,
+        id: String,
+        elements: Vec<KnownElement>,
+        via: Option<String>,
+    ) {
+        let list = self.models.entry(element_id.to_owned()).or_default();
+        if !list.iter().any(|(known, _)| *known == id) {
+            list.push((id.clone(), elements.clone()));
+        }
+        self.add(
+            element_id,
+            Upstream::DataModel {
+                data_model_id: id,
+                elements: elements.into_iter().map(|e| e.id).collect(),
+                via_dataset: via,
+            },
+        );
+    }
+
     fn add(&mut self, element_id: &str, upstream: Upstream) {
         let list = self.upstreams.entry(element_id.to_owned()).or_default();
         if !list.contains(&upstream) {
@@ -447,6 +472,7 @@ impl WorkbookCtx {
                 element.display_name.clone(),
                 cols.clone(),
                 tables,
+                reads.models.get(&element.id).cloned().unwrap_or_default(),
             ));
         }
         let pairs = element_columns::lineage(&models, &reads.by_inode);
@@ -637,14 +663,7 @@ impl WorkbookCtx {
                 ChartUpstream::DataModel { url_id, id } => {
                     if let Some((data_model_id, elements)) = model(id.as_deref(), url_id.as_deref())
                     {
-                        reads.add(
-                            &element_id,
-                            Upstream::DataModel {
-                                data_model_id,
-                                elements,
-                                via_dataset: None,
-                            },
-                        );
+                        reads.add_model(&element_id, data_model_id, elements, None);
                         resolved.insert(element_id);
                     }
                 }
@@ -668,13 +687,11 @@ impl WorkbookCtx {
                             if let Some((data_model_id, elements)) =
                                 model(Some(data_model_id), None)
                             {
-                                reads.add(
+                                reads.add_model(
                                     &element_id,
-                                    Upstream::DataModel {
-                                        data_model_id,
-                                        elements,
-                                        via_dataset: Some(dataset_id.clone()),
-                                    },
+                                    data_model_id,
+                                    elements,
+                                    Some(dataset_id.clone()),
                                 );
                                 resolved.insert(element_id);
                             }

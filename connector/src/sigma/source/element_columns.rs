@@ -7,6 +7,9 @@
 //!   reads: that table's column;
 //! - `[Element/Column]`, where `Element` is another chart of the same document (one of that
 //!   name) with a column `Column`: that element's data model column;
+//! - `[Element/Column]` otherwise, where `Element` is an element of a data model the chart's
+//!   lineage says it reads (exactly one of that name across those data models) that has a
+//!   column `Column`: that data model element's column;
 //! - `[Column]`, a column of the element's own: whatever that column reads, transitively
 //!   (cycles end where they start).
 //!
@@ -17,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::{ColumnLineage, ColumnRef, End, WarehouseTable};
 use crate::sigma::mapping;
+use crate::sigma::memory::KnownElement;
 use crate::sigma::model::ElementColumn;
 
 /// One chart element with columns: its id, its name in formulas, its columns and the
@@ -26,6 +30,8 @@ pub(super) struct ElementModel<'a> {
     name: String,
     columns: Vec<&'a ElementColumn>,
     tables: Vec<WarehouseTable>,
+    /// The data models its lineage says it reads, with their elements.
+    data_models: Vec<(String, Vec<KnownElement>)>,
     /// Lower-cased label -> the first column of that label.
     by_label: BTreeMap<String, &'a ElementColumn>,
 }
@@ -36,6 +42,7 @@ impl<'a> ElementModel<'a> {
         name: String,
         columns: Vec<&'a ElementColumn>,
         tables: Vec<WarehouseTable>,
+        data_models: Vec<(String, Vec<KnownElement>)>,
     ) -> Self {
         let mut by_label = BTreeMap::new();
         for column in &columns {
@@ -48,6 +55,7 @@ impl<'a> ElementModel<'a> {
             name,
             columns,
             tables,
+            data_models,
             by_label,
         }
     }
@@ -164,12 +172,60 @@ fn reads_of(
                 "formula of {:?} reads [{source}/{name}]: several elements are called {source:?}; no column lineage from it",
                 label_of(column)
             ),
-            (None, _) => tracing::debug!(
-                element = %model.id,
-                "formula of {:?} reads [{source}/{name}], a source the element is not known to read; no column lineage from it",
-                label_of(column)
-            ),
+            (None, _) => match data_model_column(model, &source, &name) {
+                Ok(read) => {
+                    out.insert(read);
+                }
+                Err(why) => tracing::debug!(
+                    element = %model.id,
+                    "formula of {:?} reads [{source}/{name}]: {why}; no column lineage from it",
+                    label_of(column)
+                ),
+            },
         }
+    }
+}
+
+/// `[source/name]` as a column of an element of a data model `model` reads: exactly one
+/// element called `source` across those data models, with a column `name` (as that
+/// element names it); else why not.
+fn data_model_column(
+    model: &ElementModel<'_>,
+    source: &str,
+    name: &str,
+) -> Result<ColumnRef, &'static str> {
+    let mut named = model
+        .data_models
+        .iter()
+        .flat_map(|(data_model_id, elements)| {
+            elements
+                .iter()
+                .filter(|e| {
+                    e.name
+                        .as_deref()
+                        .is_some_and(|n| n.trim().eq_ignore_ascii_case(source))
+                })
+                .map(move |e| (data_model_id, e))
+        });
+    let (data_model_id, element) = match (named.next(), named.next()) {
+        (Some(one), None) => one,
+        (Some(_), Some(_)) => return Err("several data model elements have that name"),
+        (None, _) => return Err("a source the element is not known to read"),
+    };
+    let mut columns = element
+        .columns
+        .iter()
+        .filter(|c| c.trim().eq_ignore_ascii_case(name));
+    match (columns.next(), columns.next()) {
+        (Some(column), None) => Ok(ColumnRef {
+            end: End::DataModelElement {
+                data_model_id: data_model_id.clone(),
+                element_id: element.id.clone(),
+            },
+            column: column.clone(),
+        }),
+        (Some(_), Some(_)) => Err("the data model element has several columns of that name"),
+        (None, _) => Err("the data model element has no column of that name"),
     }
 }
 
@@ -283,8 +339,15 @@ mod tests {
                 "Sales".into(),
                 a.iter().collect(),
                 vec![table("ORDERS")],
+                Vec::new(),
             ),
-            ElementModel::new("b".into(), "Other".into(), b.iter().collect(), Vec::new()),
+            ElementModel::new(
+                "b".into(),
+                "Other".into(),
+                b.iter().collect(),
+                Vec::new(),
+                Vec::new(),
+            ),
         ];
         let pairs = lineage(&models, &by_inode);
         let of = |at: usize| -> Vec<(String, Vec<ColumnRef>)> {
@@ -336,6 +399,7 @@ mod tests {
             "Long".into(),
             columns.iter().collect(),
             vec![table("ORDERS")],
+            Vec::new(),
         )];
         let pairs = lineage(&models, &by_inode);
         // Columns within reach of c0 are paired; the rest are left out, not guessed.
@@ -350,5 +414,64 @@ mod tests {
         assert_eq!(warehouse_column("inode-abc/"), None);
         assert_eq!(warehouse_column("el1/ID"), None);
         assert_eq!(warehouse_column("inode-abc"), None);
+    }
+
+    #[test]
+    fn data_model_element_columns_resolve_through_the_data_models_read() {
+        let known = |id: &str, name: &str, columns: &[&str]| KnownElement {
+            id: id.into(),
+            name: Some(name.into()),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        let chart = [
+            column("c", "c/a", "Amount", "[Orders/AMOUNT]"),
+            column("c", "c/t", "Total", "Sum([Amount]) + [Customers/ID]"),
+            column(
+                "c",
+                "c/x",
+                "Missing",
+                "[Orders/NOPE] + [Nowhere/ID] + [Twice/ID]",
+            ),
+        ];
+        let models = [ElementModel::new(
+            "c".into(),
+            "Chart".into(),
+            chart.iter().collect(),
+            Vec::new(),
+            vec![
+                (
+                    "dm1".into(),
+                    vec![
+                        known("e1", "Orders", &["ID", "AMOUNT"]),
+                        known("e2", "Customers", &["ID"]),
+                        known("e3", "Twice", &["ID"]),
+                    ],
+                ),
+                ("dm2".into(), vec![known("e4", "Twice", &["ID"])]),
+            ],
+        )];
+        let pairs = lineage(&models, &BTreeMap::new());
+        let read = |dm: &str, e: &str, c: &str| ColumnRef {
+            end: End::DataModelElement {
+                data_model_id: dm.into(),
+                element_id: e.into(),
+            },
+            column: c.into(),
+        };
+        let got: Vec<(String, Vec<ColumnRef>)> = pairs[0]
+            .iter()
+            .map(|p| (p.to.clone(), p.from.clone()))
+            .collect();
+        // A missing column, an unknown source and a name two data models share: no pair.
+        assert_eq!(
+            got,
+            vec![
+                ("Amount".into(), vec![read("dm1", "e1", "AMOUNT")]),
+                (
+                    "Total".into(),
+                    vec![read("dm1", "e1", "AMOUNT"), read("dm1", "e2", "ID")]
+                ),
+            ]
+        );
     }
 }

@@ -42,7 +42,7 @@ mod element_columns;
 mod status;
 
 pub use super::memory::{
-    DatasetEnd, Digests, Group, GroupKind, KnownGroup, Memory, RunMemory, digest,
+    DatasetEnd, Digests, Group, GroupKind, KnownElement, KnownGroup, Memory, RunMemory, digest,
 };
 
 pub use status::{
@@ -99,7 +99,7 @@ impl SigmaSource {
     }
 
     /// The item stream. Every `Err` is also counted in the status.
-    pub fn records(self) -> BoxStream<'static, SourceResult> {
+    pub fn items(self) -> BoxStream<'static, SourceResult> {
         let status = self.status.clone();
         // Warehouse paths the last run resolved, reused as they are (incremental runs).
         let known_paths: HashMap<String, PathCell> = self
@@ -155,7 +155,7 @@ impl SigmaSource {
 
             // The phases fetch at once; each yields in listing order, after the phase before
             // it, and maps what needs the phase before's index only once that is known
-            // (`WorkbookCtx::known`): requests overlap, records keep their order.
+            // (`WorkbookCtx::known`): requests overlap, items keep their order.
             let capacity = ctx.options.workbook_concurrency.max(1) * 4;
             let (datasets_tx, mut datasets_rx) = tokio::sync::mpsc::channel(capacity);
             let (models_tx, mut models_rx) = tokio::sync::mpsc::channel(capacity);
@@ -194,7 +194,7 @@ impl SigmaSource {
 
 /// Runs one object's expansion in a task of its own, so that it goes on (and lets go of
 /// what others wait for: an endpoint probe, a warehouse path being looked up) while its
-/// phase waits to hand over records; a `buffered` stream that is not polled would freeze
+/// phase waits to hand over items; a `buffered` stream that is not polled would freeze
 /// it, and with it every phase waiting for that probe or path (a deadlock the benchmark
 /// found). Aborted when dropped.
 async fn detached<T: Send + 'static>(
@@ -228,7 +228,7 @@ enum Known {
     Context,
     /// What stands for each dataset (`WorkbookCtx::datasets`).
     Datasets,
-    /// Each data model's element FQNs (`WorkbookCtx::models`), and so everything.
+    /// Each data model's elements (`WorkbookCtx::models`), and so everything.
     DataModels,
 }
 
@@ -464,7 +464,7 @@ impl WorkbookCtx {
     }
 }
 
-/// Which phases may reuse the last run's records: decided at each phase's start from the
+/// Which phases may reuse the last run's items: decided at each phase's start from the
 /// digests of its inputs (see `memory.rs`).
 #[derive(Debug, Default)]
 struct Reuse {
@@ -534,8 +534,8 @@ impl WorkbookCtx {
     }
 }
 
-/// A data model's id, urlId, element ids and items.
-type ExpandedModel = Option<(String, String, Vec<String>, Vec<SourceResult>)>;
+/// A data model's id, urlId, elements and items.
+type ExpandedModel = Option<(String, String, Vec<KnownElement>, Vec<SourceResult>)>;
 
 enum DatasetOutcome {
     Expanded(Vec<SourceResult>, Option<(String, DatasetEnd)>),
@@ -564,18 +564,18 @@ fn incomplete(listing: &str, items: u64, error: &ClientError) -> SourceError {
 struct DataModelIndex {
     /// dataModelUrlId -> dataModelId.
     data_models: HashMap<String, String>,
-    /// dataModelId -> its element ids (lineage trees name data models by id).
-    by_id: HashMap<String, Vec<String>>,
+    /// dataModelId -> its elements (lineage trees name data models by id).
+    by_id: HashMap<String, Vec<KnownElement>>,
 }
 
 impl DataModelIndex {
-    /// A data model named by id or urlId, with its element ids (`None` when unknown or
+    /// A data model named by id or urlId, with its elements (`None` when unknown or
     /// without elements).
     fn get<'a>(
         &'a self,
         id: Option<&'a str>,
         url_id: Option<&str>,
-    ) -> Option<(&'a str, &'a [String])> {
+    ) -> Option<(&'a str, &'a [KnownElement])> {
         let id = id.filter(|id| self.by_id.contains_key(*id)).or_else(|| {
             url_id
                 .and_then(|u| self.data_models.get(u))
@@ -708,7 +708,7 @@ struct WorkbookCtx {
     datasets: OnceCell<HashMap<String, DatasetEnd>>,
     /// Set after the data models phase.
     models: OnceCell<DataModelIndex>,
-    /// Which phases may reuse the last run's records.
+    /// Which phases may reuse the last run's items.
     reuse: Reuse,
     /// The digests of this run's inputs, each phase's as it ends.
     digests: Mutex<Digests>,
