@@ -36,7 +36,7 @@ use crate::status::{RunReport, RunStatus, StepStatus};
 #[derive(Debug)]
 pub enum Platform {
     OpenMetadata(crate::openmetadata::Renderer),
-    DataHub(crate::datahub::render::Renderer),
+    DataHub(Box<crate::datahub::render::Renderer>),
 }
 
 impl Platform {
@@ -47,9 +47,9 @@ impl Platform {
                 Platform::OpenMetadata(crate::openmetadata::Renderer::from_workflow(workflow))
             }
             SinkType::DatahubFile | SinkType::DatahubRest => {
-                Platform::DataHub(crate::datahub::render::Renderer::new(
+                Platform::DataHub(Box::new(crate::datahub::render::Renderer::new(
                     crate::datahub::DataHubOptions::from_sink(&workflow.sink.config),
-                ))
+                )))
             }
         }
     }
@@ -552,13 +552,17 @@ impl Writer<'_> {
                     }
                     Platform::DataHub(renderer) => {
                         let mcps = renderer.render(&item);
+                        // The state files every entity the item renders, written here or
+                        // by an earlier item (a shared chart id), so deletion sees it.
+                        let entities = crate::datahub::render::entities(&mcps);
+                        let mcps = renderer.not_yet_written(mcps);
                         self.sink.write_mcps(&mcps).await?;
                         for mcp in mcps.iter().filter(|m| m.aspect.name() == "status") {
                             self.source.emitted(mcp.entity_type());
                             count_named(self.status, mcp.entity_type());
                         }
                         if let Some(recorder) = self.recorder.as_deref_mut() {
-                            recorder.datahub(&group, crate::datahub::render::entities(&mcps));
+                            recorder.datahub(&group, entities);
                         }
                     }
                 }

@@ -44,6 +44,8 @@ pub struct Renderer {
     dataset_parts: HashMap<String, String>,
     /// Warehouse ends whose DataHub platform cannot be told, by connection: said once each.
     unmapped: BTreeSet<String>,
+    /// Every entity an earlier item of this run wrote (see [`Renderer::not_yet_written`]).
+    written: std::collections::HashSet<String>,
 }
 
 /// The entities proposals describe (each entity gets a `status`): what a later complete
@@ -104,6 +106,25 @@ impl Renderer {
 
     fn instance(&self) -> Option<&str> {
         self.options.platform_instance.as_deref()
+    }
+
+    /// Leaves out the proposals of entities an earlier item of this run already wrote.
+    /// Chart and page URNs are bare Sigma ids (DataHub's own Sigma source's choice, kept),
+    /// and those ids repeat across workbooks: without this, which workbook's chart "wins"
+    /// would depend on which batch GMS happened to take last. The first in listing order
+    /// wins, the same every run.
+    pub fn not_yet_written(&mut self, mcps: Vec<Mcp>) -> Vec<Mcp> {
+        let earlier: BTreeSet<String> = entities(&mcps)
+            .into_iter()
+            .filter(|u| self.written.contains(u))
+            .collect();
+        self.written.extend(entities(&mcps));
+        if earlier.is_empty() {
+            return mcps;
+        }
+        mcps.into_iter()
+            .filter(|m| !earlier.contains(&m.entity_urn))
+            .collect()
     }
 
     pub fn options(&self) -> &DataHubOptions {
@@ -998,5 +1019,27 @@ mod tests {
             let forms: Vec<_> = mcps.iter().map(Mcp::file_form).collect();
             std::fs::write(path, serde_json::to_vec_pretty(&forms).unwrap()).unwrap();
         }
+    }
+
+    #[test]
+    fn an_entity_a_later_item_renders_again_is_written_once_the_first_time() {
+        let mut renderer = Renderer::new(DataHubOptions::from_sink(&Default::default()));
+        let items = sample();
+        let first: Vec<Mcp> = items
+            .iter()
+            .flat_map(|i| {
+                let mcps = renderer.render(i);
+                renderer.not_yet_written(mcps)
+            })
+            .collect();
+        assert!(
+            first
+                .iter()
+                .any(|m| m.entity_urn == "urn:li:chart:(sigma,el1)")
+        );
+        // The same report again (a second document sharing its ids): nothing of it is new.
+        let again = renderer.render(&items[3]);
+        assert!(!again.is_empty());
+        assert!(renderer.not_yet_written(again).is_empty());
     }
 }
