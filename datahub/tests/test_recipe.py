@@ -58,3 +58,15 @@ def test_a_wrong_secret_fails_the_pipeline_in_words(tmp_path: Path, sandbox) -> 
     assert proc.returncode != 0
     assert "sigma-connector could not run" in proc.stdout + proc.stderr
     assert "wrong-secret" not in proc.stdout + proc.stderr
+
+
+def test_test_connection_reports_each_step_and_a_wrong_secret(sandbox) -> None:
+    from sigma_connector_datahub.source import SigmaSource
+
+    config = {"host_port": sandbox.url, "client_id": sandbox.client_id, "client_secret": sandbox.client_secret}
+    good = SigmaSource.test_connection(config)
+    assert good.basic_connectivity is not None and good.basic_connectivity.capable, good
+    assert good.capability_report and good.capability_report["GetToken"].capable
+    bad = SigmaSource.test_connection({**config, "client_secret": "wrong-secret-0042"})
+    assert bad.basic_connectivity is not None and not bad.basic_connectivity.capable
+    assert "wrong-secret-0042" not in str(bad.basic_connectivity.failure_reason)
