@@ -59,6 +59,8 @@ pub fn members(object: &serde_json::Value) -> String {
 /// What a source stream yielded, with records in their JSON Lines form.
 pub struct SourceRun {
     pub records: Vec<Value>,
+    /// The catalog items the source yielded, as JSON.
+    pub items: Vec<Value>,
     pub errors: Vec<SourceError>,
     pub status: SourceStatus,
     pub client: SigmaClient,
@@ -80,11 +82,13 @@ pub async fn run_source(wf: &Workflow) -> SourceRun {
     let source = SigmaSource::new(client.clone(), options);
     let status = source.status();
     let mut records = Vec::new();
+    let mut items = Vec::new();
     let mut errors = Vec::new();
     let mut stream = source.items();
     while let Some(item) = stream.next().await {
         match item {
             Ok(SourceItem::Item(item)) => {
+                items.push(serde_json::to_value(&item).expect("an item is JSON"));
                 for record in platform.render(&item) {
                     status.emitted(record.kind().as_str());
                     records.push(serde_json::to_value(&record).expect("a record is JSON"));
@@ -96,6 +100,7 @@ pub async fn run_source(wf: &Workflow) -> SourceRun {
     }
     SourceRun {
         records,
+        items,
         errors,
         status: status.snapshot(),
         client,

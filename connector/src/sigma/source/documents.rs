@@ -82,6 +82,15 @@ enum ChartUpstream {
         id: Option<String>,
     },
     Dataset(String),
+    /// A custom SQL source (the lineage tree's; its tables also come from the element's
+    /// SQL in `/queries`, which is what decides the document's tables).
+    CustomSql {
+        name: Option<String>,
+        definition: String,
+        connection_id: Option<String>,
+    },
+    /// A sibling element the chart reads directly.
+    Element(String),
 }
 
 impl WorkbookCtx {
@@ -513,6 +522,14 @@ impl WorkbookCtx {
                 let tree = LineageTree::new(entries);
                 let mut out = Vec::new();
                 for element in charts {
+                    for read in tree.direct(&element.element_id) {
+                        if tree.is_element(read) && *read != element.element_id {
+                            out.push((
+                                element.element_id.clone(),
+                                ChartUpstream::Element(read.clone()),
+                            ));
+                        }
+                    }
                     for source in tree.data_sources(&element.element_id) {
                         let upstream = match source {
                             LineageEntry::Table { inode_id, .. } => {
@@ -531,6 +548,16 @@ impl WorkbookCtx {
                                     .and_then(|d| d.strip_prefix("inode-"))
                                     .map(str::to_owned),
                                 id: Some(data_model_id.clone()),
+                            },
+                            LineageEntry::CustomSql {
+                                definition,
+                                connection_id,
+                                name,
+                                ..
+                            } => ChartUpstream::CustomSql {
+                                name: name.clone(),
+                                definition: definition.clone(),
+                                connection_id: connection_id.clone(),
                             },
                             _ => continue,
                         };
@@ -660,6 +687,21 @@ impl WorkbookCtx {
         for (element_id, node) in read {
             match node {
                 ChartUpstream::Table(_) => {}
+                ChartUpstream::Element(id) => {
+                    reads.add(&element_id, Upstream::Element { element_id: id })
+                }
+                ChartUpstream::CustomSql {
+                    name,
+                    definition,
+                    connection_id,
+                } => {
+                    let tables = if placement_empty {
+                        Vec::new()
+                    } else {
+                        self.tables_in_sql(&definition, connection_id.as_deref())
+                    };
+                    reads.add(&element_id, Upstream::CustomSql { name, tables });
+                }
                 ChartUpstream::DataModel { url_id, id } => {
                     if let Some((data_model_id, elements)) = model(id.as_deref(), url_id.as_deref())
                     {
