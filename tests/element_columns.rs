@@ -238,19 +238,22 @@ async fn formulas_resolve_exactly_and_missing_columns_give_no_pair() {
             .unwrap_or_else(|| panic!("no edge {from} -> {bar}"))
     };
     let revenue_from_orders = vec![format!("{ORDERS}.AMOUNT"), format!("{ORDERS}.DISCOUNT")];
+    // Each pair keeps its column's formula as its `function`.
+    let revenue = "Sum([ORDERS/AMOUNT]) - Sum([ORDERS/DISCOUNT]) + 0 * [CUSTOMERS/ID]";
+    let share = "[Revenue] / Sum([Revenue]) + [Share]";
     assert_eq!(
         edge(ORDERS),
         vec![
-            json!({"fromColumns": revenue_from_orders, "toColumn": format!("{bar}.Revenue")}),
-            json!({"fromColumns": revenue_from_orders, "toColumn": format!("{bar}.Share")}),
+            json!({"fromColumns": revenue_from_orders, "toColumn": format!("{bar}.Revenue"), "function": revenue}),
+            json!({"fromColumns": revenue_from_orders, "toColumn": format!("{bar}.Share"), "function": share}),
         ]
     );
     assert_eq!(
         edge(CUSTOMERS),
         vec![
-            json!({"fromColumns": [format!("{CUSTOMERS}.REGION")], "toColumn": format!("{bar}.Region")}),
-            json!({"fromColumns": [format!("{CUSTOMERS}.ID")], "toColumn": format!("{bar}.Revenue")}),
-            json!({"fromColumns": [format!("{CUSTOMERS}.ID")], "toColumn": format!("{bar}.Share")}),
+            json!({"fromColumns": [format!("{CUSTOMERS}.REGION")], "toColumn": format!("{bar}.Region"), "function": "[CUSTOMERS/REGION]"}),
+            json!({"fromColumns": [format!("{CUSTOMERS}.ID")], "toColumn": format!("{bar}.Revenue"), "function": revenue}),
+            json!({"fromColumns": [format!("{CUSTOMERS}.ID")], "toColumn": format!("{bar}.Share"), "function": share}),
         ]
     );
     let from_kpi = run
@@ -261,7 +264,7 @@ async fn formulas_resolve_exactly_and_missing_columns_give_no_pair() {
     assert_eq!(from_kpi["entity"]["from"]["type"], "dashboardDataModel");
     assert_eq!(
         from_kpi["entity"]["columns"],
-        json!([{"fromColumns": [format!("{kpi}.Total Revenue")], "toColumn": format!("{bar}.From KPI")}])
+        json!([{"fromColumns": [format!("{kpi}.Total Revenue")], "toColumn": format!("{bar}.From KPI"), "function": "[Total Revenue/Total Revenue]"}])
     );
     // `Ghost` reads a column the KPI lacks, one its own element lacks, and a source the
     // element does not read: no pair anywhere.
@@ -374,4 +377,84 @@ async fn a_failed_columns_listing_fails_its_document_only() {
             .iter()
             .any(|r| r["kind"] == "dataModel" && r["fqn"].as_str().unwrap().starts_with(&marketing))
     );
+}
+
+/// `[Element/Column]` naming an element of a data model the chart reads reaches that data
+/// model element's column, exactly: a column the element lacks, or a name no data model the
+/// chart reads has, gives no pair.
+#[tokio::test]
+async fn data_model_element_columns_reach_the_charts_that_read_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir("fixtures").unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let path = dir.path().join("workbooks.json");
+    let mut workbooks: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let scatter = workbooks
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .flat_map(|w| w["pages"].as_array_mut().unwrap())
+        .flat_map(|p| p["elements"].as_array_mut().unwrap())
+        .find(|e| e["elementId"] == "elRevSct008")
+        .unwrap();
+    // The scatter reads the Sales Model (its lineage names it).
+    scatter["formulas"] = json!({
+        "Amount": "[Orders/AMOUNT]",
+        "Tenure": "DateDiff(\"day\", [Orders/ORDERED_AT], Today()) + [Customers/NOPE] + [Nowhere/ID]",
+    });
+    std::fs::write(&path, workbooks.to_string()).unwrap();
+    let h = sandbox(
+        OrgSource::FixtureDir(dir.path().to_owned()),
+        Knobs::default(),
+    )
+    .await;
+    let run = run_source(&workflow(&h, "snowflake_prod")).await;
+    let chart = format!("{}elRevSct008", model_prefix(REVENUE));
+    let orders = format!("{SERVICE}.model.e8f9a0b1-2222-4d3e-9f40-0000000000b1_dmElOrders1");
+    let into_chart: Vec<&Value> = run
+        .records
+        .iter()
+        .filter(|r| r["kind"] == "lineage" && r["entity"]["to"]["fqn"] == chart.as_str())
+        .collect();
+    assert_eq!(into_chart.len(), 1, "{into_chart:#?}");
+    let edge = into_chart[0];
+    assert_eq!(edge["entity"]["from"]["fqn"], orders.as_str());
+    assert_eq!(edge["entity"]["from"]["type"], "dashboardDataModel");
+    assert_eq!(
+        edge["entity"]["columns"],
+        json!([
+            {"fromColumns": [format!("{orders}.AMOUNT")], "toColumn": format!("{chart}.Amount"),
+             "function": "[Orders/AMOUNT]"},
+            {"fromColumns": [format!("{orders}.ORDERED_AT")], "toColumn": format!("{chart}.Tenure"),
+             "function": "DateDiff(\"day\", [Orders/ORDERED_AT], Today()) + [Customers/NOPE] + [Nowhere/ID]"},
+        ])
+    );
+    // Both ends have the columns paired (what OpenMetadata's server checks).
+    let columns_of = |fqn: &str| -> Vec<String> {
+        let model = run
+            .records
+            .iter()
+            .find(|r| r["kind"] == "dataModel" && r["fqn"] == fqn)
+            .unwrap_or_else(|| panic!("no data model {fqn}"));
+        model["entity"]["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| format!("{fqn}.{}", c["name"].as_str().unwrap()))
+            .collect()
+    };
+    let (from_columns, to_columns) = (columns_of(&orders), columns_of(&chart));
+    for pair in edge["entity"]["columns"].as_array().unwrap() {
+        assert!(to_columns.contains(&pair["toColumn"].as_str().unwrap().to_owned()));
+        for from in pair["fromColumns"].as_array().unwrap() {
+            assert!(
+                from_columns.contains(&from.as_str().unwrap().to_owned()),
+                "{from}"
+            );
+        }
+    }
+    h.shutdown().await;
 }

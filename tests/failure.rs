@@ -221,8 +221,8 @@ async fn a_listing_that_breaks_midway_is_partial_and_set_aside() {
     let state = read_json(&good.dir.path().join("state.json"));
     let before: Value = serde_json::from_slice(&good.state).unwrap();
     assert_eq!(
-        state["dashboards"].as_object().unwrap().len(),
-        before["dashboards"].as_object().unwrap().len()
+        state["documents"].as_object().unwrap().len(),
+        before["documents"].as_object().unwrap().len()
     );
 }
 

@@ -158,14 +158,14 @@ async fn what_changed_is_read_again_and_nothing_else() {
         .map(|(id, _)| id.clone())
         .expect("a dataset with a data model of its own");
     state["datasets"][&dataset]["stamp"] = json!("old");
-    let dashboard = state["dashboards"]
+    let document = state["documents"]
         .as_object()
         .unwrap()
         .keys()
         .next()
         .unwrap()
         .clone();
-    state["dashboards"][&dashboard]["updatedAt"] = json!("2000-01-01T00:00:00Z");
+    state["documents"][&document]["updatedAt"] = json!("2000-01-01T00:00:00Z");
     let inode = state["paths"]
         .as_object()
         .unwrap()

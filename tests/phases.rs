@@ -9,7 +9,7 @@ use futures::StreamExt;
 use sigma_connector::client::SigmaClient;
 use sigma_connector::config::load_workflow_str;
 use sigma_connector::sandbox::{Knobs, OrgSource, SyntheticConfig};
-use sigma_connector::sigma::source::{SigmaSource, SourceItem, SourceOptions};
+use sigma_connector::sigma::source::{SigmaSource, SourceItem};
 use support::source::sandbox;
 
 /// With the data model listing never answering, workbooks are fetched anyway (their pages,
@@ -40,13 +40,14 @@ async fn workbooks_are_fetched_while_data_models_are_read_and_yielded_after() {
     );
     let wf = load_workflow_str(&text).unwrap();
     let client = SigmaClient::new(&wf.source.service_connection.config).unwrap();
-    let source = SigmaSource::new(client, SourceOptions::from_workflow(&wf).unwrap());
+    let (options, _) = support::source::source_options(&wf);
+    let source = SigmaSource::new(client, options);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let consumer = tokio::spawn(async move {
-        let mut stream = source.records();
+        let mut stream = source.items();
         while let Some(item) = stream.next().await {
-            if let Ok(SourceItem::Record { record, .. }) = item {
-                let _ = tx.send(serde_json::to_value(&record).unwrap());
+            if let Ok(SourceItem::Item(item)) = item {
+                let _ = tx.send(serde_json::to_value(&item).unwrap());
             }
         }
     });
@@ -69,10 +70,8 @@ async fn workbooks_are_fetched_while_data_models_are_read_and_yielded_after() {
         yielded.push(record);
     }
     assert!(
-        yielded
-            .iter()
-            .all(|r| !matches!(r["kind"].as_str(), Some("chart" | "dashboard"))),
-        "no workbook record before the data models are known"
+        yielded.iter().all(|r| r["kind"] != "document"),
+        "no workbook before the data models are known"
     );
     consumer.abort();
     let _ = consumer.await;

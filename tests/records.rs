@@ -134,6 +134,7 @@ fn lineage(full: bool) -> LineageEdge {
         edge.columns = vec![ColumnLineage {
             from_columns: vec![fqn::column(&table, "ORDER_ID")],
             to_column: fqn::column(&model, "Order Id"),
+            function: Some("[ORDERS/ORDER_ID]".into()),
         }];
         edge.description = Some("Orders feeds the data model".into());
         edge.sql_query = Some("select ORDER_ID from ORDERS".into());

@@ -192,3 +192,97 @@ async fn no_jwt_anywhere_in_a_traced_run_into_openmetadata() {
     );
     assert!(!om.store().lineage.is_empty(), "and lineage");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_datahub_token_anywhere_in_a_traced_run_into_datahub() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    const DH_TOKEN: &str = "dh-pat-0042-eyJhbGciOiJIUzI1NiJ9.datahub";
+    let h = Sandbox::start(SandboxConfig {
+        client_secret: SECRET.to_owned(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let gms = MockServer::start().await;
+    let bearer = format!("Bearer {DH_TOKEN}");
+    Mock::given(method("GET"))
+        .and(path("/config"))
+        .and(header("Authorization", bearer.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"noCode": "true"})))
+        .mount(&gms)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/config"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized"))
+        .mount(&gms)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/aspects"))
+        .and(header("Authorization", bearer.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&gms)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let workflow = |token: &str| -> Value {
+        json!({
+            "source": {"type": "sigma", "serviceName": "svc",
+                "serviceConnection": {"config": {
+                    "type": "Sigma", "hostPort": h.base_url().to_string(),
+                    "clientId": h.client_id(), "clientSecret": SECRET}},
+                "sourceConfig": {"config": {"includeOwners": true}}},
+            "sink": {"type": "datahub-rest", "config": {"server": gms.uri(), "token": token}},
+            "workflowConfig": {"loggerLevel": "DEBUG"}
+        })
+    };
+    // The accepted token, sent with every request, and a refused one (the run's own token
+    // with a suffix, so a prefix match would show).
+    let refused = format!("{DH_TOKEN}-old");
+    for (token, expected_exit) in [(DH_TOKEN, 0), (refused.as_str(), 1)] {
+        let wf = dir.path().join("workflow.json");
+        std::fs::write(&wf, workflow(token).to_string()).unwrap();
+        let status = dir.path().join("status.json");
+        let state = dir.path().join("state.json");
+        let _ = std::fs::remove_file(&status);
+        let out = Command::new(BIN)
+            .args([
+                "--log-level",
+                "trace",
+                "--log-format",
+                "json",
+                "ingest",
+                "-c",
+            ])
+            .arg(&wf)
+            .arg("--status-file")
+            .arg(&status)
+            .arg("--state")
+            .arg(&state)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(expected_exit),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for (what, bytes) in [("stderr", out.stderr), ("stdout", out.stdout)] {
+            assert_clean(&format!("{what} (datahub-rest)"), &bytes);
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(DH_TOKEN),
+                "{what} contains the DataHub token"
+            );
+        }
+        for file in [&status, &state] {
+            if let Ok(bytes) = std::fs::read(file) {
+                assert!(!String::from_utf8_lossy(&bytes).contains(DH_TOKEN));
+            }
+        }
+    }
+    // And a config's Debug never shows it.
+    let config: sigma_connector::config::Workflow =
+        serde_json::from_value(workflow(DH_TOKEN)).unwrap();
+    let debug = format!("{config:?}");
+    assert!(!debug.contains(DH_TOKEN), "{debug}");
+}

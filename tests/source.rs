@@ -213,7 +213,8 @@ async fn lineage_at_table_and_column_level_on(api: ApiSurface) {
     let columns = edge["entity"]["columns"].as_array().unwrap();
     assert!(columns.contains(&json!({
         "fromColumns": ["snowflake_prod.ANALYTICS.SALES.ORDERS.AMOUNT"],
-        "toColumn": format!("{dm}.AMOUNT")
+        "toColumn": format!("{dm}.AMOUNT"),
+        "function": "[ORDERS/AMOUNT]"
     })));
     assert!(
         r.lineage(dm, &dashboard).is_some(),
@@ -639,11 +640,13 @@ async fn data_model_lineage_chain_custom_sql_and_datasets() {
     let targets = "sigma_sandbox.model.e8f9a0b1-2222-4d3e-9f40-0000000000b3_dmElTargt6";
     let link = r.lineage(&revenue, regions).expect("model 1 -> model 2");
     assert!(link["entity"]["columns"].as_array().unwrap().contains(&json!({
-        "fromColumns": [format!("{revenue}.Revenue")], "toColumn": format!("{regions}.Revenue")
+        "fromColumns": [format!("{revenue}.Revenue")], "toColumn": format!("{regions}.Revenue"),
+        "function": "[Revenue by Region/Revenue]"
     })));
     let link = r.lineage(regions, targets).expect("model 2 -> model 3");
     assert!(link["entity"]["columns"].as_array().unwrap().contains(&json!({
-        "fromColumns": [format!("{regions}.Revenue")], "toColumn": format!("{targets}.Target")
+        "fromColumns": [format!("{regions}.Revenue")], "toColumn": format!("{targets}.Target"),
+        "function": "[Sales Regions/Revenue] * 1.1"
     })));
     // Siblings: Revenue by Region reads Orders and Customers of its own model.
     let sibling = r
@@ -673,13 +676,16 @@ async fn data_model_lineage_chain_custom_sql_and_datasets() {
     assert_eq!(
         pairs(orders),
         json!([
-            {"fromColumns": [format!("{orders}.ID")], "toColumn": format!("{big}.ID")},
-            {"fromColumns": [format!("{orders}.AMOUNT")], "toColumn": format!("{big}.AMOUNT")}
+            {"fromColumns": [format!("{orders}.ID")], "toColumn": format!("{big}.ID"),
+             "function": "[Big orders with customers/ID]"},
+            {"fromColumns": [format!("{orders}.AMOUNT")], "toColumn": format!("{big}.AMOUNT"),
+             "function": "[Big orders with customers/AMOUNT]"}
         ])
     );
     assert_eq!(
         pairs(customers),
-        json!([{"fromColumns": [format!("{customers}.REGION")], "toColumn": format!("{big}.REGION")}])
+        json!([{"fromColumns": [format!("{customers}.REGION")], "toColumn": format!("{big}.REGION"),
+                "function": "[Big orders with customers/REGION]"}])
     );
     // A data model element reading the (not migrated) Orders Dataset.
     assert!(

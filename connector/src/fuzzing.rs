@@ -6,9 +6,10 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::client::pagination::parse_page;
+use crate::openmetadata::ServicePrefix;
 use crate::records::{column_name, entity_name, fqn};
 use crate::sigma::api::decode_raw;
-use crate::sigma::lineage::{LineageTree, ServicePrefix, upstream_sources};
+use crate::sigma::lineage::{LineageTree, upstream_sources};
 use crate::sigma::model::{
     Connection, ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset,
     ElementLineage, ElementQuery, File, LineageEntry, Member, Report, Workbook, WorkbookElement,

@@ -5,13 +5,16 @@
 //! source stream -> runner -> sink. Each stage owns one concern.
 
 mod atomic;
+pub mod catalog;
 pub mod client;
 pub mod config;
+pub mod datahub;
 pub mod demo;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod logging;
+pub mod openmetadata;
 pub mod outcome;
 pub mod records;
 pub mod sandbox;

@@ -1,6 +1,7 @@
 //! The run's memory (the checkpoint), kept between runs in one file: what the last
-//! successful run saw, by Sigma id and kind, with each object's `updatedAt` and the records
-//! to replay per group (a workbook or report, a data model, a dataset); the warehouse paths
+//! successful run saw, by Sigma id and kind, with each object's `updatedAt` and the catalog
+//! item the source yielded for it (a workbook or report, a data model, a dataset; and the
+//! org's); the warehouse paths
 //! it resolved; the digests of each phase's inputs; the fingerprint of the options and
 //! connector version it ran under; and how many incremental runs have followed the last
 //! full one. Incremental runs read it ([`RunState::memory`]) to skip what has not changed;
@@ -14,20 +15,30 @@
 //!
 //! Written atomically (temporary file in the same directory, fsync, rename), and only after
 //! the sink has committed the run, so a crash at any point leaves the previous state.
+//!
+//! Version 3 keeps items, not records: no platform's names are stored, so whichever
+//! platform a run writes to renders the previous run's items with its own renderer (the
+//! `render` given to [`RunState::load`]) for replay and mark-deleted. In memory a
+//! [`RunState`] is that rendered view (dashboards, charts and data models by the names the
+//! platform gives them) beside the items; [`RunState::save`] writes the items
+//! ([`StateFile`]). Versions 1 and 2 stored OpenMetadata records: they are still read, for
+//! mark-deleted (their fingerprint differs, so their first incremental run is a full one).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{Item, Org};
+use crate::datahub::state::DataHubState;
 use crate::records::{Entity, Record};
 use crate::sigma::model::ConnectionPath;
 use crate::sigma::source::{Digests, FailedSet, Group, GroupKind, KnownGroup, Memory, RunMemory};
 
 /// Bumped when the layout changes; an unknown version is ignored (a full run follows).
-/// Version 1 (dashboards and data models only) is still read: for mark-deleted, and as a
-/// state without a fingerprint, so its first incremental run is a full one.
-pub const STATE_VERSION: u32 = 2;
+/// Versions 1 (dashboards and data models only) and 2 (records per group) are still read:
+/// for mark-deleted; their fingerprint differs, so their first incremental run is a full one.
+pub const STATE_VERSION: u32 = 3;
 
 /// Incremental runs in a row after which the next one is a full run (every object, owner
 /// and warehouse path read again), said in one log line. A run without `--incremental` is
@@ -63,6 +74,13 @@ pub struct RunState {
     /// The digests of each phase's inputs in the run that wrote this.
     #[serde(default)]
     pub digests: Digests,
+    /// The org as the run that wrote this saw it (version 3): its items render with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<Org>,
+    /// A DataHub run's entity URNs by Sigma object (what a later complete run that no
+    /// longer renders them marks removed); empty for an OpenMetadata run.
+    #[serde(default, skip_serializing_if = "DataHubState::is_empty")]
+    pub datahub: DataHubState,
 }
 
 /// A data model or dataset as last expanded: what stands for it, and its records.
@@ -73,6 +91,9 @@ pub struct GroupState {
     pub known: KnownGroup,
     #[serde(default)]
     pub records: Vec<Record>,
+    /// What the source yielded for it (version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<Item>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -92,6 +113,68 @@ pub struct WorkbookState {
     pub updated_at: Option<String>,
     #[serde(default)]
     pub records: Vec<Record>,
+    /// What the source yielded for it (version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<Item>,
+}
+
+/// The state file of version 3: items by Sigma id, no platform's names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateFile {
+    pub version: u32,
+    pub service_name: String,
+    pub finished_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    #[serde(default)]
+    pub incremental_runs: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<Org>,
+    /// Workbooks and reports by id.
+    #[serde(default)]
+    pub documents: BTreeMap<String, DocumentEntry>,
+    /// Sigma data models by id: what stands for each, and its item.
+    #[serde(default)]
+    pub models: BTreeMap<String, GroupEntry>,
+    /// Sigma datasets by id: what stands for each, and its item.
+    #[serde(default)]
+    pub datasets: BTreeMap<String, GroupEntry>,
+    #[serde(default)]
+    pub paths: BTreeMap<String, ConnectionPath>,
+    #[serde(default)]
+    pub digests: Digests,
+    /// A DataHub run's entity URNs by Sigma object (`datahub::state`).
+    #[serde(default, skip_serializing_if = "DataHubState::is_empty")]
+    pub datahub: DataHubState,
+}
+
+/// A workbook or report as last expanded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    pub item: Item,
+}
+
+/// A data model or dataset as last expanded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupEntry {
+    #[serde(flatten)]
+    pub known: KnownGroup,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<Item>,
+}
+
+/// The version and service of a state file, read before the rest.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    version: u32,
+    #[serde(default)]
+    service_name: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,8 +204,13 @@ impl RunState {
     }
 
     /// Loads the state; a missing file is an empty state. A state of another service or
-    /// version is treated as empty (never used to delete), with a warning.
-    pub fn load(path: &Path, service_name: &str) -> Result<Self, StateError> {
+    /// version is treated as empty (never used to delete), with a warning. `render` gives
+    /// the records of an item (version 3 keeps items), as the run's platform renders them.
+    pub fn load(
+        path: &Path,
+        service_name: &str,
+        render: &mut dyn FnMut(&Item) -> Vec<Record>,
+    ) -> Result<Self, StateError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -135,20 +223,147 @@ impl RunState {
                 });
             }
         };
-        let state: RunState = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+        let corrupt = |e: serde_json::Error| StateError::Corrupt {
             path: path.to_owned(),
             message: e.to_string(),
-        })?;
-        if !(1..=STATE_VERSION).contains(&state.version) || state.service_name != service_name {
+        };
+        let probe: Probe = serde_json::from_str(&text).map_err(corrupt)?;
+        if !(1..=STATE_VERSION).contains(&probe.version) || probe.service_name != service_name {
             tracing::warn!(
                 path = %path.display(),
                 "state file belongs to service `{}` (version {}); ignoring it",
-                state.service_name,
-                state.version
+                probe.service_name,
+                probe.version
             );
             return Ok(Self::new(service_name));
         }
-        Ok(state)
+        if probe.version < 3 {
+            return serde_json::from_str(&text).map_err(corrupt);
+        }
+        let file: StateFile = serde_json::from_str(&text).map_err(corrupt)?;
+        Ok(Self::rendered(file, render))
+    }
+
+    /// The view of a version 3 file: each item's records as `render` gives them.
+    pub fn rendered(file: StateFile, render: &mut dyn FnMut(&Item) -> Vec<Record>) -> Self {
+        let mut state = RunState {
+            version: file.version,
+            service_name: file.service_name,
+            finished_at: file.finished_at,
+            fingerprint: file.fingerprint,
+            incremental_runs: file.incremental_runs,
+            paths: file.paths,
+            digests: file.digests,
+            org: file.org,
+            datahub: file.datahub,
+            ..RunState::default()
+        };
+        if let Some(org) = &state.org {
+            render(&Item::Org(org.clone()));
+        }
+        for (id, entry) in file.documents {
+            let records = render(&entry.item);
+            let Some(fqn) = records.iter().find_map(|r| match &r.entity {
+                Entity::Dashboard(d) => Some(d.fqn()),
+                _ => None,
+            }) else {
+                continue;
+            };
+            state.note_data_models(&records);
+            state.dashboards.insert(
+                fqn,
+                WorkbookState {
+                    workbook_id: id,
+                    updated_at: entry.updated_at,
+                    records,
+                    item: Some(entry.item),
+                },
+            );
+        }
+        for (groups, into) in [
+            (file.models, &mut state.models),
+            (file.datasets, &mut state.datasets),
+        ] {
+            for (id, entry) in groups {
+                let records = entry.item.as_ref().map(&mut *render).unwrap_or_default();
+                into.insert(
+                    id,
+                    GroupState {
+                        known: entry.known,
+                        records,
+                        item: entry.item,
+                    },
+                );
+            }
+        }
+        let records: Vec<Record> = state
+            .models
+            .values()
+            .chain(state.datasets.values())
+            .flat_map(|g| g.records.iter().cloned())
+            .collect();
+        state.note_data_models(&records);
+        state
+    }
+
+    /// Every data model among `records` as a data model seen (for mark-deleted).
+    fn note_data_models(&mut self, records: &[Record]) {
+        for record in records {
+            if let Entity::DataModel(model) = &record.entity {
+                self.data_models.insert(
+                    model.fqn(),
+                    EntityState {
+                        updated_at: record.refs.updated_at.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// What is written: the items by Sigma id. A group without an item (kept from a state
+    /// of version 2) cannot be rendered again, and is left out.
+    pub fn file(&self) -> StateFile {
+        StateFile {
+            version: STATE_VERSION,
+            service_name: self.service_name.clone(),
+            finished_at: self.finished_at.clone(),
+            fingerprint: self.fingerprint.clone(),
+            incremental_runs: self.incremental_runs,
+            org: self.org.clone(),
+            documents: self
+                .dashboards
+                .values()
+                .filter_map(|w| {
+                    Some((
+                        w.workbook_id.clone(),
+                        DocumentEntry {
+                            updated_at: w.updated_at.clone(),
+                            item: w.item.clone()?,
+                        },
+                    ))
+                })
+                .collect(),
+            models: Self::entries(&self.models),
+            datasets: Self::entries(&self.datasets),
+            paths: self.paths.clone(),
+            digests: self.digests.clone(),
+            datahub: self.datahub.clone(),
+        }
+    }
+
+    fn entries(groups: &BTreeMap<String, GroupState>) -> BTreeMap<String, GroupEntry> {
+        groups
+            .iter()
+            .map(|(id, g)| {
+                (
+                    id.clone(),
+                    GroupEntry {
+                        known: g.known.clone(),
+                        item: g.item.clone(),
+                    },
+                )
+            })
+            .collect()
     }
 
     /// What an incremental run under `fingerprint` may reuse of this state, or `None` (a
@@ -198,7 +413,7 @@ impl RunState {
 
     /// Writes atomically: a crash leaves either the old file or the new one, whole.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
-        crate::atomic::write_json(path, self, false).map_err(|source| StateError::Write {
+        crate::atomic::write_json(path, &self.file(), false).map_err(|source| StateError::Write {
             path: path.to_owned(),
             source,
         })
@@ -252,6 +467,7 @@ impl RunState {
     /// still in Sigma as far as anyone knows, so a later run must still be able to mark it
     /// (and its charts) deleted when it does disappear.
     pub fn keep_failed_from(&mut self, previous: &RunState, failed: &FailedSet) {
+        self.datahub.keep_failed_from(&previous.datahub, failed);
         for (fqn, wb) in &previous.dashboards {
             if failed.documents.contains(&wb.workbook_id) {
                 // Its elements' data models too: still there as far as anyone knows.
@@ -279,12 +495,21 @@ impl RunState {
                     .or_insert_with(|| group.clone());
             }
         }
-        // Which data models a failure hid cannot be told: keep every previous one.
+        // Which data models a failure hid cannot be told: keep every previous one (and the
+        // groups they are rendered from).
         if failed.some_data_model_unseen {
             for (fqn, dm) in &previous.data_models {
                 self.data_models
                     .entry(fqn.clone())
                     .or_insert_with(|| dm.clone());
+            }
+            for (into, from) in [
+                (&mut self.models, &previous.models),
+                (&mut self.datasets, &previous.datasets),
+            ] {
+                for (id, group) in from {
+                    into.entry(id.clone()).or_insert_with(|| group.clone());
+                }
             }
         }
     }
@@ -347,6 +572,7 @@ struct PendingGroup {
     dashboard_fqn: Option<String>,
     updated_at: Option<String>,
     records: Vec<Record>,
+    item: Option<Item>,
 }
 
 impl StateRecorder {
@@ -355,6 +581,23 @@ impl StateRecorder {
             state: RunState::new(service_name),
             pending: None,
         }
+    }
+
+    /// An item about to be written: its records follow ([`Self::record`]) and are filed
+    /// with it. The org's is kept as the state's org.
+    pub fn item(&mut self, item: &Item) {
+        self.flush();
+        if let Item::Org(org) = item {
+            self.state.org = Some(org.clone());
+            return;
+        }
+        self.pending = Some(PendingGroup {
+            group: item.group(),
+            dashboard_fqn: None,
+            updated_at: None,
+            records: Vec::new(),
+            item: Some(item.clone()),
+        });
     }
 
     /// Files a written record under its group; every data model record also as a data
@@ -373,6 +616,7 @@ impl StateRecorder {
             dashboard_fqn: None,
             updated_at: None,
             records: Vec::new(),
+            item: None,
         });
         if let Entity::Dashboard(dashboard) = &record.entity {
             p.dashboard_fqn = Some(dashboard.fqn());
@@ -395,15 +639,19 @@ impl StateRecorder {
     /// A data model or dataset this run expanded: what stands for it, with the records
     /// just filed under it.
     pub fn known(&mut self, group: Group, known: KnownGroup) {
-        let records = match self.pending.take() {
-            Some(p) if p.group == group => p.records,
+        let (records, item) = match self.pending.take() {
+            Some(p) if p.group == group => (p.records, p.item),
             other => {
                 self.pending = other;
                 self.flush();
-                Vec::new()
+                (Vec::new(), None)
             }
         };
-        let entry = GroupState { known, records };
+        let entry = GroupState {
+            known,
+            records,
+            item,
+        };
         match group.kind {
             GroupKind::DataModel => {
                 self.state.models.insert(group.id, entry);
@@ -411,7 +659,7 @@ impl StateRecorder {
             GroupKind::Dataset => {
                 self.state.datasets.insert(group.id, entry);
             }
-            GroupKind::Document => {}
+            GroupKind::Document | GroupKind::Org => {}
         }
     }
 
@@ -428,6 +676,7 @@ impl StateRecorder {
                     self.state.dashboards.insert(fqn.to_owned(), entry.clone());
                 }
             }
+            GroupKind::Org => {}
             GroupKind::DataModel | GroupKind::Dataset => {
                 let Some(entry) = previous.group(group) else {
                     return;
@@ -449,6 +698,11 @@ impl StateRecorder {
         self.flush();
         self.state.paths = memory.paths;
         self.state.digests = memory.digests;
+    }
+
+    /// The DataHub entities an item rendered, filed under its group.
+    pub fn datahub(&mut self, group: &Group, urns: std::collections::BTreeSet<String>) {
+        self.state.datahub.record(group, urns);
     }
 
     /// What the run saw so far (for mark-deleted, before [`Self::finish`]).
@@ -477,6 +731,7 @@ impl StateRecorder {
             merge(&mut self.state.models, &prev.models);
             merge(&mut self.state.datasets, &prev.datasets);
             merge(&mut self.state.paths, &prev.paths);
+            merge(&mut self.state.datahub.0, &prev.datahub.0);
         }
         self.state.finished_at = jiff::Timestamp::now().to_string();
         self.state
@@ -495,6 +750,7 @@ impl StateRecorder {
                     workbook_id: p.group.id,
                     updated_at: p.updated_at,
                     records: p.records,
+                    item: p.item,
                 },
             );
         }
@@ -527,7 +783,7 @@ impl<'a> Replay<'a> {
         match group.kind {
             GroupKind::DataModel => self.state.models.get(&group.id),
             GroupKind::Dataset => self.state.datasets.get(&group.id),
-            GroupKind::Document => None,
+            GroupKind::Document | GroupKind::Org => None,
         }
     }
 
@@ -547,33 +803,93 @@ mod tests {
     use crate::sigma::api::DecodeError;
     use crate::sigma::source::SourceError;
 
+    fn renderer() -> impl FnMut(&Item) -> Vec<Record> {
+        let mut r = crate::openmetadata::Renderer::new(
+            "svc",
+            crate::openmetadata::ServiceMapping::default(),
+        );
+        move |item| r.render(item)
+    }
+
+    fn document(id: &str) -> Item {
+        use crate::catalog::{Document, DocumentKind, Element, Page};
+        Item::Document(Document {
+            id: id.into(),
+            url_id: None,
+            kind: DocumentKind::Workbook,
+            name: "Sales".into(),
+            description: None,
+            url: format!("https://app.sigmacomputing.com/org/workbook/{id}"),
+            path: "Finance".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            owner: None,
+            tags: Vec::new(),
+            pages: vec![Page {
+                id: "p1".into(),
+                name: Some("Overview".into()),
+            }],
+            elements: vec![Element {
+                id: "el1".into(),
+                page_id: "p1".into(),
+                name: Some("Revenue".into()),
+                display_name: "Revenue".into(),
+                element_type: Some("visualization".into()),
+                visualization_type: Some("bar".into()),
+                is_chart: true,
+                error: None,
+                url: format!("https://app.sigmacomputing.com/org/workbook/{id}?:nodeId=el1"),
+                columns: Vec::new(),
+                upstreams: Vec::new(),
+                column_lineage: Vec::new(),
+            }],
+        })
+    }
+
     #[test]
-    fn missing_file_is_empty_and_roundtrip_is_exact() {
+    fn missing_file_is_empty_and_a_saved_state_renders_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/state.json");
-        let empty = RunState::load(&path, "svc").unwrap();
+        let empty = RunState::load(&path, "svc", &mut renderer()).unwrap();
         assert!(empty.dashboards.is_empty());
-        let mut s = RunState::new("svc");
-        s.dashboards.insert(
-            "svc.wb1".into(),
-            WorkbookState {
-                workbook_id: "wb1".into(),
-                updated_at: Some("2024".into()),
-                records: vec![crate::records::Record::new(crate::records::Entity::Delete(
-                    crate::records::DeleteRef {
-                        entity_type: crate::records::EntityType::Chart,
-                        fqn: "svc.wb1_el1".into(),
-                    },
-                ))],
-            },
-        );
+        let mut recorder = StateRecorder::new("svc");
+        let item = document("wb1");
+        let mut render = renderer();
+        recorder.item(&item);
+        for record in render(&item) {
+            recorder.record(record, Some(item.group()));
+        }
+        let s = recorder.finish(None, true);
+        assert_eq!(s.dashboards.len(), 1);
         s.save(&path).unwrap();
-        assert_eq!(RunState::load(&path, "svc").unwrap(), s);
+        // Items by Sigma id are written, no platform's names.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("\"fqn\""), "{text}");
+        assert!(text.contains("\"documents\":{\"wb1\""), "{text}");
+        let loaded = RunState::load(&path, "svc", &mut renderer()).unwrap();
+        assert_eq!(loaded.dashboards, s.dashboards);
+        assert_eq!(loaded.data_models, s.data_models);
         assert!(
-            RunState::load(&path, "other")
+            RunState::load(&path, "other", &mut renderer())
                 .unwrap()
                 .dashboards
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_version_2_state_is_still_read_for_mark_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(
+            &path,
+            r#"{"version":2,"serviceName":"svc","finishedAt":"2026","dashboards":{"svc.wb1":{"workbookId":"wb1","records":[]}},"dataModels":{}}"#,
+        )
+        .unwrap();
+        let state = RunState::load(&path, "svc", &mut renderer()).unwrap();
+        assert_eq!(state.dashboards["svc.wb1"].workbook_id, "wb1");
+        assert!(
+            state.fingerprint.is_none(),
+            "so its first incremental run is a full one"
         );
     }
 
@@ -582,7 +898,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         std::fs::write(&path, "{not json").unwrap();
-        let e = RunState::load(&path, "svc").unwrap_err().to_string();
+        let e = RunState::load(&path, "svc", &mut renderer())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("state.json"), "{e}");
     }
 
@@ -591,6 +909,7 @@ mod tests {
             workbook_id: id.into(),
             updated_at: None,
             records: charts.iter().map(|c| chart(&format!("{id}_{c}"))).collect(),
+            item: None,
         }
     }
 

@@ -67,7 +67,7 @@ impl KeptOnInterrupt {
     ) -> Self {
         use crate::config::Destination;
         let output = match workflow.destination(output) {
-            Destination::Server => KeptOutput::Sent,
+            destination if destination.is_server() => KeptOutput::Sent,
             Destination::Console => KeptOutput::Printed,
             destination => match destination.file() {
                 Some(path) if path.exists() => KeptOutput::PreviousFile(path.to_path_buf()),

@@ -17,6 +17,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::Error;
+use crate::catalog::TablePlacement;
 use crate::client::{FailureCause, SigmaClient};
 use crate::config::Workflow;
 use crate::outcome::{Disposition, Outcome};
@@ -27,6 +28,55 @@ use crate::sigma::source::{
 use crate::sink::{AnySink, Sink, SinkError, SinkSummary};
 use crate::state::{Replay, RunState, StateRecorder};
 use crate::status::{RunReport, RunStatus, StepStatus};
+
+/// The platform a run writes to, chosen from the sink: where catalog items get the names
+/// and shapes that platform takes. `file`, `console` and `metadata-rest` write OpenMetadata
+/// records; `datahub-file` and `datahub-rest` DataHub proposals. The runner renders in one
+/// place ([`Writer::item`]).
+#[derive(Debug)]
+pub enum Platform {
+    OpenMetadata(crate::openmetadata::Renderer),
+    DataHub(Box<crate::datahub::render::Renderer>),
+}
+
+impl Platform {
+    pub fn from_workflow(workflow: &Workflow) -> Self {
+        use crate::config::SinkType;
+        match workflow.sink.sink_type {
+            SinkType::File | SinkType::Console | SinkType::MetadataRest => {
+                Platform::OpenMetadata(crate::openmetadata::Renderer::from_workflow(workflow))
+            }
+            SinkType::DatahubFile | SinkType::DatahubRest => {
+                Platform::DataHub(Box::new(crate::datahub::render::Renderer::new(
+                    crate::datahub::DataHubOptions::from_sink(&workflow.sink.config),
+                )))
+            }
+        }
+    }
+
+    /// Which warehouse tables the platform can place (the source resolves only those).
+    pub fn placement(&self) -> std::sync::Arc<dyn TablePlacement> {
+        match self {
+            Platform::OpenMetadata(r) => r.placement(),
+            Platform::DataHub(r) => {
+                std::sync::Arc::new(crate::datahub::DataHubPlacement::new(r.options()))
+            }
+        }
+    }
+
+    /// One item's OpenMetadata records, in the order the sink takes them; none on DataHub,
+    /// whose proposals the runner writes itself ([`Writer::item`]).
+    pub fn render(&mut self, item: &crate::catalog::Item) -> Vec<Record> {
+        match self {
+            Platform::OpenMetadata(r) => r.render(item),
+            Platform::DataHub(_) => Vec::new(),
+        }
+    }
+
+    pub fn is_datahub(&self) -> bool {
+        matches!(self, Platform::DataHub(_))
+    }
+}
 
 /// How a run is asked to behave beyond the workflow file.
 #[derive(Debug, Clone)]
@@ -209,10 +259,15 @@ async fn execute(
 
     let mut sink = AnySink::from_workflow(workflow, options.output.as_deref())?;
     let mut source_options = SourceOptions::from_workflow(workflow).map_err(RunError::from)?;
+    let mut platform = Platform::from_workflow(workflow);
+    source_options.placement = platform.placement();
     preflight(options)?;
     sink.healthcheck().await?;
+    // The previous run's items, rendered by this run's platform (replay and mark-deleted).
     let previous = match &options.state_file {
-        Some(path) => Some(RunState::load(path, &service)?),
+        Some(path) => Some(RunState::load(path, &service, &mut |item| {
+            platform.render(item)
+        })?),
         None => None,
     };
     // The checkpoint is reused only by an incremental run under the same options and
@@ -220,8 +275,13 @@ async fn execute(
     let fingerprint = crate::sigma::options::fingerprint(workflow);
     let memory = previous
         .as_ref()
-        .filter(|_| options.incremental)
+        .filter(|_| options.incremental && !platform.is_datahub())
         .and_then(|prev| prev.reusable(&fingerprint));
+    if options.incremental && platform.is_datahub() {
+        tracing::warn!(
+            "--incremental is not applied with a DataHub sink: every run is a full one (its proposals are not kept to replay)"
+        );
+    }
     let reused = memory.is_some();
     if let Some(memory) = memory {
         source_options.memory = std::sync::Arc::new(memory);
@@ -235,8 +295,8 @@ async fn execute(
 
     let (tx, mut rx) = mpsc::channel(options.channel_capacity.max(1));
     let producer = tokio::spawn(async move {
-        let mut records = source.records();
-        while let Some(item) = records.next().await {
+        let mut items = source.items();
+        while let Some(item) = items.next().await {
             if tx.send(item).await.is_err() {
                 break; // the runner stopped listening (interrupted or a sink failure)
             }
@@ -257,6 +317,8 @@ async fn execute(
     let replay = previous.as_ref().map(Replay::new);
     let mut writer = Writer {
         sink: &mut sink,
+        platform: &mut platform,
+        source: &source_status,
         recorder: options.state_file.is_some().then_some(&mut recorder),
         status: &mut sink_status,
         previous: replay.as_ref(),
@@ -323,10 +385,18 @@ async fn execute(
             // Mark-deleted: only after a run in which every listing was complete.
             if let Some(prev) = previous.as_ref().filter(|_| source_snapshot.is_complete()) {
                 let failed = &source_snapshot.failed;
-                for record in deletions(sc, prev, recorder.seen(), failed) {
-                    sink.write(&record).await?;
-                    count(&mut sink_status, RecordKind::Delete);
-                    deleted += 1;
+                if platform.is_datahub() {
+                    let gone = datahub_removals(sc, prev, recorder.seen(), failed);
+                    deleted += sink.remove(&gone).await?;
+                    for _ in &gone {
+                        count(&mut sink_status, RecordKind::Delete);
+                    }
+                } else {
+                    for record in deletions(sc, prev, recorder.seen(), failed) {
+                        sink.write(&record).await?;
+                        count(&mut sink_status, RecordKind::Delete);
+                        deleted += 1;
+                    }
                 }
             }
             let summary = sink.commit().await?;
@@ -354,11 +424,12 @@ async fn execute(
 }
 
 fn count(step: &mut StepStatus, kind: RecordKind) {
+    count_named(step, kind.as_str());
+}
+
+fn count_named(step: &mut StepStatus, kind: &str) {
     step.processed += 1;
-    *step
-        .processed_by_kind
-        .entry(kind.as_str().to_owned())
-        .or_default() += 1;
+    *step.processed_by_kind.entry(kind.to_owned()).or_default() += 1;
 }
 
 /// What the previous state had and this complete run did not see, as soft deletes, for
@@ -396,6 +467,31 @@ fn deletions(
     deletes
 }
 
+/// What a DataHub run soft-deletes: the previous state's entities no object of this
+/// complete run rendered (never those of an object that failed), for the kinds the
+/// workflow marks deleted.
+fn datahub_removals(
+    sc: &crate::config::DashboardSourceConfig,
+    previous: &RunState,
+    seen: &RunState,
+    failed: &FailedSet,
+) -> Vec<String> {
+    previous
+        .datahub
+        .removed(&seen.datahub, failed)
+        .into_iter()
+        .filter(|urn| {
+            if urn.starts_with("urn:li:dashboard:") {
+                sc.mark_deleted_dashboards
+            } else if urn.starts_with("urn:li:chart:") {
+                sc.mark_deleted_charts
+            } else {
+                sc.mark_deleted_data_models
+            }
+        })
+        .collect()
+}
+
 /// A soft delete (the metadata-rest sink never hard-deletes what a run merely did not see).
 fn delete_record(entity_type: EntityType, fqn: &str) -> Record {
     Record::new(Entity::Delete(DeleteRef {
@@ -411,9 +507,12 @@ struct Drained {
     sink_error: Option<SinkError>,
 }
 
-/// Where the loop writes: the sink, the state recorder (with `--state`), the sink's counts.
+/// Where the loop writes: the sink (through the platform's renderer), the state recorder
+/// (with `--state`), the sink's counts and the source's (what was emitted).
 struct Writer<'a> {
     sink: &'a mut AnySink,
+    platform: &'a mut Platform,
+    source: &'a StatusHandle,
     recorder: Option<&'a mut StateRecorder>,
     status: &'a mut StepStatus,
     previous: Option<&'a Replay<'a>>,
@@ -428,11 +527,38 @@ impl Writer<'_> {
                 }
                 self.replay(&group).await
             }
-            Ok(SourceItem::Record { record, group }) => {
-                self.sink.write(&record).await?;
-                count(self.status, record.kind());
+            Ok(SourceItem::Item(item)) => {
+                let group = item.group();
                 if let Some(recorder) = self.recorder.as_deref_mut() {
-                    recorder.record(record, group);
+                    recorder.item(&item);
+                }
+                match &mut *self.platform {
+                    Platform::OpenMetadata(renderer) => {
+                        for record in renderer.render(&item) {
+                            let record = record.in_group(group.clone());
+                            self.source.emitted(record.kind().as_str());
+                            self.sink.write(&record).await?;
+                            count(self.status, record.kind());
+                            if let Some(recorder) = self.recorder.as_deref_mut() {
+                                recorder.record(record, Some(group.clone()));
+                            }
+                        }
+                    }
+                    Platform::DataHub(renderer) => {
+                        let mcps = renderer.render(&item);
+                        // The state files every entity the item renders, written here or
+                        // by an earlier item (a shared chart id), so deletion sees it.
+                        let entities = crate::datahub::render::entities(&mcps);
+                        let mcps = renderer.not_yet_written(mcps);
+                        self.sink.write_mcps(&mcps).await?;
+                        for mcp in mcps.iter().filter(|m| m.aspect.name() == "status") {
+                            self.source.emitted(mcp.entity_type());
+                            count_named(self.status, mcp.entity_type());
+                        }
+                        if let Some(recorder) = self.recorder.as_deref_mut() {
+                            recorder.datahub(&group, entities);
+                        }
+                    }
                 }
                 Ok(())
             }
@@ -459,7 +585,8 @@ impl Writer<'_> {
             return Ok(());
         };
         for record in previous.records(group) {
-            self.sink.write(record).await?;
+            let record = record.clone().in_group(group.clone());
+            self.sink.write(&record).await?;
             count(self.status, record.kind());
         }
         if let Some(recorder) = self.recorder.as_deref_mut() {

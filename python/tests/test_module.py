@@ -13,6 +13,7 @@ from metadata.generated.schema.entity.services.connections.dashboard.customDashb
 )
 
 from conftest import FIXTURE_RECORDS, REPO, fixture_records
+from conftest import binary as binary_path
 from sigma_connector_om import binary
 from sigma_connector_om.connection import ConnectionOptionsError, sigma_connection
 from sigma_connector_om.source import RecordStream
@@ -94,8 +95,40 @@ def test_the_binary_is_found_through_the_environment_or_said_missing(monkeypatch
     assert binary.find_binary() == str(installed)
 
 
-def test_records_are_grouped_as_the_topology_consumes_them():
-    records = [json.loads(line) for line in FIXTURE_RECORDS.read_text(encoding="utf-8").splitlines()]
+def _binary_records(sandbox, tmp_path) -> list:
+    """The fixture org as the binary writes it (each line with its group), under the
+    options that wrote the golden `tests/data/fixture-org.jsonl`."""
+    out = tmp_path / "out.jsonl"
+    workflow = {
+        "source": {
+            "type": "sigma",
+            "serviceName": "sigma_sandbox",
+            "serviceConnection": {
+                "config": {
+                    "type": "Sigma",
+                    "hostPort": sandbox.url,
+                    "clientId": sandbox.client_id,
+                    "clientSecret": sandbox.client_secret,
+                }
+            },
+            "sourceConfig": {
+                "config": {"includeOwners": True, "lineageInformation": {"dbServicePrefixes": ["snowflake_prod"]}}
+            },
+        },
+        "sink": {"type": "file", "config": {"filename": str(out)}},
+    }
+    config = tmp_path / "workflow.json"
+    config.write_text(json.dumps(workflow), encoding="utf-8")
+    proc = subprocess.run([binary_path(), "ingest", "-c", str(config)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def test_records_are_grouped_as_the_topology_consumes_them(sandbox, tmp_path):
+    records = _binary_records(sandbox, tmp_path)
+    golden = [json.loads(line) for line in FIXTURE_RECORDS.read_text(encoding="utf-8").splitlines()]
+    assert [{k: v for k, v in r.items() if k != "group"} for r in records] == golden
+    assert all(isinstance(r.get("group"), dict) for r in records)
     stream = RecordStream(iter(records))
     models = list(stream.data_models())
     dashboards = fixture_records("dashboard")

@@ -8,6 +8,7 @@ use sigma_connector::sandbox::{Knobs, OrgSource, Sandbox, SandboxConfig, Sandbox
 use sigma_connector::sigma::source::{
     SigmaSource, SourceError, SourceItem, SourceOptions, SourceStatus,
 };
+use sigma_connector::workflow::Platform;
 
 /// A sandbox serving `org` with `knobs`, on a free loopback port.
 pub async fn sandbox(org: OrgSource, knobs: Knobs) -> SandboxHandle {
@@ -58,24 +59,40 @@ pub fn members(object: &serde_json::Value) -> String {
 /// What a source stream yielded, with records in their JSON Lines form.
 pub struct SourceRun {
     pub records: Vec<Value>,
+    /// The catalog items the source yielded, as JSON.
+    pub items: Vec<Value>,
     pub errors: Vec<SourceError>,
     pub status: SourceStatus,
     pub client: SigmaClient,
 }
 
-/// Reads the workflow's Sigma source to its end.
+/// The workflow's source options and the platform it writes to (which says what
+/// warehouse tables the source resolves), as the runner makes them.
+pub fn source_options(wf: &Workflow) -> (SourceOptions, Platform) {
+    let mut options = SourceOptions::from_workflow(wf).expect("valid source options");
+    let platform = Platform::from_workflow(wf);
+    options.placement = platform.placement();
+    (options, platform)
+}
+
+/// Reads the workflow's Sigma source to its end, rendering its items as the runner does.
 pub async fn run_source(wf: &Workflow) -> SourceRun {
     let client = SigmaClient::new(&wf.source.service_connection.config).expect("a client");
-    let options = SourceOptions::from_workflow(wf).expect("valid source options");
+    let (options, mut platform) = source_options(wf);
     let source = SigmaSource::new(client.clone(), options);
     let status = source.status();
     let mut records = Vec::new();
+    let mut items = Vec::new();
     let mut errors = Vec::new();
-    let mut stream = source.records();
+    let mut stream = source.items();
     while let Some(item) = stream.next().await {
         match item {
-            Ok(SourceItem::Record { record, .. }) => {
-                records.push(serde_json::to_value(&record).expect("a record is JSON"))
+            Ok(SourceItem::Item(item)) => {
+                items.push(serde_json::to_value(&item).expect("an item is JSON"));
+                for record in platform.render(&item) {
+                    status.emitted(record.kind().as_str());
+                    records.push(serde_json::to_value(&record).expect("a record is JSON"));
+                }
             }
             Ok(_) => {}
             Err(e) => errors.push(e),
@@ -83,6 +100,7 @@ pub async fn run_source(wf: &Workflow) -> SourceRun {
     }
     SourceRun {
         records,
+        items,
         errors,
         status: status.snapshot(),
         client,

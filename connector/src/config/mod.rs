@@ -19,10 +19,10 @@ pub use load::{
 };
 pub use validate::Violation;
 pub use workflow::{
-    ComponentStep, DashboardMetadataType, DashboardSourceConfig, Destination, LineageInformation,
-    LoggerLevel, OpenMetadataServerConfig, QueryParserConfig, QueryParserType, SecurityConfig,
-    ServiceConnection, Sink, SinkConfig, SinkType, Source, SourceConfig, SourceType, Workflow,
-    WorkflowConfig,
+    ComponentStep, DashboardMetadataType, DashboardSourceConfig, DataHubConnection, Destination,
+    LineageInformation, LoggerLevel, OpenMetadataServerConfig, QueryParserConfig, QueryParserType,
+    SecurityConfig, ServiceConnection, Sink, SinkConfig, SinkType, Source, SourceConfig,
+    SourceType, Workflow, WorkflowConfig,
 };
 
 /// OpenMetadata `filterPattern`: regular expressions, matched case-insensitively.

@@ -213,6 +213,18 @@ pub(super) fn semantic_violations(value: &Value, kind: Kind) -> Vec<Violation> {
                         .into(),
             });
         }
+        if sink_type == Some("datahub-file") && filename.is_none() {
+            out.push(Violation {
+                pointer: "/sink/config/filename".into(),
+                message: "is required when the sink type is `datahub-file`: name the JSON file of metadata change proposals to write".into(),
+            });
+        }
+        if sink_type == Some("datahub-rest") && value.pointer("/sink/config/server").is_none() {
+            out.push(Violation {
+                pointer: "/sink/config/server".into(),
+                message: "is required when the sink type is `datahub-rest`: DataHub's GMS, for example http://localhost:8080".into(),
+            });
+        }
     }
     out
 }

@@ -47,41 +47,59 @@ pub struct Workflow {
 /// Where a run's records go, decided once from the workflow's sink and `--output`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
-    /// A JSON Lines file (`-` is standard output).
+    /// A JSON Lines file of OpenMetadata records (`-` is standard output).
     File(PathBuf),
     Console,
     /// An OpenMetadata server (`metadata-rest`).
     Server,
+    /// A JSON file of DataHub change proposals (`datahub-file`, or `--output` with a
+    /// DataHub sink).
+    DataHubFile(PathBuf),
+    /// DataHub's GMS (`datahub-rest`).
+    DataHubServer,
 }
 
 impl Destination {
     /// The file a run replaces, when there is one (not `-`).
     pub fn file(&self) -> Option<&std::path::Path> {
         match self {
-            Destination::File(path) if path.as_os_str() != "-" => Some(path),
+            Destination::File(path) | Destination::DataHubFile(path) if path.as_os_str() != "-" => {
+                Some(path)
+            }
             _ => None,
         }
+    }
+
+    /// Whether records go to a server, which keeps what it was sent.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Destination::Server | Destination::DataHubServer)
     }
 }
 
 impl Workflow {
-    /// Where the records go: `--output` when given (a file, `-` for standard output),
-    /// else the workflow's sink (a `file` sink without `filename` writes to standard
-    /// output).
+    /// Where the records go: `--output` when given (a file, `-` for standard output; a
+    /// DataHub workflow's stays DataHub proposals), else the workflow's sink (a `file` sink
+    /// without `filename` writes to standard output).
     pub fn destination(&self, output: Option<&std::path::Path>) -> Destination {
-        if let Some(path) = output {
-            return Destination::File(path.to_path_buf());
-        }
-        match self.sink.sink_type {
-            SinkType::File => Destination::File(
-                self.sink
-                    .config
-                    .filename
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("-")),
-            ),
-            SinkType::Console => Destination::Console,
-            SinkType::MetadataRest => Destination::Server,
+        let datahub = matches!(
+            self.sink.sink_type,
+            SinkType::DatahubFile | SinkType::DatahubRest
+        );
+        let filename = || {
+            self.sink
+                .config
+                .filename
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("-"))
+        };
+        match (output, self.sink.sink_type) {
+            (Some(path), _) if datahub => Destination::DataHubFile(path.to_path_buf()),
+            (Some(path), _) => Destination::File(path.to_path_buf()),
+            (None, SinkType::File) => Destination::File(filename()),
+            (None, SinkType::Console) => Destination::Console,
+            (None, SinkType::MetadataRest) => Destination::Server,
+            (None, SinkType::DatahubFile) => Destination::DataHubFile(filename()),
+            (None, SinkType::DatahubRest) => Destination::DataHubServer,
         }
     }
 }
@@ -254,8 +272,10 @@ pub struct LineageInformation {
 }
 
 /// Where records go: `file` (JSON Lines at `config.filename`), `console` (a readable line
-/// per record on standard output) or `metadata-rest` (OpenMetadata's REST API at
-/// `workflowConfig.openMetadataServerConfig`).
+/// per record on standard output), `metadata-rest` (OpenMetadata's REST API at
+/// `workflowConfig.openMetadataServerConfig`), `datahub-file` (a JSON array of DataHub
+/// metadata change proposals at `config.filename`) or `datahub-rest` (DataHub's GMS at
+/// `config.server`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum SinkType {
     #[serde(rename = "file")]
@@ -264,6 +284,17 @@ pub enum SinkType {
     Console,
     #[serde(rename = "metadata-rest")]
     MetadataRest,
+    #[serde(rename = "datahub-file")]
+    DatahubFile,
+    #[serde(rename = "datahub-rest")]
+    DatahubRest,
+}
+
+impl SinkType {
+    /// Whether the sink writes DataHub metadata (rendered at the DataHub edge).
+    pub fn is_datahub(self) -> bool {
+        matches!(self, SinkType::DatahubFile | SinkType::DatahubRest)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -275,15 +306,54 @@ pub struct Sink {
     pub config: SinkConfig,
 }
 
-/// Sink settings. `filename` is required by the `file` sink; other keys OpenMetadata
-/// writes here (for example `api_endpoint`) are accepted and ignored.
+/// Sink settings. `filename` is required by the `file` and `datahub-file` sinks, `server`
+/// by `datahub-rest`; other keys OpenMetadata writes here (for example `api_endpoint`) are
+/// accepted and ignored.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SinkConfig {
     #[serde(default)]
     #[schemars(length(min = 1))]
     pub filename: Option<PathBuf>,
+    /// `datahub-rest`: DataHub's GMS, for example `http://localhost:8080` (or the
+    /// frontend's `https://<host>/api/gms`).
+    #[serde(default)]
+    pub server: Option<Url>,
+    /// `datahub-rest`: a DataHub personal access token, sent as a bearer token.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", extend("format" = "password", "writeOnly" = true))]
+    pub token: Option<SecretString>,
+    /// DataHub sinks: the environment of the `sigma` datasets (default `PROD`).
+    #[serde(default)]
+    pub env: Option<String>,
+    /// DataHub sinks: the platform instance of everything on the `sigma` platform, as in
+    /// DataHub's own Sigma source (`platform_instance`).
+    #[serde(default)]
+    pub platform_instance: Option<String>,
+    /// DataHub sinks: per Sigma connection (by id or name), the DataHub platform, instance
+    /// and env its warehouse tables are ingested under.
+    #[serde(default)]
+    pub connection_to_platform_map: std::collections::BTreeMap<String, DataHubConnection>,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Where a Sigma connection's tables live in DataHub.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DataHubConnection {
+    /// The DataHub platform (`snowflake`, `bigquery`, ...); default: from Sigma's
+    /// connection type.
+    #[serde(default)]
+    pub platform: Option<String>,
+    #[serde(default)]
+    pub platform_instance: Option<String>,
+    #[serde(default)]
+    pub env: Option<String>,
+    /// Lower-case table and column names in URNs. Default: only for Snowflake (as DataHub's
+    /// Snowflake source does); `true` never applies to BigQuery or DB2 (case-sensitive).
+    #[serde(default)]
+    pub convert_urns_to_lowercase: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -302,6 +302,9 @@ pub struct ColumnLineage {
     pub from_columns: Vec<String>,
     #[schemars(length(min = 1, max = 3072))]
     pub to_column: String,
+    /// How `toColumn` is made from `fromColumns`: the Sigma formula of the column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
 }
 
 /// `lineageDetails.source`: how the lineage was found.

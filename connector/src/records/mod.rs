@@ -2,8 +2,9 @@
 //! and a delete marker, each with the references a sink must resolve to server ids.
 //!
 //! On the wire (JSON Lines, one per line):
-//! `{"kind": "chart", "fqn": "svc.name", "entity": {...CreateChartRequest...}, "refs": {"owners": [...]}}`.
-//! `kind` and `fqn` are derived from the entity, so they can never disagree with it.
+//! `{"kind": "chart", "fqn": "svc.name", "entity": {...CreateChartRequest...}, "refs": {"owners": [...]}, "group": {"kind": "document", "id": "..."}}`.
+//! `kind` and `fqn` are derived from the entity, so they can never disagree with it; `group`
+//! is the Sigma object the record was rendered from (none for a delete).
 
 mod entities;
 mod naming;
@@ -14,6 +15,8 @@ use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::catalog::Group;
 
 pub use entities::{
     Column, ColumnLineage, CreateChartRequest, CreateDashboardDataModelRequest,
@@ -122,14 +125,18 @@ impl Refs {
     }
 }
 
-/// One emitted record. On the wire (and in the state file) it is one JSON object,
-/// `{"kind", "fqn", "entity", "refs"}`, written by its `Serialize` impl and nowhere else;
-/// `fqn` is derived from the entity, `refs` left out when empty.
+/// One emitted record. On the wire it is one JSON object, `{"kind", "fqn", "entity",
+/// "refs", "group"}`, written by its `Serialize` impl and nowhere else; `fqn` is derived from
+/// the entity, `refs` left out when empty, `group` when there is none.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(from = "RecordLine")]
 pub struct Record {
     pub entity: Entity,
     pub refs: Refs,
+    /// The Sigma object (catalog item) the record was rendered from: what a reader groups
+    /// records by (a workbook's charts, data models, dashboard and lineage), never their
+    /// order. Set by the runner as it writes; `None` for a delete.
+    pub group: Option<Group>,
 }
 
 /// One emitted record: a JSON Lines line of the output, and an entry of the state file.
@@ -142,6 +149,9 @@ pub struct RecordLine {
     pub fqn: String,
     #[serde(default)]
     pub refs: Refs,
+    /// The Sigma object the record belongs to (`{"kind": "document", "id": "..."}`).
+    #[serde(default)]
+    pub group: Option<Group>,
 }
 
 impl From<RecordLine> for Record {
@@ -149,6 +159,7 @@ impl From<RecordLine> for Record {
         Record {
             entity: line.entity,
             refs: line.refs,
+            group: line.group,
         }
     }
 }
@@ -157,12 +168,16 @@ impl Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let refs = !self.refs.is_empty();
-        let mut map = serializer.serialize_map(Some(3 + usize::from(refs)))?;
+        let len = 3 + usize::from(refs) + usize::from(self.group.is_some());
+        let mut map = serializer.serialize_map(Some(len))?;
         map.serialize_entry("kind", &self.kind())?;
         map.serialize_entry("fqn", &self.fqn())?;
         map.serialize_entry("entity", &Payload(&self.entity))?;
         if refs {
             map.serialize_entry("refs", &self.refs)?;
+        }
+        if let Some(group) = &self.group {
+            map.serialize_entry("group", group)?;
         }
         map.end()
     }
@@ -190,7 +205,14 @@ impl Record {
         Self {
             entity,
             refs: Refs::default(),
+            group: None,
         }
+    }
+
+    /// Files the record under the Sigma object it was rendered from.
+    pub fn in_group(mut self, group: Group) -> Self {
+        self.group = Some(group);
+        self
     }
 
     /// Adds owners by email.

@@ -16,51 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::sigma::model::ConnectionPath;
 
-/// The kinds of Sigma object whose records travel together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum GroupKind {
-    /// A workbook or a report: its charts, its dashboard, the lineage into it.
-    Document,
-    /// A data model: its elements as data models, the lineage into them.
-    DataModel,
-    /// A dataset: its data model (unless migrated) and the lineage into it.
-    Dataset,
-}
-
-/// Which Sigma object a record belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Group {
-    pub kind: GroupKind,
-    /// The Sigma id (`workbookId`, `reportId`, `dataModelId`, `datasetId`).
-    pub id: String,
-}
-
-impl Group {
-    pub fn document(id: impl Into<String>) -> Self {
-        Self {
-            kind: GroupKind::Document,
-            id: id.into(),
-        }
-    }
-    pub fn data_model(id: impl Into<String>) -> Self {
-        Self {
-            kind: GroupKind::DataModel,
-            id: id.into(),
-        }
-    }
-    pub fn dataset(id: impl Into<String>) -> Self {
-        Self {
-            kind: GroupKind::Dataset,
-            id: id.into(),
-        }
-    }
-}
+pub use crate::catalog::{Group, GroupKind};
 
 /// What stands for a dataset (by its urlId) for the elements and data models that read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum DatasetEnd {
-    /// The dataset's own data model FQN (not migrated, or no migration needed).
+    /// The dataset stands for itself (not migrated, or no migration needed): its id.
     Emitted(String),
     /// Migrated: the data model that stands for it, and the dataset's own id.
     #[serde(rename_all = "camelCase")]
@@ -80,12 +42,25 @@ pub struct KnownGroup {
     /// What says the object changed: its `updatedAt` (a dataset's with its migration
     /// state, which can change on its own).
     pub stamp: String,
-    /// A data model: its elements' FQNs (what dashboards that read it name).
+    /// A data model: its elements (what a document that reads it reads, and what its
+    /// elements' column formulas may name).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fqns: Vec<String>,
+    pub elements: Vec<KnownElement>,
     /// A dataset: what stands for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<DatasetEnd>,
+}
+
+/// A data model element as a document reading its data model needs it: its id, its name
+/// (what `[Element/Column]` formulas say) and its columns' names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KnownElement {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
 }
 
 /// Fingerprints of each phase's inputs (besides the objects themselves), as hex text.
@@ -98,7 +73,7 @@ pub struct Digests {
     /// The context and what stands for each dataset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datasets: Option<String>,
-    /// The datasets' digest and each data model's element FQNs.
+    /// The datasets' digest and each data model's element ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_models: Option<String>,
 }

@@ -58,6 +58,8 @@ pub struct Document {
     pub kind: DocumentKind,
     /// Sigma's id (`workbookId` or `reportId`), for API paths and the state.
     pub id: String,
+    /// `workbookUrlId` or `reportUrlId`.
+    pub url_id: Option<String>,
     pub name: String,
     pub url: String,
     pub path: String,
@@ -68,22 +70,12 @@ pub struct Document {
     pub description: Option<String>,
 }
 
-impl Document {
-    /// What OpenMetadata names the dashboard (and the prefix of its charts' names): the
-    /// workbook id, or `report_<reportId>`, so that a report never takes a workbook's name.
-    pub fn entity_key(&self) -> String {
-        match self.kind {
-            DocumentKind::Workbook => self.id.clone(),
-            DocumentKind::Report => format!("report_{}", self.id),
-        }
-    }
-}
-
 impl From<Workbook> for Document {
     fn from(wb: Workbook) -> Self {
         Document {
             kind: DocumentKind::Workbook,
             id: wb.workbook_id,
+            url_id: Some(wb.workbook_url_id).filter(|u| !u.is_empty()),
             name: wb.name,
             url: wb.url,
             path: wb.path,
@@ -101,6 +93,7 @@ impl From<Report> for Document {
         Document {
             kind: DocumentKind::Report,
             id: r.report_id,
+            url_id: Some(r.report_url_id).filter(|u| !u.is_empty()),
             name: r.name,
             url: r.url,
             path: r.path,

@@ -1,16 +1,17 @@
 //! What the source needs from the workflow, checked once. Its own file so that the
 //! mapping and the source both read it without importing each other.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::filter::NameFilter;
+use crate::catalog::{PlaceAll, TablePlacement};
 use crate::config::{FilterPattern, Workflow};
 
 /// Everything the source needs from the workflow, checked once.
 #[derive(Debug, Clone)]
 pub struct SourceOptions {
-    pub service_name: String,
+    /// The Sigma host (`hostPort`), for the org's item.
+    pub host: String,
     pub dashboard_filter: NameFilter,
     pub chart_filter: NameFilter,
     pub data_model_filter: NameFilter,
@@ -20,8 +21,9 @@ pub struct SourceOptions {
     pub include_data_models: bool,
     /// `includeUsage` as the workflow says (Sigma has no usage API: a warning when true).
     pub include_usage: bool,
-    pub connection_service_map: BTreeMap<String, String>,
-    pub db_service_prefixes: Vec<String>,
+    /// Which warehouse tables the platform written to can place: the source resolves and
+    /// yields only those. Every table by default; the runner sets the platform's.
+    pub placement: Arc<dyn TablePlacement>,
     /// Workbooks expanded at once (their requests share the client's limits).
     pub workbook_concurrency: usize,
     /// Incremental runs: what the last run saw. An object still at its `updatedAt` (and
@@ -37,14 +39,8 @@ impl SourceOptions {
         let filter = |a: &Option<FilterPattern>, b: &Option<FilterPattern>| {
             NameFilter::new(a.iter().chain(b.iter()))
         };
-        let mut prefixes: Vec<String> = sc
-            .lineage_information
-            .as_ref()
-            .map(|l| l.db_service_prefixes.clone())
-            .unwrap_or_default();
-        prefixes.extend(sc.db_service_names.iter().cloned());
         Ok(Self {
-            service_name: workflow.source.service_name.clone(),
+            host: conn.host_port_text().to_owned(),
             dashboard_filter: filter(&conn.dashboard_filter_pattern, &sc.dashboard_filter_pattern)?,
             chart_filter: filter(&conn.chart_filter_pattern, &sc.chart_filter_pattern)?,
             data_model_filter: filter(
@@ -56,8 +52,7 @@ impl SourceOptions {
             include_tags: sc.include_tags,
             include_data_models: sc.include_data_models,
             include_usage: sc.include_usage,
-            connection_service_map: conn.connection_service_map.clone(),
-            db_service_prefixes: prefixes,
+            placement: Arc::new(PlaceAll),
             workbook_concurrency: (conn.max_concurrency as usize).clamp(1, 64),
             memory: Arc::default(),
         })
@@ -82,6 +77,9 @@ pub fn fingerprint(workflow: &Workflow) -> String {
         .collect();
     serde_json::json!({
         "connector": env!("CARGO_PKG_VERSION"),
+        // What the checkpoint's memory holds: 3 since it names data model elements by id
+        // (it held their OpenMetadata FQNs before), so an older one is not reused.
+        "memory": 3,
         "service": workflow.source.service_name,
         "connection": connection,
         "connectionServiceMap": conn.connection_service_map,

@@ -14,12 +14,6 @@ pub struct TableRef {
     pub parts: Vec<String>,
 }
 
-impl TableRef {
-    pub fn table(&self) -> &str {
-        self.parts.last().map(String::as_str).unwrap_or_default()
-    }
-}
-
 /// Why SQL yielded no tables.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("SQL could not be parsed: {0}")]

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use super::{Sink, SinkError, SinkSummary};
+use crate::catalog::GroupKind;
 use crate::records::{Entity, Record};
 
 #[derive(Default)]
@@ -15,7 +16,7 @@ impl ConsoleSink {
         Self::default()
     }
 
-    /// `kind  fqn  "display name" (chart type)`.
+    /// `kind  fqn  "display name" (chart type)  [group]`.
     pub fn line(record: &Record) -> String {
         let (display, chart_type) = match &record.entity {
             Entity::DashboardService(s) => (s.display_name.as_deref(), None),
@@ -26,7 +27,25 @@ impl ConsoleSink {
         };
         let display = display.map(|d| format!("  \"{d}\"")).unwrap_or_default();
         let extra = chart_type.map(|t| format!(" ({t:?})")).unwrap_or_default();
-        format!("{:<17} {}{display}{extra}", record.kind(), record.fqn())
+        let group = record
+            .group
+            .as_ref()
+            .map(|g| format!("  [{} {}]", group_kind(g.kind), g.id))
+            .unwrap_or_default();
+        format!(
+            "{:<17} {}{display}{extra}{group}",
+            record.kind(),
+            record.fqn()
+        )
+    }
+}
+
+fn group_kind(kind: GroupKind) -> &'static str {
+    match kind {
+        GroupKind::Org => "org",
+        GroupKind::Document => "document",
+        GroupKind::DataModel => "dataModel",
+        GroupKind::Dataset => "dataset",
     }
 }
 

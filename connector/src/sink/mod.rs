@@ -3,6 +3,7 @@
 //! file run leaves the previous output as it was).
 
 mod console;
+mod datahub;
 mod jsonl;
 mod openmetadata;
 
@@ -11,6 +12,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 pub use console::ConsoleSink;
+pub use datahub::{DataHubError, DataHubSink, McpFile, McpPoster};
 pub use jsonl::JsonlSink;
 pub use openmetadata::{MAX_IN_FLIGHT, MetadataRestSink, OmError};
 
@@ -30,6 +32,11 @@ pub enum SinkError {
     Stdout(#[source] std::io::Error),
     #[error(transparent)]
     OpenMetadata(#[from] OmError),
+    #[error(transparent)]
+    DataHub(#[from] DataHubError),
+    /// What one platform renders handed to another platform's sink: a bug of the runner.
+    #[error("a `{0}` was handed to a sink of another platform")]
+    WrongPlatform(&'static str),
     #[error(
         "the `metadata-rest` sink needs workflowConfig.openMetadataServerConfig (hostPort and securityConfig.jwtToken); add it, or use the `file` sink (or --output)"
     )]
@@ -83,15 +90,23 @@ pub enum AnySink {
     File(JsonlSink),
     Console(ConsoleSink),
     MetadataRest(Box<MetadataRestSink>),
+    DataHub(Box<DataHubSink>),
 }
 
 impl AnySink {
-    /// The sink the workflow names (`--output`, when given, overrides it with a file sink).
+    /// The sink the workflow names (`--output`, when given, overrides it with a file sink of
+    /// the workflow's platform).
     /// Each sink builds itself from the workflow here, so the runner only drives a `Sink`.
     pub fn from_workflow(workflow: &Workflow, output: Option<&Path>) -> Result<Self, SinkError> {
         match workflow.destination(output) {
             Destination::File(path) => Ok(AnySink::File(JsonlSink::new(&path))),
             Destination::Console => Ok(AnySink::Console(ConsoleSink::new())),
+            Destination::DataHubFile(path) => {
+                Ok(AnySink::DataHub(Box::new(DataHubSink::file(&path))))
+            }
+            Destination::DataHubServer => {
+                Ok(AnySink::DataHub(Box::new(DataHubSink::rest(workflow)?)))
+            }
             Destination::Server => {
                 let server = workflow
                     .workflow_config
@@ -112,12 +127,31 @@ impl AnySink {
     }
 }
 
+impl AnySink {
+    /// Writes DataHub proposals (a DataHub sink only).
+    pub async fn write_mcps(&mut self, mcps: &[crate::datahub::mcp::Mcp]) -> Result<(), SinkError> {
+        match self {
+            AnySink::DataHub(s) => s.write_mcps(mcps).await,
+            _ => Err(SinkError::WrongPlatform("DataHub proposal")),
+        }
+    }
+
+    /// Soft-deletes DataHub entities (a DataHub sink only); how many.
+    pub async fn remove(&mut self, urns: &[String]) -> Result<u64, SinkError> {
+        match self {
+            AnySink::DataHub(s) => s.remove(urns).await,
+            _ => Err(SinkError::WrongPlatform("DataHub removal")),
+        }
+    }
+}
+
 impl Sink for AnySink {
     async fn healthcheck(&mut self) -> Result<(), SinkError> {
         match self {
             AnySink::File(s) => s.healthcheck().await,
             AnySink::Console(s) => s.healthcheck().await,
             AnySink::MetadataRest(s) => s.healthcheck().await,
+            AnySink::DataHub(s) => s.healthcheck().await,
         }
     }
 
@@ -126,6 +160,7 @@ impl Sink for AnySink {
             AnySink::File(s) => s.write(record).await,
             AnySink::Console(s) => s.write(record).await,
             AnySink::MetadataRest(s) => s.write(record).await,
+            AnySink::DataHub(_) => Err(SinkError::WrongPlatform(record.kind().as_str())),
         }
     }
 
@@ -134,6 +169,7 @@ impl Sink for AnySink {
             AnySink::File(s) => s.commit().await,
             AnySink::Console(s) => s.commit().await,
             AnySink::MetadataRest(s) => s.commit().await,
+            AnySink::DataHub(s) => s.commit().await,
         }
     }
 
@@ -142,6 +178,7 @@ impl Sink for AnySink {
             AnySink::File(s) => s.set_aside().await,
             AnySink::Console(s) => s.set_aside().await,
             AnySink::MetadataRest(s) => s.set_aside().await,
+            AnySink::DataHub(s) => s.set_aside().await,
         }
     }
 
@@ -150,6 +187,7 @@ impl Sink for AnySink {
             AnySink::File(s) => s.abort().await,
             AnySink::Console(s) => s.abort().await,
             AnySink::MetadataRest(s) => s.abort().await,
+            AnySink::DataHub(s) => s.abort().await,
         }
     }
 }

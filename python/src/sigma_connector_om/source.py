@@ -5,7 +5,8 @@ The binary does the Sigma side (auth, paging, retries, lineage) and writes OpenM
 Create requests as JSON Lines (docs/records.md); this class feeds them to the framework's
 topology runner in its order: the service, data models in bulk (then their lineage), then per
 workbook its tags, charts, dashboard and lineage, then mark-deleted. Records are read as the
-binary writes them, one workbook at a time. OpenMetadata's own sink writes everything; owners
+binary writes them, one workbook at a time, gathered by the group each record line names
+(never by their order). OpenMetadata's own sink writes everything; owners
 are resolved by email through OpenMetadata's client, Sigma tags become tags of a
 ``SigmaTags`` classification, lineage is sent by FQN.
 
@@ -21,7 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from metadata.generated.schema.api.data.createChart import CreateChartRequest
 from metadata.generated.schema.api.data.createDashboard import CreateDashboardRequest
@@ -185,7 +186,7 @@ class Workbook:
     """A workbook's records: its charts, its elements' data models (their columns), its
     dashboard and the lineage into them."""
 
-    dashboard: dict
+    dashboard: Optional[dict] = None
     charts: List[dict] = field(default_factory=list)
     data_models: List[dict] = field(default_factory=list)
     lineage: List[dict] = field(default_factory=list)
@@ -198,9 +199,19 @@ class DataModelLineage:
     lineage: List[dict]
 
 
+def _group(record: dict) -> Optional[Tuple[str, str]]:
+    """The Sigma object a record was rendered from, as the binary names it on each line
+    (``{"kind": "document", "id": ...}``); None for a delete."""
+    group = record.get("group")
+    if not isinstance(group, dict):
+        return None
+    return str(group.get("kind")), str(group.get("id"))
+
+
 class RecordStream:
-    """The binary's records, read once, in order: data models (and their lineage) first,
-    then workbooks. Keeps one workbook in memory at a time."""
+    """The binary's records, read once: data models and datasets (and their lineage) first,
+    then workbooks and reports, each gathered by the group its records carry, never by
+    their order or kind. Keeps one workbook in memory at a time."""
 
     def __init__(self, records: Iterator[dict]):
         self._records = records
@@ -221,41 +232,46 @@ class RecordStream:
         lineage: List[dict] = []
         while True:
             record = self._peek()
-            if record is None or record["kind"] in ("chart", "dashboard", "delete"):
+            group = _group(record) if record is not None else None
+            # The org's, the data models' and the datasets' groups come first; a document's
+            # (or a delete, which has none) ends them.
+            if group is None or group[0] == "document":
                 break
             self._next()
-            if record["kind"] == "dataModel":
-                yield record
-            elif record["kind"] == "lineage":
-                lineage.append(record)
-            # dashboardService: the framework creates the service from the workflow.
+            if group[0] in ("dataModel", "dataset"):
+                if record["kind"] == "dataModel":
+                    yield record
+                elif record["kind"] == "lineage":
+                    lineage.append(record)
+            # The org (dashboardService): the framework creates the service from the workflow.
         if lineage:
             yield DataModelLineage(lineage)
 
     def workbooks(self) -> Iterator[Workbook]:
-        charts: List[dict] = []
-        models: List[dict] = []
         current: Optional[Workbook] = None
+        current_group: Optional[Tuple[str, str]] = None
         while True:
             record = self._next()
             if record is None:
                 break
+            group = _group(record)
+            if group is None or group[0] != "document":
+                continue
+            if group != current_group:
+                if current is not None and current.dashboard is not None:
+                    yield current
+                current, current_group = Workbook(), group
             kind = record["kind"]
-            if kind in ("chart", "dataModel", "dashboard") and current is not None:
-                yield current
-                current = None
             if kind == "chart":
-                charts.append(record)
+                current.charts.append(record)
             elif kind == "dataModel":
-                # An element's columns, between the workbook's charts and its dashboard.
-                models.append(record)
+                # An element's columns.
+                current.data_models.append(record)
             elif kind == "dashboard":
-                current = Workbook(dashboard=record, charts=charts, data_models=models)
-                charts = []
-                models = []
-            elif kind == "lineage" and current is not None:
+                current.dashboard = record
+            elif kind == "lineage":
                 current.lineage.append(record)
-        if current is not None:
+        if current is not None and current.dashboard is not None:
             yield current
 
 

@@ -1,21 +1,21 @@
-//! Sigma data models: each element as a data model, and the lineage into it from the
-//! warehouse tables, custom SQL, sibling elements, other data models and legacy datasets it
-//! reads.
+//! Sigma data models: each as one item, its elements with their columns, what each reads
+//! (warehouse tables, custom SQL, sibling elements, other data models' elements, legacy
+//! datasets) and the column pairs its formulas say.
 //!
 //! Today's Sigma says what each element reads in `/v2/dataModels/{id}/lineage`; an older
 //! deployment answers 404 there (once per run, `endpoints.rs`), and the elements' own
 //! `sourceTable` and their formulas (`[Sibling/Column]`) say it instead.
 
 use super::*;
+use crate::catalog::{ColumnLineage, ColumnRef, End, LineageSource, TableSource, Upstream};
 use crate::sigma::endpoints::Endpoint;
 use crate::sigma::lineage::LineageTree;
 use crate::sigma::model::LineageEntry;
 use crate::sigma::projection;
 
-/// An element's record FQN, name and columns, for the edges into it and out of it.
+/// An element and its columns, for the upstreams into it and out of it.
 struct ModelElement<'a> {
     element: &'a DataModelElement,
-    fqn: String,
     columns: Vec<&'a DataModelColumn>,
 }
 
@@ -23,10 +23,114 @@ impl ModelElement<'_> {
     fn name(&self) -> &str {
         self.element.name.as_deref().unwrap_or_default()
     }
+
+    fn id(&self) -> &str {
+        &self.element.element_id
+    }
+}
+
+/// What one element reads: its upstreams in the order Sigma names them (each once), and
+/// the column pairs each gives.
+#[derive(Default)]
+struct Reads {
+    upstreams: Vec<Upstream>,
+    pairs: Vec<ColumnLineage>,
+}
+
+impl Reads {
+    /// Adds an upstream and its pairs, unless the upstream is already there.
+    fn add(&mut self, upstream: Upstream, pairs: Vec<ColumnLineage>) {
+        if !self.upstreams.contains(&upstream) {
+            self.upstreams.push(upstream);
+            self.pairs.extend(pairs);
+        }
+    }
+}
+
+fn column(c: &DataModelColumn) -> catalog::Column {
+    catalog::Column {
+        column_id: c.column_id.clone(),
+        name: c.name.clone(),
+        label: c.label.clone(),
+        formula: c.formula.clone(),
+        column_type: c.r#type.clone(),
+        description: c.description.clone(),
+    }
+}
+
+/// The pairs of the columns whose formulas read `source_name` (`[Source/Column]`), each
+/// from `end`, in formula order.
+fn column_pairs(columns: &[&DataModelColumn], end: &End, source_name: &str) -> Vec<ColumnLineage> {
+    let mut out = Vec::new();
+    for col in columns {
+        let from: Vec<ColumnRef> =
+            mapping::formula_refs(col.formula.as_deref().unwrap_or_default())
+                .into_iter()
+                .filter(|(s, _)| s.eq_ignore_ascii_case(source_name))
+                .map(|(_, column)| ColumnRef {
+                    end: end.clone(),
+                    column,
+                })
+                .collect();
+        if !from.is_empty() {
+            out.push(ColumnLineage {
+                to: col.name.clone(),
+                from,
+                function: col.formula.clone(),
+                via: None,
+            });
+        }
+    }
+    out
+}
+
+/// The pairs of the columns whose formulas read a custom SQL's output
+/// (`[<sql_name>/<output column>]`): the warehouse columns that output is made of, as the
+/// SQL's projection resolves them exactly (`table` places a SQL table reference, or says
+/// it cannot be placed).
+fn custom_sql_pairs(
+    columns: &[&DataModelColumn],
+    projection: &projection::Projection,
+    sql_name: &str,
+    table: impl Fn(&sql::TableRef) -> Option<WarehouseTable>,
+) -> Vec<ColumnLineage> {
+    let mut out = Vec::new();
+    for col in columns {
+        let mut from = Vec::new();
+        for (source, output) in mapping::formula_refs(col.formula.as_deref().unwrap_or_default()) {
+            if !source.eq_ignore_ascii_case(sql_name) {
+                continue;
+            }
+            let Some(reads) = projection.reads_of(&output) else {
+                tracing::debug!(
+                    "custom SQL {sql_name:?}: which columns {output:?} reads cannot be told exactly; no column lineage for {:?}",
+                    col.name
+                );
+                continue;
+            };
+            for read in reads {
+                if let Some(table) = table(&read.table) {
+                    from.push(ColumnRef {
+                        end: End::Table { table },
+                        column: read.column,
+                    });
+                }
+            }
+        }
+        if !from.is_empty() {
+            out.push(ColumnLineage {
+                to: col.name.clone(),
+                from,
+                function: col.formula.clone(),
+                via: Some(sql_name.to_owned()),
+            });
+        }
+    }
+    out
 }
 
 impl WorkbookCtx {
-    /// A data model's elements as data models, and the lineage into them.
+    /// A data model as one item: its elements, what each reads, its column pairs.
     pub(super) async fn expand_data_model(&self, dm: DataModel) -> ExpandedModel {
         let selected = self.selected(Candidate {
             kind: "dataModel",
@@ -56,7 +160,7 @@ impl WorkbookCtx {
             return Some((
                 dm.data_model_id.clone(),
                 dm.data_model_url_id.clone(),
-                known.fqns.clone(),
+                known.elements.clone(),
                 vec![Ok(SourceItem::Unchanged { group })],
             ));
         }
@@ -98,7 +202,7 @@ impl WorkbookCtx {
             Ok(v) => v,
             Err(e) => return fail("elements", e),
         };
-        // Fetched; mapping reads the datasets (migrated into this model, read by it).
+        // Fetched; what follows reads the datasets (migrated into this model, read by it).
         self.known(Known::Datasets).await;
         let columns = match columns {
             Ok(v) => v,
@@ -106,7 +210,7 @@ impl WorkbookCtx {
         };
         // Every dataset migrated into this data model, in id order: the datasets map is
         // keyed by urlId, and its order must not reach the output.
-        let mut replaces: Vec<&str> = self
+        let mut replaces: Vec<String> = self
             .datasets
             .get()
             .into_iter()
@@ -115,35 +219,30 @@ impl WorkbookCtx {
                 DatasetEnd::MigratedTo {
                     data_model_id,
                     dataset_id,
-                } if *data_model_id == dm.data_model_id => Some(dataset_id.as_str()),
+                } if *data_model_id == dm.data_model_id => Some(dataset_id.clone()),
                 _ => None,
             })
             .collect();
         replaces.sort_unstable();
         replaces.dedup();
-        let mut items = Vec::new();
-        let mut model = Vec::new();
-        for element in &elements {
-            let cols: Vec<&DataModelColumn> = columns
-                .iter()
-                .filter(|c| c.element_id.as_deref() == Some(element.element_id.as_str()))
-                .collect();
-            let record =
-                mapping::data_model_element(self.options(), &dm, element, &cols, &replaces);
-            model.push(ModelElement {
+        let model: Vec<ModelElement<'_>> = elements
+            .iter()
+            .map(|element| ModelElement {
                 element,
-                fqn: record.fqn(),
-                columns: cols,
-            });
-            self.ctx.status.emitted(record.kind());
-            items.push(Ok(record.into()));
-        }
-        match lineage {
+                columns: columns
+                    .iter()
+                    .filter(|c| c.element_id.as_deref() == Some(element.element_id.as_str()))
+                    .collect(),
+            })
+            .collect();
+        let (source, reads) = match lineage {
             Some(Ok(entries)) => {
                 let tree = LineageTree::new(entries);
+                let mut reads = Vec::new();
                 for target in &model {
-                    items.extend(self.element_lineage_from_tree(&tree, &model, target).await);
+                    reads.push(self.element_reads_from_tree(&tree, &model, target).await);
                 }
+                (LineageSource::Tree, reads)
             }
             other => {
                 if let Some(Err(e)) = other {
@@ -159,82 +258,123 @@ impl WorkbookCtx {
                         ),
                     );
                 }
+                let mut reads = Vec::new();
                 for target in &model {
-                    items.extend(self.element_lineage_from_elements(&model, target).await);
+                    reads.push(self.element_reads_from_elements(&model, target).await);
                 }
+                (LineageSource::Elements, reads)
             }
-        }
-        let fqns: Vec<String> = model.into_iter().map(|m| m.fqn).collect();
-        grouped(&mut items, &group);
-        items.push(Ok(SourceItem::Seen {
-            group,
-            known: KnownGroup {
-                url_id: Some(dm.data_model_url_id.clone()),
-                stamp: dm.updated_at.clone(),
-                fqns: fqns.clone(),
-                end: None,
-            },
-        }));
+        };
+        let item = catalog::DataModel {
+            id: dm.data_model_id.clone(),
+            url_id: dm.data_model_url_id.clone(),
+            name: dm.name.clone(),
+            description: dm.description.clone(),
+            url: dm.url.clone(),
+            path: dm.path.clone(),
+            updated_at: dm.updated_at.clone(),
+            owner: self
+                .options()
+                .include_owners
+                .then(|| self.owners.emails.get(&dm.owner_id).cloned())
+                .flatten(),
+            tags: Vec::new(),
+            elements: model
+                .iter()
+                .zip(reads)
+                .map(|(m, reads)| catalog::DataModelElement {
+                    id: m.element.element_id.clone(),
+                    name: m.element.name.clone(),
+                    element_type: m.element.element_type.clone(),
+                    url: mapping::element_url(&dm.url, &m.element.element_id),
+                    columns: m.columns.iter().map(|c| column(c)).collect(),
+                    upstreams: reads.upstreams,
+                    column_lineage: reads.pairs,
+                })
+                .collect(),
+            replaces_datasets: replaces,
+            lineage: source,
+        };
+        let known_elements: Vec<KnownElement> = item
+            .elements
+            .iter()
+            .map(|e| KnownElement {
+                id: e.id.clone(),
+                name: e.name.clone(),
+                columns: e.columns.iter().map(|c| c.name.clone()).collect(),
+            })
+            .collect();
+        let items = vec![
+            Ok(SourceItem::Item(Item::DataModel(item))),
+            Ok(SourceItem::Seen {
+                group,
+                known: KnownGroup {
+                    url_id: Some(dm.data_model_url_id.clone()),
+                    stamp: dm.updated_at.clone(),
+                    elements: known_elements.clone(),
+                    end: None,
+                },
+            }),
+        ];
         Some((
             dm.data_model_id.clone(),
             dm.data_model_url_id.clone(),
-            fqns,
+            known_elements,
             items,
         ))
     }
 
-    /// Lineage into one element from its entry in the model's lineage tree: tables (with
+    /// What one element reads, from its entry in the model's lineage tree: tables (with
     /// column pairs from formulas such as `[ORDERS/AMOUNT]`), the tables custom SQL names,
     /// siblings and elements of other data models (column pairs from formulas), datasets.
-    async fn element_lineage_from_tree(
+    async fn element_reads_from_tree(
         &self,
         tree: &LineageTree,
         model: &[ModelElement<'_>],
         target: &ModelElement<'_>,
-    ) -> Vec<SourceResult> {
-        let mut edges: BTreeMap<String, (EntityType, Vec<ColumnLineage>, Vec<String>)> =
-            BTreeMap::new();
+    ) -> Reads {
+        let mut reads = Reads::default();
         let mut other_models = Vec::new();
         let mut named = Vec::new();
-        for source_id in tree.direct(&target.element.element_id) {
+        for source_id in tree.direct(target.id()) {
             if let Some(sibling) = model
                 .iter()
-                .find(|m| m.element.element_id == *source_id && m.fqn != target.fqn)
+                .find(|m| m.id() == source_id.as_str() && m.id() != target.id())
             {
                 named.push(sibling.name().to_lowercase());
-                let pairs = mapping::column_pairs(
-                    &target.columns,
-                    &sibling.fqn,
-                    sibling.name(),
-                    &target.fqn,
-                );
-                edges.insert(
-                    sibling.fqn.clone(),
-                    (EntityType::DashboardDataModel, pairs, Vec::new()),
+                let end = End::Element {
+                    element_id: sibling.id().to_owned(),
+                };
+                let pairs = column_pairs(&target.columns, &end, sibling.name());
+                reads.add(
+                    Upstream::Element {
+                        element_id: sibling.id().to_owned(),
+                    },
+                    pairs,
                 );
                 continue;
             }
             match tree.source(source_id) {
                 Some(LineageEntry::Table { inode_id, name, .. }) => {
-                    for table in self.table_fqns_for_inode(inode_id).await {
-                        let mut pairs = mapping::column_pairs(
-                            &target.columns,
-                            &table.fqn,
-                            &table.name,
-                            &target.fqn,
-                        );
-                        if let Some(name) = name.as_deref().filter(|_| pairs.is_empty()) {
-                            pairs = mapping::column_pairs(
-                                &target.columns,
-                                &table.fqn,
-                                name,
-                                &target.fqn,
-                            );
-                        }
-                        named.push(table.name.to_lowercase());
-                        named.extend(name.as_deref().map(str::to_lowercase));
-                        edges.insert(table.fqn, (EntityType::Table, pairs, table.candidates));
+                    let Some(table) = self.table_for_inode(inode_id).await else {
+                        continue;
+                    };
+                    let end = End::Table {
+                        table: table.clone(),
+                    };
+                    let mut pairs = column_pairs(&target.columns, &end, table.table());
+                    if let Some(name) = name.as_deref().filter(|_| pairs.is_empty()) {
+                        pairs = column_pairs(&target.columns, &end, name);
                     }
+                    named.push(table.table().to_lowercase());
+                    named.extend(name.as_deref().map(str::to_lowercase));
+                    reads.add(
+                        Upstream::Table {
+                            table,
+                            source: TableSource::Lineage,
+                        },
+                        pairs,
+                    );
                 }
                 Some(LineageEntry::CustomSql {
                     definition,
@@ -243,62 +383,50 @@ impl WorkbookCtx {
                     ..
                 }) => {
                     named.extend(name.as_deref().map(str::to_lowercase));
-                    if self.mapping.is_empty() {
+                    if self.options().placement.is_empty() {
                         continue;
                     }
                     // Column pairs from the SQL's projection: `[<name>/ID]` in a column's
                     // formula reads the warehouse columns the SQL's `ID` is made of.
-                    let mut pairs = match (name.as_deref(), projection::projection(definition)) {
-                        (Some(sql_name), Ok(projected)) => mapping::custom_sql_column_pairs(
-                            &target.columns,
-                            &projected,
-                            sql_name,
-                            |table| {
-                                self.mapping
-                                    .table_fqns(connection_id.as_deref(), &table.parts)
-                                    .into_iter()
-                                    .next()
-                            },
-                            &target.fqn,
-                        ),
+                    let pairs = match (name.as_deref(), projection::projection(definition)) {
+                        (Some(sql_name), Ok(projected)) => {
+                            custom_sql_pairs(&target.columns, &projected, sql_name, |t| {
+                                let table =
+                                    self.warehouse(connection_id.as_deref(), t.parts.clone(), None);
+                                self.places(&table).then_some(table)
+                            })
+                        }
                         (_, Err(e)) => {
                             tracing::debug!("custom SQL not parsed for column lineage: {e}");
-                            BTreeMap::new()
+                            Vec::new()
                         }
-                        (None, Ok(_)) => BTreeMap::new(),
+                        (None, Ok(_)) => Vec::new(),
                     };
-                    for table in self.tables_in_sql(definition, connection_id.as_deref()) {
-                        let table_pairs = pairs.remove(&table.fqn).unwrap_or_default();
-                        edges
-                            .entry(table.fqn)
-                            .or_insert((EntityType::Table, Vec::new(), table.candidates))
-                            .1
-                            .extend(table_pairs);
-                    }
+                    let tables = self.tables_in_sql(definition, connection_id.as_deref());
+                    reads.add(
+                        Upstream::CustomSql {
+                            name: name.clone(),
+                            tables,
+                        },
+                        pairs,
+                    );
                 }
                 Some(LineageEntry::DataModel { data_model_id, .. }) => {
                     // `<dataModelUrlId>/<elementId>`: the element read.
                     if let Some((_, element_id)) = source_id.split_once('/') {
-                        other_models.push(mapping::data_model_element_fqn(
-                            self.options(),
-                            data_model_id,
-                            element_id,
-                        ));
+                        other_models.push((data_model_id.clone(), element_id.to_owned()));
                     }
                 }
                 Some(LineageEntry::Dataset { inode_id, name, .. }) => {
                     named.extend(name.as_deref().map(str::to_lowercase));
                     let url_id = inode_id.trim_start_matches("inode-");
-                    let fqn = self.datasets.get().and_then(|d| match d.get(url_id)? {
-                        DatasetEnd::Emitted(fqn) => Some(fqn.clone()),
+                    let dataset = self.datasets.get().and_then(|d| match d.get(url_id)? {
+                        DatasetEnd::Emitted(id) => Some(id.clone()),
                         DatasetEnd::MigratedTo { .. } => None,
                     });
-                    // A dataset data model has no columns: no pairs.
-                    if let Some(fqn) = fqn {
-                        edges.insert(
-                            fqn,
-                            (EntityType::DashboardDataModel, Vec::new(), Vec::new()),
-                        );
+                    // A dataset has no columns: no pairs.
+                    if let Some(dataset_id) = dataset {
+                        reads.add(Upstream::Dataset { dataset_id }, Vec::new());
                     }
                 }
                 _ => {}
@@ -307,7 +435,11 @@ impl WorkbookCtx {
         // An element of another data model: its columns are the formula sources that are
         // neither siblings nor tables. With one such model read, they are its columns.
         let only_one = other_models.len() == 1;
-        for fqn in other_models {
+        for (data_model_id, element_id) in other_models {
+            let end = End::DataModelElement {
+                data_model_id: data_model_id.clone(),
+                element_id: element_id.clone(),
+            };
             let pairs = if only_one {
                 let source = target
                     .columns
@@ -315,73 +447,67 @@ impl WorkbookCtx {
                     .flat_map(|c| mapping::formula_refs(c.formula.as_deref().unwrap_or_default()))
                     .map(|(source, _)| source)
                     .find(|source| !named.contains(&source.to_lowercase()));
-                source.map_or_else(Vec::new, |s| {
-                    mapping::column_pairs(&target.columns, &fqn, &s, &target.fqn)
-                })
+                source.map_or_else(Vec::new, |s| column_pairs(&target.columns, &end, &s))
             } else {
                 Vec::new()
             };
-            edges.insert(fqn, (EntityType::DashboardDataModel, pairs, Vec::new()));
+            reads.add(
+                Upstream::DataModelElement {
+                    data_model_id,
+                    element_id,
+                },
+                pairs,
+            );
         }
-        edges
-            .into_iter()
-            .map(|(from, (from_type, pairs, candidates))| {
-                Ok(self.lineage(
-                    from_type,
-                    &from,
-                    EntityType::DashboardDataModel,
-                    &target.fqn,
-                    pairs,
-                    candidates,
-                ))
-            })
-            .collect()
+        reads
     }
 
-    /// Lineage into one element on an older deployment: from its `sourceTable`, and from the
-    /// sibling elements its formulas read (`[Sibling/Column]`).
-    async fn element_lineage_from_elements(
+    /// What one element reads on an older deployment: its `sourceTable`, and the sibling
+    /// elements its formulas read (`[Sibling/Column]`).
+    async fn element_reads_from_elements(
         &self,
         model: &[ModelElement<'_>],
         target: &ModelElement<'_>,
-    ) -> Vec<SourceResult> {
-        let mut items = Vec::new();
+    ) -> Reads {
+        let mut reads = Reads::default();
         if let Some(inode) = &target.element.source_table {
-            for table in self.table_fqns_for_inode(inode).await {
-                let pairs =
-                    mapping::column_pairs(&target.columns, &table.fqn, &table.name, &target.fqn);
-                items.push(Ok(self.lineage(
-                    EntityType::Table,
-                    &table.fqn,
-                    EntityType::DashboardDataModel,
-                    &target.fqn,
+            if let Some(table) = self.table_for_inode(inode).await {
+                let end = End::Table {
+                    table: table.clone(),
+                };
+                let pairs = column_pairs(&target.columns, &end, table.table());
+                reads.add(
+                    Upstream::Table {
+                        table,
+                        source: TableSource::Lineage,
+                    },
                     pairs,
-                    table.candidates,
-                )));
+                );
             }
         }
-        let mut siblings: BTreeMap<String, &ModelElement<'_>> = BTreeMap::new();
+        let mut siblings: BTreeMap<&str, &ModelElement<'_>> = BTreeMap::new();
         for col in &target.columns {
             for (source, _) in mapping::formula_refs(col.formula.as_deref().unwrap_or_default()) {
                 if let Some(sibling) = model
                     .iter()
-                    .find(|m| m.name().eq_ignore_ascii_case(&source) && m.fqn != target.fqn)
+                    .find(|m| m.name().eq_ignore_ascii_case(&source) && m.id() != target.id())
                 {
-                    siblings.insert(sibling.fqn.clone(), sibling);
+                    siblings.insert(sibling.id(), sibling);
                 }
             }
         }
-        for (fqn, sibling) in siblings {
-            let pairs = mapping::column_pairs(&target.columns, &fqn, sibling.name(), &target.fqn);
-            items.push(Ok(self.lineage(
-                EntityType::DashboardDataModel,
-                &fqn,
-                EntityType::DashboardDataModel,
-                &target.fqn,
+        for (id, sibling) in siblings {
+            let end = End::Element {
+                element_id: id.to_owned(),
+            };
+            let pairs = column_pairs(&target.columns, &end, sibling.name());
+            reads.add(
+                Upstream::Element {
+                    element_id: id.to_owned(),
+                },
                 pairs,
-                Vec::new(),
-            )));
+            );
         }
-        items
+        reads
     }
 }

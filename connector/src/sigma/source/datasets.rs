@@ -1,15 +1,14 @@
-//! Sigma datasets (`/v2/datasets`, retired by Sigma as a data source on 2026-09-15) as data
-//! models, by migration state: a migrated dataset is not emitted (the data model it became
-//! stands for it, and says so in `refs.replacesDatasets`); any other is emitted with its
-//! `migrationStatus`, and with the lineage from the tables behind it
-//! (`/v2/datasets/{id}/sources` → `/v2/connections/paths/{inodeId}`), since an element that
-//! reads it no longer has SQL to name them.
+//! Sigma datasets (`/v2/datasets`, retired by Sigma as a data source on 2026-09-15), by
+//! migration state: a migrated dataset stands for nothing of its own (the data model it
+//! became stands for it, and says so in `replacesDatasets`); any other stands for itself,
+//! with the tables behind it (`/v2/datasets/{id}/sources` → `/v2/connections/paths/{inodeId}`),
+//! since an element that reads it no longer has SQL to name them.
 
 use super::*;
 use crate::sigma::endpoints::Answer;
 
 impl WorkbookCtx {
-    /// A dataset's records, and what stands for it (by its urlId) for the elements that
+    /// A dataset's item, and what stands for it (by its urlId) for the elements that
     /// read it.
     pub(super) async fn dataset(
         &self,
@@ -60,38 +59,39 @@ impl WorkbookCtx {
                 known: KnownGroup {
                     url_id: url_id.clone(),
                     stamp: stamp.clone(),
-                    fqns: Vec::new(),
+                    elements: Vec::new(),
                     end: Some(end.clone()),
                 },
             })
         };
-        if ds.migration_status.as_deref() == Some("migrated") {
-            if let Some(target) = &ds.migration_to_data_model {
+        let mut item = catalog::Dataset {
+            id: ds.dataset_id.clone(),
+            url_id: url_id.clone(),
+            name: ds.name.clone(),
+            description: ds.description.clone(),
+            url: ds.url.clone(),
+            updated_at: ds.updated_at.clone(),
+            migration_status: ds.migration_status.clone(),
+            migrated_to: ds
+                .migration_to_data_model
+                .as_ref()
+                .map(|m| m.data_model_id.clone()),
+            upstreams: Vec::new(),
+        };
+        if item.is_migrated() {
+            if let Some(target) = &item.migrated_to {
                 self.ctx.status.skipped("migrated dataset");
                 let end = DatasetEnd::MigratedTo {
-                    data_model_id: target.data_model_id.clone(),
+                    data_model_id: target.clone(),
                     dataset_id: ds.dataset_id.clone(),
                 };
-                return (vec![seen(&end)], url_id.clone().map(|u| (u, end)));
+                let items = vec![Ok(Item::Dataset(item).into()), seen(&end)];
+                return (items, url_id.clone().map(|u| (u, end)));
             }
         }
-        let record = mapping::dataset(self.options(), &ds);
-        let fqn = record.fqn();
-        self.ctx.status.emitted(record.kind());
-        let mut items = vec![Ok(record.into())];
-        for table in self.dataset_tables(&ds).await {
-            items.push(Ok(self.lineage(
-                EntityType::Table,
-                &table.fqn,
-                EntityType::DashboardDataModel,
-                &fqn,
-                Vec::new(),
-                table.candidates,
-            )));
-        }
-        grouped(&mut items, &group);
-        let end = DatasetEnd::Emitted(fqn);
-        items.push(seen(&end));
+        item.upstreams = self.dataset_tables(&ds).await;
+        let end = DatasetEnd::Emitted(ds.dataset_id.clone());
+        let items = vec![Ok(Item::Dataset(item).into()), seen(&end)];
         (items, url_id.clone().map(|u| (u, end)))
     }
 
@@ -99,9 +99,9 @@ impl WorkbookCtx {
     /// means the dataset API is gone from this org: said once, and not asked again this run;
     /// later, it is that dataset's own answer. A 409 `inode_archived` means
     /// the dataset has no table any more, which is not a failure.
-    async fn dataset_tables(&self, ds: &Dataset) -> Vec<TableEnd> {
+    async fn dataset_tables(&self, ds: &Dataset) -> Vec<WarehouseTable> {
         let endpoints = &self.ctx.endpoints;
-        if self.mapping.is_empty() || endpoints.is_missing(Endpoint::DatasetSources) {
+        if self.options().placement.is_empty() || endpoints.is_missing(Endpoint::DatasetSources) {
             return Vec::new();
         }
         // The first call probes alone: a dataset API retired everywhere costs one 404 or 410,
@@ -153,7 +153,7 @@ impl WorkbookCtx {
         let mut out = Vec::new();
         for source in sources {
             if let Some(inode) = source.inode_id.filter(|_| source.source_type == "table") {
-                out.extend(self.table_fqns_for_inode(&inode).await);
+                out.extend(self.table_for_inode(&inode).await);
             }
         }
         out

@@ -1,36 +1,96 @@
-//! Sigma workbooks and reports (documents of pages of elements): each as its charts, then
-//! its dashboard, then the lineage into it.
+//! Sigma workbooks and reports (documents of pages of elements): each as one item, its
+//! elements with their columns, what each reads and the column pairs its formulas say.
 //!
 //! Today's Sigma answers a document's elements and lineage in one listing each
 //! (`/elements`, `/lineage`); an older deployment answers 404 there, and the source falls
 //! back to one listing per page and one lineage graph per chart, deciding once per run
-//! (`endpoints.rs`). Both paths yield the same records. Without the document-level
+//! (`endpoints.rs`). Both paths yield the same items. Without the document-level
 //! `/queries`, the older per-element `/elements/{id}/query` is asked, only for the charts
 //! whose tables the lineage graph did not resolve, so SQL-named tables still reach the
 //! lineage.
 
 use super::*;
+use crate::catalog::{ColumnLineage, TableSource, Upstream};
 use crate::sigma::api::DocumentKind;
 use crate::sigma::endpoints::{Answer, Endpoint, says_absent};
 use crate::sigma::lineage::LineageTree;
 use crate::sigma::model::{Document, ElementQuery, LineageEntry};
 
-use super::element_columns::{self, ElementEdge};
+use super::element_columns;
 
-/// A document's element data models and the lineage into them.
-struct ElementModels {
-    records: Vec<Record>,
-    lineage: Vec<ElementEdge>,
+/// What a document's charts read: per element, its upstreams; and the warehouse table
+/// behind each `inode-` the lineage named (`None`: not placed).
+#[derive(Debug, Default)]
+struct DocumentReads {
+    upstreams: BTreeMap<String, Vec<Upstream>>,
+    by_inode: BTreeMap<String, Option<WarehouseTable>>,
+    /// Per element, the data models it reads with their elements (what its columns'
+    /// `[Element/Column]` formulas may name).
+    models: BTreeMap<String, Vec<(String, Vec<KnownElement>)>>,
+}
+
+impl DocumentReads {
+    /// An element reads data model `id` (whose elements are `elements`).
+    fn add_model(
+        &mut self,
+        element_id: &str,
+        id: String,
+        elements: Vec<KnownElement>,
+        via: Option<String>,
+    ) {
+        let list = self.models.entry(element_id.to_owned()).or_default();
+        if !list.iter().any(|(known, _)| *known == id) {
+            list.push((id.clone(), elements.clone()));
+        }
+        self.add(
+            element_id,
+            Upstream::DataModel {
+                data_model_id: id,
+                elements: elements.into_iter().map(|e| e.id).collect(),
+                via_dataset: via,
+            },
+        );
+    }
+
+    fn add(&mut self, element_id: &str, upstream: Upstream) {
+        let list = self.upstreams.entry(element_id.to_owned()).or_default();
+        if !list.contains(&upstream) {
+            list.push(upstream);
+        }
+    }
+}
+
+/// A document's element columns and their pairs, by element id.
+#[derive(Debug, Default)]
+struct ElementColumns {
+    columns: BTreeMap<String, Vec<catalog::Column>>,
+    pairs: BTreeMap<String, Vec<ColumnLineage>>,
+}
+
+fn kind_of(kind: DocumentKind) -> catalog::DocumentKind {
+    match kind {
+        DocumentKind::Workbook => catalog::DocumentKind::Workbook,
+        DocumentKind::Report => catalog::DocumentKind::Report,
+    }
 }
 
 /// What a chart reads, as either lineage call says it.
-enum Upstream {
+enum ChartUpstream {
     Table(String),
     DataModel {
         url_id: Option<String>,
         id: Option<String>,
     },
     Dataset(String),
+    /// A custom SQL source (the lineage tree's; its tables also come from the element's
+    /// SQL in `/queries`, which is what decides the document's tables).
+    CustomSql {
+        name: Option<String>,
+        definition: String,
+        connection_id: Option<String>,
+    },
+    /// A sibling element the chart reads directly.
+    Element(String),
 }
 
 impl WorkbookCtx {
@@ -69,9 +129,7 @@ impl WorkbookCtx {
             status.skipped(unchanged);
             return vec![Ok(SourceItem::Unchanged { group })];
         }
-        let mut items = self.expand_changed_document(&doc).await;
-        grouped(&mut items, &group);
-        items
+        self.expand_changed_document(&doc).await
     }
 
     /// The document-level `/elements` listing, when the org has it (`None`: it does not).
@@ -202,7 +260,7 @@ impl WorkbookCtx {
                 Some(HashMap::new())
             }
         };
-        let elements = match self.document_elements(doc, &pages, all).await {
+        let elements_listed = match self.document_elements(doc, &pages, all).await {
             Ok(e) => e,
             Err(e) => return fail("elements", &e),
         };
@@ -211,61 +269,64 @@ impl WorkbookCtx {
             Err(e) => return fail("columns", &e),
         };
 
-        // Charts, in page and element order.
-        let mut items = Vec::new();
-        let mut charts: Vec<(&WorkbookElement, Record)> = Vec::new();
-        let mut chart_names: Vec<String> = Vec::new();
-        for (index, (page, element)) in elements.iter().enumerate() {
+        // Elements, in page and element order; what charts read.
+        let mut elements = Vec::new();
+        let mut charts: Vec<&WorkbookElement> = Vec::new();
+        for (index, (page, element)) in elements_listed.iter().enumerate() {
             let page = &pages[*page];
-            if !mapping::is_chart(element) {
-                status.skipped("non-chart element");
-                continue;
-            }
+            let is_chart = mapping::is_chart(element);
             let name = mapping::element_display_name(element, page, index);
-            if !self.options().chart_filter.allows(&name) {
+            if !is_chart {
+                status.skipped("non-chart element");
+            } else if !self.options().chart_filter.allows(&name) {
                 status.filtered("chart");
                 continue;
+            } else {
+                charts.push(element);
             }
-            let record = mapping::chart(self.options(), doc, page, element, &name);
-            charts.push((element, record));
-            chart_names.push(name);
+            elements.push(catalog::Element {
+                id: element.element_id.clone(),
+                page_id: page.page_id.clone(),
+                name: element.name.clone(),
+                display_name: name,
+                element_type: element.element_type.clone(),
+                visualization_type: element.vizualization_type.clone(),
+                is_chart,
+                error: element.error.clone(),
+                url: mapping::element_url(&doc.url, &element.element_id),
+                columns: Vec::new(),
+                upstreams: Vec::new(),
+                column_lineage: Vec::new(),
+            });
         }
 
         let upstream = self.charts_upstream(doc, &charts).await;
         let mut element_tables: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (element_id, node) in &upstream {
-            if let Upstream::Table(inode) = node {
+            if let ChartUpstream::Table(inode) = node {
                 element_tables
                     .entry(element_id.clone())
                     .or_default()
                     .insert(inode.clone());
             }
         }
-        let mut ends = self
+        let mut reads = self
             .document_sources(doc, &charts, upstream, sql_by_element)
             .await;
-
-        let chart_fqns: Vec<String> = charts.iter().map(|(_, d)| d.fqn()).collect();
-        let element_models = self
-            .element_models(
-                doc,
-                &charts,
-                &chart_names,
-                &columns,
-                &element_tables,
-                &mut ends,
-            )
+        let mut element_columns = self
+            .element_models(&elements, &columns, &element_tables, &mut reads)
             .await;
-        for (_, record) in charts {
-            status.emitted(record.kind());
-            items.push(Ok(record.into()));
+        for element in &mut elements {
+            element.upstreams = reads.upstreams.remove(&element.id).unwrap_or_default();
+            element.columns = element_columns
+                .columns
+                .remove(&element.id)
+                .unwrap_or_default();
+            element.column_lineage = element_columns
+                .pairs
+                .remove(&element.id)
+                .unwrap_or_default();
         }
-        let mut element_model_fqns = Vec::new();
-        for model in &element_models.records {
-            element_model_fqns.push(model.fqn());
-            status.emitted(model.kind());
-        }
-        items.extend(element_models.records.into_iter().map(|r| Ok(r.into())));
         let owner = if self.options().include_owners {
             match (
                 self.owners.emails.get(&doc.owner_id),
@@ -306,45 +367,27 @@ impl WorkbookCtx {
         } else {
             Vec::new()
         };
-        let data_model_fqns: Vec<String> = ends.data_models.iter().cloned().collect();
-        let mut listed_models = data_model_fqns.clone();
-        listed_models.extend(element_model_fqns);
-        let dashboard =
-            mapping::dashboard(self.options(), doc, chart_fqns, listed_models, owner, tags);
-        let dashboard_fqn = dashboard.fqn();
-        status.emitted(dashboard.kind());
-        items.push(Ok(dashboard.into()));
-        for dm in data_model_fqns {
-            items.push(Ok(self.lineage(
-                EntityType::DashboardDataModel,
-                &dm,
-                EntityType::Dashboard,
-                &dashboard_fqn,
-                Vec::new(),
-                Vec::new(),
-            )));
-        }
-        for table in ends.tables.into_values() {
-            items.push(Ok(self.lineage(
-                EntityType::Table,
-                &table.fqn,
-                EntityType::Dashboard,
-                &dashboard_fqn,
-                Vec::new(),
-                table.candidates,
-            )));
-        }
-        for edge in element_models.lineage {
-            items.push(Ok(self.lineage(
-                edge.from_type,
-                &edge.from,
-                EntityType::DashboardDataModel,
-                &edge.to,
-                edge.pairs,
-                edge.candidates,
-            )));
-        }
-        items
+        let item = catalog::Document {
+            id: doc.id.clone(),
+            url_id: doc.url_id.clone(),
+            kind: kind_of(doc.kind),
+            name: doc.name.clone(),
+            description: doc.description.clone(),
+            url: doc.url.clone(),
+            path: doc.path.clone(),
+            updated_at: doc.updated_at.clone(),
+            owner,
+            tags,
+            pages: pages
+                .iter()
+                .map(|p| catalog::Page {
+                    id: p.page_id.clone(),
+                    name: p.name.clone(),
+                })
+                .collect(),
+            elements,
+        };
+        vec![Ok(Item::Document(item).into())]
     }
 
     /// Every element's columns, from the document's `/columns` (one listing; Sigma 2026).
@@ -379,17 +422,14 @@ impl WorkbookCtx {
         }
     }
 
-    /// One data model per chart element that has columns, and the column lineage into it
-    /// from the tables and the other elements its columns read (see `element_columns.rs`).
+    /// Each chart element's columns, and what they read (see `element_columns.rs`).
     async fn element_models(
         &self,
-        doc: &Document,
-        charts: &[(&WorkbookElement, Record)],
-        names: &[String],
+        elements: &[catalog::Element],
         columns: &[ElementColumn],
         element_tables: &BTreeMap<String, BTreeSet<String>>,
-        ends: &mut WorkbookEnds,
-    ) -> ElementModels {
+        reads: &mut DocumentReads,
+    ) -> ElementColumns {
         // Warehouse columns name their table (`inode-<urlId>/<COLUMN>`): the tables the
         // lineage did not already resolve are resolved here (cached per run).
         let named: BTreeSet<&str> = columns
@@ -397,11 +437,11 @@ impl WorkbookCtx {
             .filter_map(|c| element_columns::warehouse_column(c.column_id.as_deref()?))
             .map(|(inode, _)| inode)
             .collect();
-        if !self.mapping.is_empty() {
+        if !self.options().placement.is_empty() {
             for inode in named {
-                if !ends.by_inode.contains_key(inode) {
-                    let tables = self.table_fqns_for_inode(inode).await;
-                    ends.by_inode.insert(inode.to_owned(), tables);
+                if !reads.by_inode.contains_key(inode) {
+                    let table = self.table_for_inode(inode).await;
+                    reads.by_inode.insert(inode.to_owned(), table);
                 }
             }
         }
@@ -411,31 +451,48 @@ impl WorkbookCtx {
                 by_element.entry(element_id).or_default().push(column);
             }
         }
+        let mut out = ElementColumns::default();
         let mut models = Vec::new();
-        let mut records = Vec::new();
-        for ((element, _), name) in charts.iter().zip(names) {
-            let Some(cols) = by_element.get(element.element_id.as_str()) else {
+        for element in elements.iter().filter(|e| e.is_chart) {
+            let Some(cols) = by_element.get(element.id.as_str()) else {
                 continue;
             };
-            let record = mapping::element_data_model(self.options(), doc, element, name, cols);
             let tables = element_tables
-                .get(&element.element_id)
+                .get(&element.id)
                 .into_iter()
                 .flatten()
-                .filter_map(|inode| ends.by_inode.get(inode))
-                .flatten()
-                .cloned()
+                .filter_map(|inode| reads.by_inode.get(inode).cloned().flatten())
                 .collect();
+            out.columns.insert(
+                element.id.clone(),
+                cols.iter()
+                    .map(|c| catalog::Column {
+                        column_id: c.column_id.clone(),
+                        name: c.label().unwrap_or_default().to_owned(),
+                        label: c.label.clone(),
+                        formula: c.formula.clone(),
+                        column_type: c.r#type.clone(),
+                        description: None,
+                    })
+                    .collect(),
+            );
             models.push(element_columns::ElementModel::new(
-                name.clone(),
-                record.fqn(),
+                element.id.clone(),
+                element.display_name.clone(),
                 cols.clone(),
                 tables,
+                reads.models.get(&element.id).cloned().unwrap_or_default(),
             ));
-            records.push(record);
         }
-        let lineage = element_columns::lineage(&models, &ends.by_inode);
-        ElementModels { records, lineage }
+        let pairs = element_columns::lineage(&models, &reads.by_inode);
+        for (element, pairs) in elements
+            .iter()
+            .filter(|e| e.is_chart && by_element.contains_key(e.id.as_str()))
+            .zip(pairs)
+        {
+            out.pairs.insert(element.id.clone(), pairs);
+        }
+        out
     }
 
     /// What the charts read: from the document's lineage tree in one listing when the org
@@ -444,8 +501,8 @@ impl WorkbookCtx {
     async fn charts_upstream(
         &self,
         doc: &Document,
-        charts: &[(&WorkbookElement, Record)],
-    ) -> Vec<(String, Upstream)> {
+        charts: &[&WorkbookElement],
+    ) -> Vec<(String, ChartUpstream)> {
         let status = &self.ctx.status;
         let endpoint = match doc.kind {
             DocumentKind::Workbook => Endpoint::WorkbookLineage,
@@ -464,25 +521,43 @@ impl WorkbookCtx {
             Some(Ok(entries)) => {
                 let tree = LineageTree::new(entries);
                 let mut out = Vec::new();
-                for (element, _) in charts {
+                for element in charts {
+                    for read in tree.direct(&element.element_id) {
+                        if tree.is_element(read) && *read != element.element_id {
+                            out.push((
+                                element.element_id.clone(),
+                                ChartUpstream::Element(read.clone()),
+                            ));
+                        }
+                    }
                     for source in tree.data_sources(&element.element_id) {
                         let upstream = match source {
                             LineageEntry::Table { inode_id, .. } => {
-                                Upstream::Table(inode_id.clone())
+                                ChartUpstream::Table(inode_id.clone())
                             }
                             LineageEntry::Dataset { inode_id, .. } => {
-                                Upstream::Dataset(inode_id.clone())
+                                ChartUpstream::Dataset(inode_id.clone())
                             }
                             LineageEntry::DataModel {
                                 data_model_id,
                                 datasource_id,
                                 ..
-                            } => Upstream::DataModel {
+                            } => ChartUpstream::DataModel {
                                 url_id: datasource_id
                                     .as_deref()
                                     .and_then(|d| d.strip_prefix("inode-"))
                                     .map(str::to_owned),
                                 id: Some(data_model_id.clone()),
+                            },
+                            LineageEntry::CustomSql {
+                                definition,
+                                connection_id,
+                                name,
+                                ..
+                            } => ChartUpstream::CustomSql {
+                                name: name.clone(),
+                                definition: definition.clone(),
+                                connection_id: connection_id.clone(),
                             },
                             _ => continue,
                         };
@@ -505,7 +580,7 @@ impl WorkbookCtx {
             ),
             None => {}
         }
-        let element_ids: Vec<String> = charts.iter().map(|(e, _)| e.element_id.clone()).collect();
+        let element_ids: Vec<String> = charts.iter().map(|e| e.element_id.clone()).collect();
         let api = self.ctx.api.clone();
         let (kind, id) = (doc.kind, doc.id.clone());
         let results: Vec<(String, Result<Option<ElementLineage>, ClientError>)> =
@@ -540,9 +615,9 @@ impl WorkbookCtx {
             };
             for node in lineage.iter().flat_map(upstream_sources) {
                 let upstream = match node.node_type.as_str() {
-                    "table" => Upstream::Table(node.node_id.clone()),
-                    "dataset" => Upstream::Dataset(node.node_id.clone()),
-                    "data-model" => Upstream::DataModel {
+                    "table" => ChartUpstream::Table(node.node_id.clone()),
+                    "dataset" => ChartUpstream::Dataset(node.node_id.clone()),
+                    "data-model" => ChartUpstream::DataModel {
                         url_id: Some(node.node_id.trim_start_matches("inode-").to_owned()),
                         id: None,
                     },
@@ -554,77 +629,112 @@ impl WorkbookCtx {
         out
     }
 
-    /// What the document's charts read: data models (by FQN) and warehouse tables, from
-    /// their lineage and each element's SQL. `sql_by_element` is `None` when the
-    /// deployment has no `/queries`: then the charts whose ends the lineage did not
+    /// What each of the document's charts reads: data models, datasets and warehouse
+    /// tables, from their lineage and each element's SQL. `sql_by_element` is `None` when
+    /// the deployment has no `/queries`: then the charts whose ends the lineage did not
     /// resolve are asked for their SQL one by one (the older surface's call).
     async fn document_sources(
         &self,
         doc: &Document,
-        charts: &[(&WorkbookElement, Record)],
-        upstream: Vec<(String, Upstream)>,
+        charts: &[&WorkbookElement],
+        upstream: Vec<(String, ChartUpstream)>,
         sql_by_element: Option<HashMap<String, String>>,
-    ) -> WorkbookEnds {
-        let mut ends = WorkbookEnds::default();
+    ) -> DocumentReads {
+        let mut reads = DocumentReads::default();
         let mut inodes: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut read = Vec::new();
         for (element_id, node) in upstream {
             match node {
-                Upstream::Table(inode) => inodes.entry(inode).or_default().push(element_id),
+                ChartUpstream::Table(inode) => inodes.entry(inode).or_default().push(element_id),
                 other => read.push((element_id, other)),
             }
         }
+        let placement_empty = self.options().placement.is_empty();
         let mut connections_seen = BTreeSet::new();
         // Charts with at least one end the lineage graph resolved.
         let mut resolved: BTreeSet<String> = BTreeSet::new();
         // Warehouse tables first: they need no other phase.
-        if !self.mapping.is_empty() {
+        if !placement_empty {
             for (inode, readers) in &inodes {
                 if let Ok(Some(path)) = self.ctx.connection_path(inode).await {
                     connections_seen.insert(path.connection_id.clone());
                 }
-                let tables = self.table_fqns_for_inode(inode).await;
-                if !tables.is_empty() {
+                let table = self.table_for_inode(inode).await;
+                if let Some(table) = &table {
                     resolved.extend(readers.iter().cloned());
+                    for reader in readers {
+                        reads.add(
+                            reader,
+                            Upstream::Table {
+                                table: table.clone(),
+                                source: TableSource::Lineage,
+                            },
+                        );
+                    }
                 }
-                ends.by_inode.insert(inode.clone(), tables.clone());
-                for table in tables {
-                    ends.tables.entry(table.fqn.clone()).or_insert(table);
-                }
+                reads.by_inode.insert(inode.clone(), table);
             }
         }
         // Data models and datasets: once every one is known.
         self.known(Known::DataModels).await;
         let models = self.models.get();
         let datasets = self.datasets.get();
+        let model = |id: Option<&str>, url_id: Option<&str>| {
+            models
+                .and_then(|m| m.get(id, url_id))
+                .map(|(id, elements)| (id.to_owned(), elements.to_vec()))
+        };
         for (element_id, node) in read {
             match node {
-                Upstream::Table(_) => {}
-                Upstream::DataModel { url_id, id } => {
-                    let fqns = models.and_then(|m| {
-                        id.as_ref()
-                            .and_then(|id| m.by_id.get(id))
-                            .or_else(|| url_id.as_ref().and_then(|u| m.data_models.get(u)))
-                    });
-                    if let Some(fqns) = fqns.filter(|f| !f.is_empty()) {
-                        ends.data_models.extend(fqns.iter().cloned());
+                ChartUpstream::Table(_) => {}
+                ChartUpstream::Element(id) => {
+                    reads.add(&element_id, Upstream::Element { element_id: id })
+                }
+                ChartUpstream::CustomSql {
+                    name,
+                    definition,
+                    connection_id,
+                } => {
+                    let tables = if placement_empty {
+                        Vec::new()
+                    } else {
+                        self.tables_in_sql(&definition, connection_id.as_deref())
+                    };
+                    reads.add(&element_id, Upstream::CustomSql { name, tables });
+                }
+                ChartUpstream::DataModel { url_id, id } => {
+                    if let Some((data_model_id, elements)) = model(id.as_deref(), url_id.as_deref())
+                    {
+                        reads.add_model(&element_id, data_model_id, elements, None);
                         resolved.insert(element_id);
                     }
                 }
-                Upstream::Dataset(inode) => {
+                ChartUpstream::Dataset(inode) => {
                     let url_id = inode.trim_start_matches("inode-");
                     match datasets.and_then(|d| d.get(url_id)) {
-                        Some(DatasetEnd::Emitted(fqn)) => {
-                            ends.data_models.insert(fqn.clone());
+                        Some(DatasetEnd::Emitted(dataset_id)) => {
+                            reads.add(
+                                &element_id,
+                                Upstream::Dataset {
+                                    dataset_id: dataset_id.clone(),
+                                },
+                            );
                             resolved.insert(element_id);
                         }
                         // A migrated dataset: its data model stands for it.
-                        Some(DatasetEnd::MigratedTo { data_model_id, .. }) => {
-                            if let Some(fqns) = models
-                                .and_then(|m| m.by_id.get(data_model_id))
-                                .filter(|f| !f.is_empty())
+                        Some(DatasetEnd::MigratedTo {
+                            data_model_id,
+                            dataset_id,
+                        }) => {
+                            if let Some((data_model_id, elements)) =
+                                model(Some(data_model_id), None)
                             {
-                                ends.data_models.extend(fqns.iter().cloned());
+                                reads.add_model(
+                                    &element_id,
+                                    data_model_id,
+                                    elements,
+                                    Some(dataset_id.clone()),
+                                );
                                 resolved.insert(element_id);
                             }
                         }
@@ -633,11 +743,11 @@ impl WorkbookCtx {
                 }
             }
         }
-        if self.mapping.is_empty() {
-            return ends;
+        if placement_empty {
+            return reads;
         }
         // SQL names tables without a connection: when every inode table of this document
-        // is on one connection, that is the connection; otherwise the prefixes decide.
+        // is on one connection, that is the connection; otherwise the platform decides.
         let connection = (connections_seen.len() == 1)
             .then(|| connections_seen.iter().next().cloned())
             .flatten();
@@ -646,21 +756,27 @@ impl WorkbookCtx {
             None => {
                 let unresolved: Vec<String> = charts
                     .iter()
-                    .map(|(e, _)| e.element_id.clone())
+                    .map(|e| e.element_id.clone())
                     .filter(|id| !resolved.contains(id))
                     .collect();
                 self.element_sql(doc, unresolved).await
             }
         };
-        for (element, _) in charts {
+        for element in charts {
             let Some(sql_text) = sql_by_element.get(&element.element_id) else {
                 continue;
             };
             for table in self.tables_in_sql(sql_text, connection.as_deref()) {
-                ends.tables.entry(table.fqn.clone()).or_insert(table);
+                reads.add(
+                    &element.element_id,
+                    Upstream::Table {
+                        table,
+                        source: TableSource::Sql,
+                    },
+                );
             }
         }
-        ends
+        reads
     }
 
     /// The SQL of some of a document's elements, one `/elements/{id}/query` each (8 at a

@@ -1,4 +1,4 @@
-//! Column lineage into workbook and report elements, from the document's `/columns`.
+//! Column pairs into workbook and report elements, from the document's `/columns`.
 //!
 //! Each element column says what it reads, exactly, and nothing here pairs columns by
 //! matching their names:
@@ -7,6 +7,9 @@
 //!   reads: that table's column;
 //! - `[Element/Column]`, where `Element` is another chart of the same document (one of that
 //!   name) with a column `Column`: that element's data model column;
+//! - `[Element/Column]` otherwise, where `Element` is an element of a data model the chart's
+//!   lineage says it reads (exactly one of that name across those data models) that has a
+//!   column `Column`: that data model element's column;
 //! - `[Column]`, a column of the element's own: whatever that column reads, transitively
 //!   (cycles end where they start).
 //!
@@ -15,29 +18,31 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::records::{ColumnLineage, EntityType, column_name, fqn};
+use crate::catalog::{ColumnLineage, ColumnRef, End, WarehouseTable};
 use crate::sigma::mapping;
+use crate::sigma::memory::KnownElement;
 use crate::sigma::model::ElementColumn;
 
-use super::TableEnd;
-
-/// One chart element's data model: its name in formulas, FQN, columns and the tables its
-/// lineage says it reads.
+/// One chart element with columns: its id, its name in formulas, its columns and the
+/// tables its lineage says it reads.
 pub(super) struct ElementModel<'a> {
+    id: String,
     name: String,
-    fqn: String,
     columns: Vec<&'a ElementColumn>,
-    tables: Vec<TableEnd>,
+    tables: Vec<WarehouseTable>,
+    /// The data models its lineage says it reads, with their elements.
+    data_models: Vec<(String, Vec<KnownElement>)>,
     /// Lower-cased label -> the first column of that label.
     by_label: BTreeMap<String, &'a ElementColumn>,
 }
 
 impl<'a> ElementModel<'a> {
     pub fn new(
+        id: String,
         name: String,
-        fqn: String,
         columns: Vec<&'a ElementColumn>,
-        tables: Vec<TableEnd>,
+        tables: Vec<WarehouseTable>,
+        data_models: Vec<(String, Vec<KnownElement>)>,
     ) -> Self {
         let mut by_label = BTreeMap::new();
         for column in &columns {
@@ -46,23 +51,14 @@ impl<'a> ElementModel<'a> {
                 .or_insert(*column);
         }
         Self {
+            id,
             name,
-            fqn,
             columns,
             tables,
+            data_models,
             by_label,
         }
     }
-}
-
-/// One lineage edge into an element's data model.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct ElementEdge {
-    pub from_type: EntityType,
-    pub from: String,
-    pub to: String,
-    pub pairs: Vec<ColumnLineage>,
-    pub candidates: Vec<String>,
 }
 
 /// `inode-<urlId>/<COLUMN>` as `(inode-<urlId>, COLUMN)`.
@@ -72,21 +68,8 @@ pub(super) fn warehouse_column(column_id: &str) -> Option<(&str, &str)> {
         .then_some((inode, column))
 }
 
-/// What one source end gives an element: its type, further FQN candidates and the source
-/// columns read, per element column.
-struct SourceEnd {
-    from_type: EntityType,
-    candidates: Vec<String>,
-    /// Target column name -> source column FQNs.
-    pairs: BTreeMap<String, BTreeSet<String>>,
-}
-
-/// Source end FQN -> what it gives.
-type Sources = BTreeMap<String, SourceEnd>;
-
-/// The source columns one element column reads, as `(from FQN, whether it is a table,
-/// candidates, column FQN)`.
-type Reads = BTreeSet<(String, bool, Vec<String>, String)>;
+/// The source columns one element column reads.
+type Reads = BTreeSet<ColumnRef>;
 
 fn label_of(column: &ElementColumn) -> &str {
     column.label().unwrap_or_default()
@@ -103,7 +86,7 @@ const MAX_DEPTH: usize = 256;
 /// The columns `column` of `models[at]` reads, added to `out`.
 fn reads_of(
     models: &[ElementModel<'_>],
-    by_inode: &BTreeMap<String, Vec<TableEnd>>,
+    by_inode: &BTreeMap<String, Option<WarehouseTable>>,
     at: usize,
     column: &ElementColumn,
     depth: usize,
@@ -116,7 +99,7 @@ fn reads_of(
     let label = label_of(column).to_lowercase();
     if depth >= MAX_DEPTH {
         tracing::debug!(
-            element = %model.fqn,
+            element = %model.id,
             "formula of {:?} reads columns more than {MAX_DEPTH} deep; no column lineage beyond",
             label_of(column)
         );
@@ -126,13 +109,13 @@ fn reads_of(
         return;
     }
     if let Some((inode, native)) = column.column_id.as_deref().and_then(warehouse_column) {
-        for table in by_inode.get(inode).into_iter().flatten() {
-            out.insert((
-                table.fqn.clone(),
-                true,
-                table.candidates.clone(),
-                fqn::column(&table.fqn, native),
-            ));
+        if let Some(Some(table)) = by_inode.get(inode) {
+            out.insert(ColumnRef {
+                end: End::Table {
+                    table: table.clone(),
+                },
+                column: native.to_owned(),
+            });
         }
     }
     for (source, name) in mapping::formula_columns(column.formula.as_deref().unwrap_or_default()) {
@@ -141,26 +124,26 @@ fn reads_of(
             match find_column(model, &name) {
                 Some(own) => reads_of(models, by_inode, at, own, depth + 1, visiting, out),
                 None => tracing::debug!(
-                    element = %model.fqn,
+                    element = %model.id,
                     "formula of {:?} reads [{name}], which the element has no column of; no column lineage from it",
                     label_of(column)
                 ),
             }
             continue;
         };
-        let tables: Vec<&TableEnd> = model
+        let tables: Vec<&WarehouseTable> = model
             .tables
             .iter()
-            .filter(|t| t.name.eq_ignore_ascii_case(&source))
+            .filter(|t| t.table().eq_ignore_ascii_case(&source))
             .collect();
         if !tables.is_empty() {
             for table in tables {
-                out.insert((
-                    table.fqn.clone(),
-                    true,
-                    table.candidates.clone(),
-                    fqn::column(&table.fqn, &name),
-                ));
+                out.insert(ColumnRef {
+                    end: End::Table {
+                        table: table.clone(),
+                    },
+                    column: name.clone(),
+                });
             }
             continue;
         }
@@ -171,57 +154,97 @@ fn reads_of(
         match (others.next(), others.next()) {
             (Some((_, other)), None) => match find_column(other, &name) {
                 Some(read) => {
-                    out.insert((
-                        other.fqn.clone(),
-                        false,
-                        Vec::new(),
-                        fqn::column(&other.fqn, &column_name(label_of(read))),
-                    ));
+                    out.insert(ColumnRef {
+                        end: End::Element {
+                            element_id: other.id.clone(),
+                        },
+                        column: label_of(read).to_owned(),
+                    });
                 }
                 None => tracing::debug!(
-                    element = %model.fqn,
+                    element = %model.id,
                     "formula of {:?} reads [{source}/{name}], which element {source:?} has no column of; no column lineage from it",
                     label_of(column)
                 ),
             },
             (Some(_), Some(_)) => tracing::debug!(
-                element = %model.fqn,
+                element = %model.id,
                 "formula of {:?} reads [{source}/{name}]: several elements are called {source:?}; no column lineage from it",
                 label_of(column)
             ),
-            (None, _) => tracing::debug!(
-                element = %model.fqn,
-                "formula of {:?} reads [{source}/{name}], a source the element is not known to read; no column lineage from it",
-                label_of(column)
-            ),
+            (None, _) => match data_model_column(model, &source, &name) {
+                Ok(read) => {
+                    out.insert(read);
+                }
+                Err(why) => tracing::debug!(
+                    element = %model.id,
+                    "formula of {:?} reads [{source}/{name}]: {why}; no column lineage from it",
+                    label_of(column)
+                ),
+            },
         }
     }
 }
 
-/// The lineage edges into every element's data model: one per table the element reads
-/// (with or without pairs) and one per source end its columns read, in FQN order.
+/// `[source/name]` as a column of an element of a data model `model` reads: exactly one
+/// element called `source` across those data models, with a column `name` (as that
+/// element names it); else why not.
+fn data_model_column(
+    model: &ElementModel<'_>,
+    source: &str,
+    name: &str,
+) -> Result<ColumnRef, &'static str> {
+    let mut named = model
+        .data_models
+        .iter()
+        .flat_map(|(data_model_id, elements)| {
+            elements
+                .iter()
+                .filter(|e| {
+                    e.name
+                        .as_deref()
+                        .is_some_and(|n| n.trim().eq_ignore_ascii_case(source))
+                })
+                .map(move |e| (data_model_id, e))
+        });
+    let (data_model_id, element) = match (named.next(), named.next()) {
+        (Some(one), None) => one,
+        (Some(_), Some(_)) => return Err("several data model elements have that name"),
+        (None, _) => return Err("a source the element is not known to read"),
+    };
+    let mut columns = element
+        .columns
+        .iter()
+        .filter(|c| c.trim().eq_ignore_ascii_case(name));
+    match (columns.next(), columns.next()) {
+        (Some(column), None) => Ok(ColumnRef {
+            end: End::DataModelElement {
+                data_model_id: data_model_id.clone(),
+                element_id: element.id.clone(),
+            },
+            column: column.clone(),
+        }),
+        (Some(_), Some(_)) => Err("the data model element has several columns of that name"),
+        (None, _) => Err("the data model element has no column of that name"),
+    }
+}
+
+/// Every element's column pairs, by model: one per column (the first of a name) that reads
+/// anything, in column order, its reads in order.
 pub(super) fn lineage(
     models: &[ElementModel<'_>],
-    by_inode: &BTreeMap<String, Vec<TableEnd>>,
-) -> Vec<ElementEdge> {
-    let mut edges = Vec::new();
+    by_inode: &BTreeMap<String, Option<WarehouseTable>>,
+) -> Vec<Vec<ColumnLineage>> {
+    let mut out = Vec::new();
     for (at, model) in models.iter().enumerate() {
-        let mut sources: Sources = BTreeMap::new();
-        for table in &model.tables {
-            sources.entry(table.fqn.clone()).or_insert(SourceEnd {
-                from_type: EntityType::Table,
-                candidates: table.candidates.clone(),
-                pairs: BTreeMap::new(),
-            });
-        }
-        let mut to_columns = BTreeSet::new();
+        let mut pairs = Vec::new();
+        let mut seen = BTreeSet::new();
         for column in &model.columns {
             let Some(label) = column.label() else {
                 continue;
             };
-            let to = column_name(label);
-            // The data model keeps the first column of a name; so do the pairs.
-            if !to_columns.insert(to.clone()) {
+            // The first column of a name speaks for it.
+            if !seen.insert(label) {
                 continue;
             }
             let mut reads = Reads::new();
@@ -234,47 +257,18 @@ pub(super) fn lineage(
                 &mut BTreeSet::new(),
                 &mut reads,
             );
-            for (from, is_table, candidates, from_column) in reads {
-                let from_type = if is_table {
-                    EntityType::Table
-                } else {
-                    EntityType::DashboardDataModel
-                };
-                if from == model.fqn {
-                    continue;
-                }
-                sources
-                    .entry(from)
-                    .or_insert(SourceEnd {
-                        from_type,
-                        candidates,
-                        pairs: BTreeMap::new(),
-                    })
-                    .pairs
-                    .entry(to.clone())
-                    .or_default()
-                    .insert(from_column);
+            if !reads.is_empty() {
+                pairs.push(ColumnLineage {
+                    to: label.to_owned(),
+                    from: reads.into_iter().collect(),
+                    function: column.formula.clone(),
+                    via: None,
+                });
             }
         }
-        for (from, end) in sources {
-            let to_fqn = &model.fqn;
-            edges.push(ElementEdge {
-                from_type: end.from_type,
-                from,
-                to: to_fqn.clone(),
-                pairs: end
-                    .pairs
-                    .into_iter()
-                    .map(|(to, from_columns)| ColumnLineage {
-                        from_columns: from_columns.into_iter().collect(),
-                        to_column: fqn::column(to_fqn, &to),
-                    })
-                    .collect(),
-                candidates: end.candidates,
-            });
-        }
+        out.push(pairs);
     }
-    edges
+    out
 }
 
 #[cfg(test)]
@@ -292,11 +286,30 @@ mod tests {
         }
     }
 
-    fn table(fqn: &str, name: &str) -> TableEnd {
-        TableEnd {
-            fqn: fqn.to_owned(),
-            name: name.to_owned(),
-            candidates: Vec::new(),
+    fn table(name: &str) -> WarehouseTable {
+        WarehouseTable {
+            connection_id: Some("c1".into()),
+            connection_type: Some("snowflake".into()),
+            path: vec!["DB".into(), "S".into(), name.into()],
+            inode_id: Some("inode-T1".into()),
+        }
+    }
+
+    fn read_table(column: &str) -> ColumnRef {
+        ColumnRef {
+            end: End::Table {
+                table: table("ORDERS"),
+            },
+            column: column.into(),
+        }
+    }
+
+    fn read_element(id: &str, column: &str) -> ColumnRef {
+        ColumnRef {
+            end: End::Element {
+                element_id: id.into(),
+            },
+            column: column.into(),
         }
     }
 
@@ -318,69 +331,53 @@ mod tests {
             column("b", "b/id", "Order id", "[Sales/ID]"),
             column("b", "b/sum", "Sum", "Sum([Sales/Amount]) + [Sales/Twice]"),
         ];
-        let by_inode: BTreeMap<String, Vec<TableEnd>> = [(
-            "inode-T1".to_owned(),
-            vec![table("db.s.d.orders", "ORDERS")],
-        )]
-        .into();
+        let by_inode: BTreeMap<String, Option<WarehouseTable>> =
+            [("inode-T1".to_owned(), Some(table("ORDERS")))].into();
         let models = [
             ElementModel::new(
+                "a".into(),
                 "Sales".into(),
-                "svc.model.a".into(),
                 a.iter().collect(),
-                vec![table("db.s.d.orders", "ORDERS")],
+                vec![table("ORDERS")],
+                Vec::new(),
             ),
             ElementModel::new(
+                "b".into(),
                 "Other".into(),
-                "svc.model.b".into(),
                 b.iter().collect(),
+                Vec::new(),
                 Vec::new(),
             ),
         ];
-        let edges = lineage(&models, &by_inode);
-        let pairs = |edge: &ElementEdge| -> Vec<(String, Vec<String>)> {
-            edge.pairs
+        let pairs = lineage(&models, &by_inode);
+        let of = |at: usize| -> Vec<(String, Vec<ColumnRef>)> {
+            pairs[at]
                 .iter()
-                .map(|p| (p.to_column.clone(), p.from_columns.clone()))
+                .map(|p| (p.to.clone(), p.from.clone()))
                 .collect()
         };
-        assert_eq!(edges.len(), 2);
         assert_eq!(
-            (edges[0].from.as_str(), edges[0].to.as_str()),
-            ("db.s.d.orders", "svc.model.a")
+            of(0),
+            vec![
+                ("ID".into(), vec![read_table("ID")]),
+                ("Amount".into(), vec![read_table("AMOUNT")]),
+                ("Twice".into(), vec![read_table("AMOUNT"), read_table("ID")]),
+                ("Loop".into(), vec![read_table("AMOUNT"), read_table("ID")]),
+            ]
         );
         assert_eq!(
-            pairs(&edges[0]),
+            of(1),
             vec![
+                ("Order id".into(), vec![read_element("a", "ID")]),
                 (
-                    "svc.model.a.Amount".into(),
-                    vec!["db.s.d.orders.AMOUNT".into()]
-                ),
-                ("svc.model.a.ID".into(), vec!["db.s.d.orders.ID".into()]),
-                (
-                    "svc.model.a.Loop".into(),
-                    vec!["db.s.d.orders.AMOUNT".into(), "db.s.d.orders.ID".into()]
-                ),
-                (
-                    "svc.model.a.Twice".into(),
-                    vec!["db.s.d.orders.AMOUNT".into(), "db.s.d.orders.ID".into()]
+                    "Sum".into(),
+                    vec![read_element("a", "Amount"), read_element("a", "Twice")]
                 ),
             ]
         );
         assert_eq!(
-            (edges[1].from.as_str(), edges[1].to.as_str()),
-            ("svc.model.a", "svc.model.b")
-        );
-        assert_eq!(edges[1].from_type, EntityType::DashboardDataModel);
-        assert_eq!(
-            pairs(&edges[1]),
-            vec![
-                ("svc.model.b.Order id".into(), vec!["svc.model.a.ID".into()]),
-                (
-                    "svc.model.b.Sum".into(),
-                    vec!["svc.model.a.Amount".into(), "svc.model.a.Twice".into()]
-                ),
-            ]
+            pairs[1][1].function.as_deref(),
+            Some("Sum([Sales/Amount]) + [Sales/Twice]")
         );
     }
 
@@ -395,21 +392,18 @@ mod tests {
                 &format!("[c{}]", i - 1),
             ));
         }
-        let by_inode: BTreeMap<String, Vec<TableEnd>> = [(
-            "inode-T1".to_owned(),
-            vec![table("db.s.d.orders", "ORDERS")],
-        )]
-        .into();
+        let by_inode: BTreeMap<String, Option<WarehouseTable>> =
+            [("inode-T1".to_owned(), Some(table("ORDERS")))].into();
         let models = [ElementModel::new(
+            "a".into(),
             "Long".into(),
-            "svc.model.a".into(),
             columns.iter().collect(),
-            vec![table("db.s.d.orders", "ORDERS")],
+            vec![table("ORDERS")],
+            Vec::new(),
         )];
-        let edges = lineage(&models, &by_inode);
-        assert_eq!(edges.len(), 1);
+        let pairs = lineage(&models, &by_inode);
         // Columns within reach of c0 are paired; the rest are left out, not guessed.
-        let paired = edges[0].pairs.len();
+        let paired = pairs[0].len();
         assert!(paired > MAX_DEPTH / 2 && paired < columns.len(), "{paired}");
     }
 
@@ -420,5 +414,64 @@ mod tests {
         assert_eq!(warehouse_column("inode-abc/"), None);
         assert_eq!(warehouse_column("el1/ID"), None);
         assert_eq!(warehouse_column("inode-abc"), None);
+    }
+
+    #[test]
+    fn data_model_element_columns_resolve_through_the_data_models_read() {
+        let known = |id: &str, name: &str, columns: &[&str]| KnownElement {
+            id: id.into(),
+            name: Some(name.into()),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        let chart = [
+            column("c", "c/a", "Amount", "[Orders/AMOUNT]"),
+            column("c", "c/t", "Total", "Sum([Amount]) + [Customers/ID]"),
+            column(
+                "c",
+                "c/x",
+                "Missing",
+                "[Orders/NOPE] + [Nowhere/ID] + [Twice/ID]",
+            ),
+        ];
+        let models = [ElementModel::new(
+            "c".into(),
+            "Chart".into(),
+            chart.iter().collect(),
+            Vec::new(),
+            vec![
+                (
+                    "dm1".into(),
+                    vec![
+                        known("e1", "Orders", &["ID", "AMOUNT"]),
+                        known("e2", "Customers", &["ID"]),
+                        known("e3", "Twice", &["ID"]),
+                    ],
+                ),
+                ("dm2".into(), vec![known("e4", "Twice", &["ID"])]),
+            ],
+        )];
+        let pairs = lineage(&models, &BTreeMap::new());
+        let read = |dm: &str, e: &str, c: &str| ColumnRef {
+            end: End::DataModelElement {
+                data_model_id: dm.into(),
+                element_id: e.into(),
+            },
+            column: c.into(),
+        };
+        let got: Vec<(String, Vec<ColumnRef>)> = pairs[0]
+            .iter()
+            .map(|p| (p.to.clone(), p.from.clone()))
+            .collect();
+        // A missing column, an unknown source and a name two data models share: no pair.
+        assert_eq!(
+            got,
+            vec![
+                ("Amount".into(), vec![read("dm1", "e1", "AMOUNT")]),
+                (
+                    "Total".into(),
+                    vec![read("dm1", "e1", "AMOUNT"), read("dm1", "e2", "ID")]
+                ),
+            ]
+        );
     }
 }

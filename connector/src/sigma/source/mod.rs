@@ -1,10 +1,10 @@
-//! `SigmaSource`: a Sigma org as an ordered, bounded-memory stream of OpenMetadata records.
+//! `SigmaSource`: a Sigma org as an ordered, bounded-memory stream of catalog items
+//! (`crate::catalog`): Sigma's own ids and structure, no platform's names.
 //!
-//! Phases, in order: the dashboard service; the context every workbook needs (members for
-//! owners, connections for lineage); datasets and data models (so that dashboards can name
+//! Phases, in order: the context every workbook needs (members for
+//! owners, connections for lineage), then the org's item; datasets and data models (so that dashboards can name
 //! the data models they read); then workbooks and reports, expanded concurrently but emitted
-//! in listing order (`buffered`), each as its charts, then its dashboard, then its lineage
-//! edges. The phases after the context fetch at once, each in a task of its own, and are
+//! in listing order (`buffered`), each as one item. The phases after the context fetch at once, each in a task of its own, and are
 //! yielded one after the other; only mapping waits for the phase before (`Known`).
 //! Nothing is fetched twice in a run: members and connections are listed once, each
 //! workbook's SQL comes from one `/queries` listing, and `inode-` lookups are cached.
@@ -20,13 +20,13 @@ use std::sync::{Arc, Mutex};
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::OnceCell;
 
+use crate::catalog::{self, Item, WarehouseTable};
 use crate::client::{ClientError, SigmaClient};
-use crate::records::{ColumnLineage, EntityType, Record};
 
 use super::api::{Listed, SigmaApi};
 use super::endpoints::{Endpoint, Endpoints, says_missing};
 use super::filter::NameFilter;
-use super::lineage::{ServiceMapping, upstream_sources};
+use super::lineage::upstream_sources;
 use super::mapping;
 use super::model::{
     ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset, Document, ElementColumn,
@@ -42,7 +42,7 @@ mod element_columns;
 mod status;
 
 pub use super::memory::{
-    DatasetEnd, Digests, Group, GroupKind, KnownGroup, Memory, RunMemory, digest,
+    DatasetEnd, Digests, Group, GroupKind, KnownElement, KnownGroup, Memory, RunMemory, digest,
 };
 
 pub use status::{
@@ -50,46 +50,29 @@ pub use status::{
     StatusHandle, WarningGroup, WarningGroups,
 };
 
-/// What the source hands the runner: a record, a stand-in for records it did not make, or
-/// what the runner's checkpoint should remember.
-// The large variant is the common one: boxing it would allocate per record to shrink a
+/// What the source hands the runner: a catalog item, a stand-in for an item it did not
+/// expand, or what the runner's checkpoint should remember.
+// The large variant is the common one: boxing it would allocate per item to shrink a
 // variant that appears once per unchanged object.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceItem {
-    /// A record. `group` names the Sigma object it belongs to (a workbook's charts,
-    /// dashboard and lineage; a data model's elements and lineage; a dataset's): the runner
-    /// keeps a group's records together in the checkpoint. A group's records arrive together.
-    Record {
-        record: Record,
-        group: Option<Group>,
-    },
-    /// An incremental run's object that has not changed (nor what its records are made
-    /// from): the runner replays its records from the checkpoint, here, in listing order.
+    /// A Sigma object with everything under it; its group is [`Item::group`].
+    Item(Item),
+    /// An incremental run's object that has not changed (nor what its item is made
+    /// from): the runner replays it from the checkpoint, here, in listing order.
     /// Never written to a sink itself.
     Unchanged { group: Group },
-    /// A data model or dataset this run expanded, after its records: what the checkpoint
-    /// keeps of it besides them.
+    /// A data model or dataset this run expanded, after its item: what the checkpoint
+    /// keeps of it besides it.
     Seen { group: Group, known: KnownGroup },
     /// The last item of a stream that reached its end: warehouse paths and input digests.
     Memory(RunMemory),
 }
 
-impl From<Record> for SourceItem {
-    fn from(record: Record) -> Self {
-        SourceItem::Record {
-            record,
-            group: None,
-        }
-    }
-}
-
-/// Files every record of `items` under `group`.
-fn grouped(items: &mut [SourceResult], group: &Group) {
-    for item in items.iter_mut().flatten() {
-        if let SourceItem::Record { group: g, .. } = item {
-            *g = Some(group.clone());
-        }
+impl From<Item> for SourceItem {
+    fn from(item: Item) -> Self {
+        SourceItem::Item(item)
     }
 }
 
@@ -115,8 +98,8 @@ impl SigmaSource {
         self.status.clone()
     }
 
-    /// The record stream. Every `Err` is also counted in the status.
-    pub fn records(self) -> BoxStream<'static, SourceResult> {
+    /// The item stream. Every `Err` is also counted in the status.
+    pub fn items(self) -> BoxStream<'static, SourceResult> {
         let status = self.status.clone();
         // Warehouse paths the last run resolved, reused as they are (incremental runs).
         let known_paths: HashMap<String, PathCell> = self
@@ -139,39 +122,32 @@ impl SigmaSource {
             endpoints: Arc::new(Endpoints::default()),
         };
         async_stream::stream! {
-            let service = mapping::dashboard_service(&ctx.options);
-            ctx.status.emitted(service.kind());
-            yield Ok(service.into());
             if ctx.options.include_usage {
                 ctx.status.warn_once(
                     "includeUsage: Sigma has no usage API, so no dashboard usage is ingested; set includeUsage: false to silence this".into(),
                 );
             }
 
-            let (owners, connections) = tokio::join!(ctx.member_emails(), ctx.connection_names());
-            let mapping = Arc::new(ServiceMapping::new(
-                &ctx.options.connection_service_map,
-                &ctx.options.db_service_prefixes,
-                &connections,
-            ));
-            if mapping.is_empty() {
-                ctx.status.warn_once(
-                    "lineage to warehouse tables is skipped: set lineageInformation.dbServicePrefixes or connectionServiceMap to map Sigma connections to OpenMetadata database services".into(),
-                );
+            let (owners, connections) = tokio::join!(ctx.member_emails(), ctx.connections());
+            let org = catalog::Org { host: ctx.options.host.clone(), connections };
+            if ctx.options.placement.is_empty() {
+                ctx.status.warn_once(ctx.options.placement.none_placed());
             }
-            // What every record may be made from: owners and the service mapping.
+            // What every item may be made from: owners and the connections.
             let context = digest(&(
                 owners.emails.iter().collect::<BTreeMap<_, _>>(),
                 &owners.listing_failed,
-                connections.iter().collect::<BTreeMap<_, _>>(),
+                org.connections.iter().map(|c| (&c.id, (&c.name, &c.connection_type))).collect::<BTreeMap<_, _>>(),
             ));
+            let connections = Arc::new(org.connections.clone());
+            yield Ok(SourceItem::Item(Item::Org(org)));
             let reuse = Reuse::default();
             reuse.datasets.store(
                 Some(&context) == ctx.options.memory.digests.context.as_ref(),
                 Ordering::Relaxed,
             );
             let wctx = Arc::new(WorkbookCtx {
-                ctx: ctx.clone(), owners, mapping,
+                ctx: ctx.clone(), owners, connections,
                 datasets: Default::default(), models: Default::default(), reuse,
                 digests: Mutex::new(Digests { context: Some(context), ..Digests::default() }),
                 known: tokio::sync::watch::Sender::new(Known::Context),
@@ -179,7 +155,7 @@ impl SigmaSource {
 
             // The phases fetch at once; each yields in listing order, after the phase before
             // it, and maps what needs the phase before's index only once that is known
-            // (`WorkbookCtx::known`): requests overlap, records keep their order.
+            // (`WorkbookCtx::known`): requests overlap, items keep their order.
             let capacity = ctx.options.workbook_concurrency.max(1) * 4;
             let (datasets_tx, mut datasets_rx) = tokio::sync::mpsc::channel(capacity);
             let (models_tx, mut models_rx) = tokio::sync::mpsc::channel(capacity);
@@ -218,7 +194,7 @@ impl SigmaSource {
 
 /// Runs one object's expansion in a task of its own, so that it goes on (and lets go of
 /// what others wait for: an endpoint probe, a warehouse path being looked up) while its
-/// phase waits to hand over records; a `buffered` stream that is not polled would freeze
+/// phase waits to hand over items; a `buffered` stream that is not polled would freeze
 /// it, and with it every phase waiting for that probe or path (a deadlock the benchmark
 /// found). Aborted when dropped.
 async fn detached<T: Send + 'static>(
@@ -252,7 +228,7 @@ enum Known {
     Context,
     /// What stands for each dataset (`WorkbookCtx::datasets`).
     Datasets,
-    /// Each data model's element FQNs (`WorkbookCtx::models`), and so everything.
+    /// Each data model's elements (`WorkbookCtx::models`), and so everything.
     DataModels,
 }
 
@@ -421,10 +397,10 @@ impl WorkbookCtx {
         let mut open = true;
         while let Some(outcome) = expanded.next().await {
             let items = match outcome {
-                DataModelOutcome::Expanded(Some((dm_id, dm_url_id, fqns, items))) => {
+                DataModelOutcome::Expanded(Some((dm_id, dm_url_id, elements, items))) => {
                     count += 1;
-                    models.by_id.insert(dm_id, fqns.clone());
-                    models.data_models.insert(dm_url_id, fqns);
+                    models.by_id.insert(dm_id.clone(), elements);
+                    models.data_models.insert(dm_url_id, dm_id);
                     items
                 }
                 DataModelOutcome::Expanded(None) => {
@@ -488,7 +464,7 @@ impl WorkbookCtx {
     }
 }
 
-/// Which phases may reuse the last run's records: decided at each phase's start from the
+/// Which phases may reuse the last run's items: decided at each phase's start from the
 /// digests of its inputs (see `memory.rs`).
 #[derive(Debug, Default)]
 struct Reuse {
@@ -558,8 +534,8 @@ impl WorkbookCtx {
     }
 }
 
-/// A data model's id, urlId, element FQNs and records.
-type ExpandedModel = Option<(String, String, Vec<String>, Vec<SourceResult>)>;
+/// A data model's id, urlId, elements and items.
+type ExpandedModel = Option<(String, String, Vec<KnownElement>, Vec<SourceResult>)>;
 
 enum DatasetOutcome {
     Expanded(Vec<SourceResult>, Option<(String, DatasetEnd)>),
@@ -586,10 +562,28 @@ fn incomplete(listing: &str, items: u64, error: &ClientError) -> SourceError {
 /// What a data-model node resolves to.
 #[derive(Debug, Default)]
 struct DataModelIndex {
-    /// dataModelUrlId -> FQNs of its elements' data models.
-    data_models: HashMap<String, Vec<String>>,
-    /// dataModelId -> the same FQNs (lineage trees name data models by id).
-    by_id: HashMap<String, Vec<String>>,
+    /// dataModelUrlId -> dataModelId.
+    data_models: HashMap<String, String>,
+    /// dataModelId -> its elements (lineage trees name data models by id).
+    by_id: HashMap<String, Vec<KnownElement>>,
+}
+
+impl DataModelIndex {
+    /// A data model named by id or urlId, with its elements (`None` when unknown or
+    /// without elements).
+    fn get<'a>(
+        &'a self,
+        id: Option<&'a str>,
+        url_id: Option<&str>,
+    ) -> Option<(&'a str, &'a [KnownElement])> {
+        let id = id.filter(|id| self.by_id.contains_key(*id)).or_else(|| {
+            url_id
+                .and_then(|u| self.data_models.get(u))
+                .map(String::as_str)
+        })?;
+        let elements = self.by_id.get(id)?;
+        (!elements.is_empty()).then_some((id, elements.as_slice()))
+    }
 }
 
 type PathCell = Arc<OnceCell<Option<ConnectionPath>>>;
@@ -646,13 +640,19 @@ impl Ctx {
         out
     }
 
-    async fn connection_names(&self) -> HashMap<String, String> {
-        let mut out = HashMap::new();
+    async fn connections(&self) -> Vec<catalog::Connection> {
+        let mut out: Vec<catalog::Connection> = Vec::new();
         let mut connections = self.api.connections();
         while let Some(item) = connections.next().await {
             match item {
                 Listed::Item(c) => {
-                    out.insert(c.connection_id, c.name);
+                    // One entry per id, the last listed (as a map by id kept it).
+                    out.retain(|known| known.id != c.connection_id);
+                    out.push(catalog::Connection {
+                        id: c.connection_id,
+                        name: c.name,
+                        connection_type: c.connection_type,
+                    });
                 }
                 Listed::Malformed(e) => self.status.warn(
                     "a connection could not be read; connectionServiceMap entries naming it may not apply",
@@ -702,12 +702,13 @@ struct Owners {
 struct WorkbookCtx {
     ctx: Ctx,
     owners: Owners,
-    mapping: Arc<ServiceMapping>,
+    /// The org's warehouse connections, as listed.
+    connections: Arc<Vec<catalog::Connection>>,
     /// Set after the datasets phase: dataset urlId -> what stands for it.
     datasets: OnceCell<HashMap<String, DatasetEnd>>,
     /// Set after the data models phase.
     models: OnceCell<DataModelIndex>,
-    /// Which phases may reuse the last run's records.
+    /// Which phases may reuse the last run's items.
     reuse: Reuse,
     /// The digests of this run's inputs, each phase's as it ends.
     digests: Mutex<Digests>,
@@ -768,35 +769,40 @@ impl WorkbookCtx {
         true
     }
 
-    fn lineage(
+    /// A warehouse table on `connection` (when known), with its type.
+    fn warehouse(
         &self,
-        from_type: EntityType,
-        from_fqn: &str,
-        to_type: EntityType,
-        to_fqn: &str,
-        columns: Vec<ColumnLineage>,
-        candidates: Vec<String>,
-    ) -> SourceItem {
-        let record = mapping::lineage(from_type, from_fqn, to_type, to_fqn, columns, candidates);
-        self.ctx.status.emitted(record.kind());
-        record.into()
+        connection: Option<&str>,
+        path: Vec<String>,
+        inode: Option<&str>,
+    ) -> WarehouseTable {
+        let connection_type = connection.and_then(|id| {
+            self.connections
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.connection_type.clone())
+        });
+        WarehouseTable {
+            connection_id: connection.map(str::to_owned),
+            connection_type,
+            path,
+            inode_id: inode.map(str::to_owned),
+        }
     }
 
-    /// The tables a SQL text reads (CTEs are not tables), as lineage ends on `connection`
-    /// (or wherever the prefixes put them when it is unknown).
-    fn tables_in_sql(&self, sql_text: &str, connection: Option<&str>) -> Vec<TableEnd> {
+    /// Whether the platform written to can place `table`.
+    fn places(&self, table: &WarehouseTable) -> bool {
+        self.options().placement.places(&self.connections, table)
+    }
+
+    /// The tables a SQL text reads (CTEs are not tables) that the platform can place, on
+    /// `connection` (or wherever the platform puts them when it is unknown).
+    fn tables_in_sql(&self, sql_text: &str, connection: Option<&str>) -> Vec<WarehouseTable> {
         match sql::tables_in(sql_text) {
             Ok(tables) => tables
                 .into_iter()
-                .filter_map(|t| {
-                    let candidates = self.mapping.table_fqns(connection, &t.parts);
-                    let first = candidates.first()?.clone();
-                    Some(TableEnd {
-                        fqn: first,
-                        name: t.table().to_owned(),
-                        candidates: candidates[1..].to_vec(),
-                    })
-                })
+                .map(|t| self.warehouse(connection, t.parts, None))
+                .filter(|t| self.places(t))
                 .collect(),
             Err(e) => {
                 tracing::debug!("SQL not parsed: {e}");
@@ -805,37 +811,25 @@ impl WorkbookCtx {
         }
     }
 
-    /// Table FQN candidates for a warehouse `inode-`; problems become warnings.
-    async fn table_fqns_for_inode(&self, inode: &str) -> Vec<TableEnd> {
-        if self.mapping.is_empty() {
-            return Vec::new();
+    /// The warehouse table behind an `inode-`, when the platform can place it; problems
+    /// become warnings.
+    async fn table_for_inode(&self, inode: &str) -> Option<WarehouseTable> {
+        if self.options().placement.is_empty() {
+            return None;
         }
         match self.ctx.connection_path(inode).await {
             Ok(Some(path)) if path.path.len() == 3 => {
-                let candidates = self
-                    .mapping
-                    .table_fqns(Some(&path.connection_id), &path.path);
-                match candidates.first() {
-                    Some(first) => vec![TableEnd {
-                        fqn: first.clone(),
-                        name: path.path[2].clone(),
-                        candidates: candidates[1..].to_vec(),
-                    }],
-                    None => {
-                        let table = path.path.join(".");
-                        self.ctx.status.warn(
-                            "tables match no database service prefix (lineageInformation.dbServicePrefixes, connectionServiceMap); lineage to them is skipped",
-                            Some(&table),
-                            format!(
-                                "table {table} (connection {}) matches no database service prefix; lineage to it is skipped",
-                                path.connection_id
-                            ),
-                        );
-                        Vec::new()
-                    }
+                let connection = path.connection_id.clone();
+                let table = self.warehouse(Some(&connection), path.path, Some(inode));
+                if self.places(&table) {
+                    return Some(table);
                 }
+                let name = table.path.join(".");
+                let (group, detail) = self.options().placement.not_placed(&name, &connection);
+                self.ctx.status.warn(&group, Some(&name), detail);
+                None
             }
-            Ok(_) => Vec::new(),
+            Ok(_) => None,
             Err(e) => {
                 self.ctx.status.warn(
                     &format!(
@@ -845,24 +839,8 @@ impl WorkbookCtx {
                     Some(inode),
                     format!("table {inode} could not be resolved: {e}"),
                 );
-                Vec::new()
+                None
             }
         }
     }
-}
-
-#[derive(Debug, Default)]
-struct WorkbookEnds {
-    data_models: BTreeSet<String>,
-    tables: BTreeMap<String, TableEnd>,
-    /// The tables each `inode-` the document's lineage names resolved to.
-    by_inode: BTreeMap<String, Vec<TableEnd>>,
-}
-
-#[derive(Debug, Clone)]
-struct TableEnd {
-    fqn: String,
-    name: String,
-    /// Further FQNs to try, in order, when the first does not exist in OpenMetadata.
-    candidates: Vec<String>,
 }

@@ -8,8 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use crate::records::RecordKind;
-
 use super::super::api::DecodeError;
 
 /// A per-object failure, or a listing that ended early.
@@ -265,12 +263,10 @@ impl StatusHandle {
         // A panic elsewhere must not hide the counts: take the data even if poisoned.
         self.status.lock().unwrap_or_else(|p| p.into_inner())
     }
-    pub(super) fn emitted(&self, kind: RecordKind) {
-        *self
-            .lock()
-            .emitted
-            .entry(kind.as_str().to_owned())
-            .or_default() += 1;
+    /// One record of `kind` rendered from what this source yielded (counted by the
+    /// runner, which renders).
+    pub fn emitted(&self, kind: &str) {
+        *self.lock().emitted.entry(kind.to_owned()).or_default() += 1;
     }
     pub(super) fn filtered(&self, kind: &str) {
         *self.lock().filtered.entry(kind.to_owned()).or_default() += 1;
