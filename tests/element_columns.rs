@@ -335,6 +335,29 @@ async fn column_pairs_table_on_the_60_workbook_org() {
     let expected = expected_pairs(org, "warehouse");
     let got = emitted_pairs(org, &run);
     println!("{}", compare(&expected, &got));
+    // The third row by what the element reads, from the truth.
+    let (mut table, mut sql, mut model) = (0, 0, 0);
+    let documents = (0..org.workbooks.len())
+        .map(|i| org.pages(i).into_owned())
+        .chain(org.reports.iter().map(|r| org.report_pages(r).into_owned()));
+    for element in documents.flatten().flat_map(|p| p.elements) {
+        let reads: usize = element.truth.iter().map(|t| t.reads.len()).sum();
+        let node = |kind: &str| {
+            element.lineage.as_ref().is_some_and(|l| {
+                l["dependencies"]
+                    .as_object()
+                    .is_some_and(|d| d.values().any(|n| n["type"] == kind))
+            })
+        };
+        if node("customSQL") {
+            sql += reads;
+        } else if node("data-model") {
+            model += reads;
+        } else {
+            table += reads;
+        }
+    }
+    println!("into elements: {table} from table-backed, {sql} through custom SQL, {model} from data model elements");
     assert_exact(&expected, &got);
 }
 
