@@ -357,7 +357,9 @@ async fn column_pairs_table_on_the_60_workbook_org() {
             table += reads;
         }
     }
-    println!("into elements: {table} from table-backed, {sql} through custom SQL, {model} from data model elements");
+    println!(
+        "into elements: {table} from table-backed, {sql} through custom SQL, {model} from data model elements"
+    );
     assert_exact(&expected, &got);
 }
 
