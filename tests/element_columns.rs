@@ -5,11 +5,11 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 use sigma_connector::config::Workflow;
-use sigma_connector::sandbox::org::Page;
+use sigma_connector::sandbox::org::{ColumnSource, ColumnTruth, Page};
 use sigma_connector::sandbox::{
     ApiSurface, Knobs, Org, OrgSource, SandboxConfig, SandboxHandle, SyntheticConfig,
 };
@@ -50,39 +50,193 @@ fn model_prefix(doc_key: &str) -> String {
     format!("{SERVICE}.model.{doc_key}_")
 }
 
-/// What the org's own model says each chart element's columns read: a synthetic element
-/// reads one table, and each of its columns is that table's column of the same name.
-fn expected_warehouse_pairs(org: &Org, doc_key: &str, pages: &[Page]) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for element in pages.iter().flat_map(|p| &p.elements) {
-        let Some(lineage) = &element.lineage else {
-            continue;
-        };
-        let tables: Vec<&str> = lineage["dependencies"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(_, n)| n["type"] == "table")
-            .map(|(id, _)| id.as_str())
-            .collect();
-        assert_eq!(tables.len(), 1, "a synthetic element reads one table");
-        let table = org.table_by_inode(tables[0]).unwrap();
-        if table.archived {
-            continue;
+/// The three kinds of column pair the measurement counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Category {
+    WarehouseToDataModel,
+    DataModelToDataModel,
+    IntoDocumentElement,
+}
+
+impl Category {
+    const ALL: [Category; 3] = [
+        Category::WarehouseToDataModel,
+        Category::DataModelToDataModel,
+        Category::IntoDocumentElement,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Category::WarehouseToDataModel => "warehouse column -> data model element column",
+            Category::DataModelToDataModel => {
+                "data model element column -> data model element column"
+            }
+            Category::IntoDocumentElement => {
+                "table or data model column -> workbook/report element column"
+            }
         }
-        let table_fqn = format!("warehouse.{}", table.path.join("."));
-        for column in element.columns.iter().flatten() {
-            out.push((
-                format!("{table_fqn}.{column}"),
-                format!("{}{}.{column}", model_prefix(doc_key), element.element_id),
-            ));
+    }
+}
+
+type Pairs = BTreeSet<(String, String)>;
+
+/// `(from column, to column)` FQNs of what one column reads, from the generator's truth.
+fn truth_pairs(
+    org: &Org,
+    prefix: &str,
+    to_model: &str,
+    truth: &[ColumnTruth],
+    out: &mut Pairs,
+) -> bool {
+    let mut any_table = false;
+    for column in truth {
+        for read in &column.reads {
+            let from = match read {
+                ColumnSource::Table { inode_id, column } => {
+                    let table = org.table_by_inode(inode_id).unwrap();
+                    if table.archived {
+                        continue;
+                    }
+                    any_table = true;
+                    format!("{prefix}.{}.{column}", table.path.join("."))
+                }
+                ColumnSource::DataModelElement {
+                    data_model_id,
+                    element_id,
+                    column,
+                } => format!("{SERVICE}.model.{data_model_id}_{element_id}.{column}"),
+            };
+            out.insert((from, format!("{to_model}.{}", column.column)));
+        }
+    }
+    any_table
+}
+
+/// Every column pair the generated org's truth implies (what the generator wrote down as
+/// each column's reads, not what the connector resolves), by category.
+fn expected_pairs(org: &Org, prefix: &str) -> BTreeMap<Category, Pairs> {
+    let mut out: BTreeMap<Category, Pairs> =
+        Category::ALL.iter().map(|c| (*c, Pairs::new())).collect();
+    for model in org
+        .data_models
+        .iter()
+        .filter(|m| m.is_archived != Some(true))
+    {
+        for element in &model.elements {
+            let to = format!(
+                "{SERVICE}.model.{}_{}",
+                model.data_model_id, element.element_id
+            );
+            for column in &element.truth {
+                let category = match column.reads.first() {
+                    Some(ColumnSource::Table { .. }) => Category::WarehouseToDataModel,
+                    Some(ColumnSource::DataModelElement { .. }) => Category::DataModelToDataModel,
+                    None => continue,
+                };
+                truth_pairs(
+                    org,
+                    prefix,
+                    &to,
+                    std::slice::from_ref(column),
+                    out.get_mut(&category).unwrap(),
+                );
+            }
+        }
+    }
+    let documents = org
+        .workbooks
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| !w.is_archived)
+        .map(|(index, w)| (w.workbook_id.clone(), org.pages(index).into_owned()))
+        .chain(org.reports.iter().filter(|r| !r.is_archived).map(|r| {
+            (
+                format!("report_{}", r.report_id),
+                org.report_pages(r).into_owned(),
+            )
+        }));
+    for (key, pages) in documents {
+        for element in pages.iter().flat_map(|p: &Page| &p.elements) {
+            let to = format!("{}{}", model_prefix(&key), element.element_id);
+            truth_pairs(
+                org,
+                prefix,
+                &to,
+                &element.truth,
+                out.get_mut(&Category::IntoDocumentElement).unwrap(),
+            );
         }
     }
     out
 }
 
+/// The column pairs a run emitted, by category (the `to` end says which).
+fn emitted_pairs(org: &Org, run: &SourceRun) -> BTreeMap<Category, Pairs> {
+    let data_models: Vec<String> = org
+        .data_models
+        .iter()
+        .map(|m| format!("{SERVICE}.model.{}_", m.data_model_id))
+        .collect();
+    let mut out: BTreeMap<Category, Pairs> =
+        Category::ALL.iter().map(|c| (*c, Pairs::new())).collect();
+    for r in &run.records {
+        if r["kind"] != "lineage" {
+            continue;
+        }
+        let to = r["entity"]["to"]["fqn"].as_str().unwrap_or_default();
+        let from_table = r["entity"]["from"]["type"] == "table";
+        let category = match (data_models.iter().any(|p| to.starts_with(p)), from_table) {
+            (true, true) => Category::WarehouseToDataModel,
+            (true, false) => Category::DataModelToDataModel,
+            (false, _) => Category::IntoDocumentElement,
+        };
+        for pair in r["entity"]["columns"].as_array().into_iter().flatten() {
+            let to_column = pair["toColumn"].as_str().unwrap().to_owned();
+            for from in pair["fromColumns"].as_array().unwrap() {
+                out.get_mut(&category)
+                    .unwrap()
+                    .insert((from.as_str().unwrap().to_owned(), to_column.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Every expected pair is emitted and no other, per category; the table as a string.
+fn compare(expected: &BTreeMap<Category, Pairs>, got: &BTreeMap<Category, Pairs>) -> String {
+    let mut table = String::from(
+        "| column pairs | expected | emitted | missing | invented |\n|---|---:|---:|---:|---:|\n",
+    );
+    for category in Category::ALL {
+        let (e, g) = (&expected[&category], &got[&category]);
+        table.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            category.label(),
+            e.len(),
+            g.len(),
+            e.difference(g).count(),
+            g.difference(e).count()
+        ));
+    }
+    table
+}
+
+fn assert_exact(expected: &BTreeMap<Category, Pairs>, got: &BTreeMap<Category, Pairs>) {
+    for category in Category::ALL {
+        let (e, g) = (&expected[&category], &got[&category]);
+        let missing: Vec<_> = e.difference(g).take(5).collect();
+        let invented: Vec<_> = g.difference(e).take(5).collect();
+        assert!(
+            missing.is_empty() && invented.is_empty(),
+            "{}: missing {missing:?}, invented {invented:?}",
+            category.label()
+        );
+    }
+}
+
 /// On the generated org of today's Sigma, every column of every workbook and report chart
-/// element is paired with the warehouse column it reads, and nothing else is paired; one
+/// element is paired with what it reads (a warehouse table's column, a custom SQL's output
+/// through its projection, a data model element's column) and nothing else is paired; one
 /// `/columns` call per document.
 #[tokio::test]
 async fn generated_org_every_warehouse_column_reaches_its_element_and_nothing_else() {
@@ -100,49 +254,31 @@ async fn generated_org_every_warehouse_column_reaches_its_element_and_nothing_el
     let run = run_source(&workflow(&h, "warehouse")).await;
     assert!(run.errors.is_empty(), "{:?}", run.errors);
     let org = h.org();
-    let mut expected = BTreeSet::new();
-    let mut documents = 0;
-    for (index, wb) in org.workbooks.iter().enumerate() {
-        if wb.is_archived {
-            continue;
-        }
-        documents += 1;
-        expected.extend(expected_warehouse_pairs(
-            org,
-            &wb.workbook_id,
-            &org.pages(index),
-        ));
-    }
-    let mut reports = 0;
-    for report in org.reports.iter().filter(|r| !r.is_archived) {
-        reports += 1;
-        expected.extend(expected_warehouse_pairs(
-            org,
-            &format!("report_{}", report.report_id),
-            &org.report_pages(report),
-        ));
-    }
-    let got: BTreeSet<(String, String)> = element_pairs(&run)
-        .into_iter()
-        .filter(|(_, to)| {
-            org.workbooks
-                .iter()
-                .map(|w| model_prefix(&w.workbook_id))
-                .chain(
-                    org.reports
-                        .iter()
-                        .map(|r| model_prefix(&format!("report_{}", r.report_id))),
-                )
-                .any(|p| to.starts_with(&p))
-        })
-        .collect();
-    assert!(expected.len() > 100, "{}", expected.len());
-    let missing: Vec<_> = expected.difference(&got).take(5).collect();
-    let invented: Vec<_> = got.difference(&expected).take(5).collect();
+    let documents = org.workbooks.iter().filter(|w| !w.is_archived).count() as u64;
+    let reports = org.reports.iter().filter(|r| !r.is_archived).count() as u64;
+    let expected = expected_pairs(org, "warehouse");
+    let got = emitted_pairs(org, &run);
     assert!(
-        missing.is_empty() && invented.is_empty(),
-        "missing {missing:?}, invented {invented:?}"
+        expected[&Category::IntoDocumentElement].len() > 100,
+        "{}",
+        expected[&Category::IntoDocumentElement].len()
     );
+    // The generated org exercises custom SQL and data model sources into elements.
+    let into = &expected[&Category::IntoDocumentElement];
+    assert!(
+        into.iter().any(|(from, _)| from.starts_with(SERVICE)),
+        "data model reads"
+    );
+    assert!(
+        org.workbooks
+            .iter()
+            .enumerate()
+            .flat_map(|(i, _)| org.pages(i).into_owned())
+            .flat_map(|p| p.elements)
+            .any(|e| e.formulas.values().any(|f| f.starts_with("[Custom SQL"))),
+        "custom SQL reads"
+    );
+    assert_exact(&expected, &got);
     let stats = h.stats();
     let calls = |route: &str| stats.requests_by_route.get(route).copied().unwrap_or(0);
     assert_eq!(calls("GET /v2/workbooks/{workbookId}/columns"), documents);
@@ -176,6 +312,55 @@ async fn generated_org_every_warehouse_column_reaches_its_element_and_nothing_el
             assert!(!model["entity"]["columns"].as_array().unwrap().is_empty());
         }
     }
+}
+
+/// The measurement on the org `sigma-connector sandbox --workbooks 60 --data-models
+/// 12 --reports 15` serves: each kind of column pair, as the generator's truth implies it
+/// and as the run emitted it. Prints the table (`--nocapture`); fails on any difference.
+#[tokio::test]
+async fn column_pairs_table_on_the_60_workbook_org() {
+    let h = sandbox(
+        OrgSource::Synthetic(SyntheticConfig {
+            workbooks: 60,
+            data_models: 12,
+            reports: 15,
+            ..SyntheticConfig::default()
+        }),
+        Knobs::default(),
+    )
+    .await;
+    let run = run_source(&workflow(&h, "warehouse")).await;
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    let org = h.org();
+    let expected = expected_pairs(org, "warehouse");
+    let got = emitted_pairs(org, &run);
+    println!("{}", compare(&expected, &got));
+    // The third row by what the element reads, from the truth.
+    let (mut table, mut sql, mut model) = (0, 0, 0);
+    let documents = (0..org.workbooks.len())
+        .map(|i| org.pages(i).into_owned())
+        .chain(org.reports.iter().map(|r| org.report_pages(r).into_owned()));
+    for element in documents.flatten().flat_map(|p| p.elements) {
+        let reads: usize = element.truth.iter().map(|t| t.reads.len()).sum();
+        let node = |kind: &str| {
+            element.lineage.as_ref().is_some_and(|l| {
+                l["dependencies"]
+                    .as_object()
+                    .is_some_and(|d| d.values().any(|n| n["type"] == kind))
+            })
+        };
+        if node("customSQL") {
+            sql += reads;
+        } else if node("data-model") {
+            model += reads;
+        } else {
+            table += reads;
+        }
+    }
+    println!(
+        "into elements: {table} from table-backed, {sql} through custom SQL, {model} from data model elements"
+    );
+    assert_exact(&expected, &got);
 }
 
 /// A copy of `fixtures/` where Revenue's bar chart has computed columns.

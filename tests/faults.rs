@@ -107,11 +107,13 @@ async fn a_server_rate_limit_slows_the_run_without_losing_anything() {
         stats.total_requests,
         share * 100.0
     );
-    // About 6% here: a 3-second run is mostly the first second, whose burst finds the limit.
-    // The long runs of docs/performance.md settle at 0.5-1%. A client that kept 32 requests
-    // in flight would see most of its requests refused.
+    // A 3-second run is mostly the first second, whose burst finds the limit: 13.8% on a
+    // loaded 2-core machine for the table-only org, 15-16% since generated elements also
+    // read custom SQL and data models (fewer table lookups after the burst). The long runs of
+    // docs/performance.md settle at 0.5-1%. A client that kept 32 requests in flight would
+    // see most of its requests refused.
     assert!(
-        share < 0.15,
+        share < 0.2,
         "the client paces itself instead of storming: {share}"
     );
 }

@@ -37,8 +37,11 @@ pub struct Store {
     /// `dashboardService`), then FQN.
     pub entities: BTreeMap<String, BTreeMap<String, Value>>,
     pub users: Vec<Value>,
-    /// `AddLineageRequest` bodies accepted.
+    /// `AddLineageRequest` bodies accepted (without the column pairs dropped).
     pub lineage: Vec<Value>,
+    /// Column pairs dropped from accepted lineage, as OpenMetadata's server drops them: a
+    /// column not on its end (checked where the end's columns are known).
+    pub dropped_pairs: Vec<Value>,
     /// Classifications by name.
     pub classifications: BTreeMap<String, Value>,
     /// Tags by FQN (`classification.tag`).
@@ -70,6 +73,24 @@ impl Store {
             .get_mut(entity_type)?
             .values_mut()
             .find(|e| e["id"] == id)
+    }
+
+    /// The column FQNs of the entity `id`, when it lists its columns.
+    fn columns_of(&self, id: &str) -> Option<HashSet<String>> {
+        let entity = self
+            .entities
+            .values()
+            .flat_map(|m| m.values())
+            .find(|e| e["id"] == id)?;
+        let entity_fqn = entity["fullyQualifiedName"].as_str()?;
+        let columns = entity["columns"].as_array()?;
+        Some(
+            columns
+                .iter()
+                .filter_map(|c| c["name"].as_str())
+                .map(|name| fqn::column(entity_fqn, name))
+                .collect(),
+        )
     }
 
     fn id_exists(&self, id: &str) -> bool {
@@ -158,6 +179,22 @@ impl OmStandin {
         let id = s.new_id();
         s.users
             .push(json!({"id": id, "name": name, "email": email, "deleted": false}));
+        id
+    }
+
+    /// Adds a table with columns (whose column pairs are then checked); returns its id.
+    #[allow(dead_code)] // each test binary uses different helpers
+    pub fn seed_table_with_columns(&self, fqn: &str, columns: &[&str]) -> String {
+        let id = self.seed_table(fqn);
+        let columns: Vec<Value> = columns.iter().map(|c| json!({"name": c})).collect();
+        if let Some(table) = self
+            .store()
+            .entities
+            .get_mut("table")
+            .and_then(|t| t.get_mut(fqn))
+        {
+            table["columns"] = json!(columns);
+        }
         id
     }
 
@@ -306,6 +343,30 @@ fn route(
                     );
                 }
             }
+            let mut body = body;
+            let [from, to] = ["fromEntity", "toEntity"]
+                .map(|end| store.columns_of(body["edge"][end]["id"].as_str().unwrap_or_default()));
+            let on = |columns: &Option<HashSet<String>>, column: &Value| {
+                columns
+                    .as_ref()
+                    .is_none_or(|c| column.as_str().is_some_and(|name| c.contains(name)))
+            };
+            let mut dropped = Vec::new();
+            if let Some(pairs) = body["edge"]["lineageDetails"]["columnsLineage"].as_array_mut() {
+                pairs.retain(|pair| {
+                    let kept = on(&to, &pair["toColumn"])
+                        && pair["fromColumns"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .all(|c| on(&from, c));
+                    if !kept {
+                        dropped.push(pair.clone());
+                    }
+                    kept
+                });
+            }
+            store.dropped_pairs.extend(dropped);
             store.lineage.push(body);
             StatusCode::OK.into_response()
         }

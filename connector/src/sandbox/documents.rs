@@ -113,11 +113,15 @@ fn data_source_entry(org: &Org, element: &Element, node_id: &str) -> Value {
             })
         }
         _ => {
-            // Custom SQL: its connection is that of the tables it reads.
+            // Custom SQL: its connection is that of the tables it reads, or the node's own.
             let connection = upstream(element, node_id)
                 .into_iter()
                 .find_map(|n| org.table_by_inode(n))
-                .map(|t| t.connection_id.clone());
+                .map(|t| t.connection_id.clone())
+                .or_else(|| {
+                    node.and_then(|n| n["connectionId"].as_str())
+                        .map(str::to_owned)
+                });
             json!({
                 "type": "customSQL", "connectionId": connection, "datasourceId": node_id,
                 "name": name.unwrap_or(node_id),

@@ -163,6 +163,31 @@ pub struct Element {
     /// says it as written); any other column reads `[<source>/<column>]`.
     #[serde(default, skip_serializing)]
     pub formulas: std::collections::BTreeMap<String, String>,
+    /// What each column reads, as the generator built it: the truth a measurement counts
+    /// column pairs against, independently of the connector (empty for fixtures).
+    #[serde(skip)]
+    pub truth: Vec<ColumnTruth>,
+}
+
+/// One column of a generated element and the source columns it reads (none: it reads
+/// nothing that can be told exactly, e.g. `count(*)` or a column the source lacks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnTruth {
+    pub column: String,
+    pub reads: Vec<ColumnSource>,
+}
+
+/// A source column in the generator's truth.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ColumnSource {
+    /// A warehouse table's column (`inode-<urlId>`).
+    Table { inode_id: String, column: String },
+    /// A column of a data model's element.
+    DataModelElement {
+        data_model_id: String,
+        element_id: String,
+        column: String,
+    },
 }
 
 impl Element {
@@ -316,6 +341,9 @@ pub struct DataModelElement {
     /// What the element reads; `sourceTable`, when set, counts as a table input.
     #[serde(default, skip_serializing)]
     pub inputs: Vec<DataModelInput>,
+    /// What each column reads, as the generator built it (empty for fixtures).
+    #[serde(skip)]
+    pub truth: Vec<ColumnTruth>,
 }
 
 impl DataModelElement {

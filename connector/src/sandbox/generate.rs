@@ -7,9 +7,9 @@
 use serde_json::json;
 
 use super::org::{
-    Connection, DataModel, DataModelColumn, DataModelElement, DataModelInput, Dataset,
-    DatasetMigration, DatasetSource, Element, Folder, GeneratedContent, Member, Org, Page, Report,
-    VersionTag, WarehouseTable, Workbook, Workspace,
+    ColumnSource, ColumnTruth, Connection, DataModel, DataModelColumn, DataModelElement,
+    DataModelInput, Dataset, DatasetMigration, DatasetSource, Element, Folder, GeneratedContent,
+    Member, Org, Page, Report, VersionTag, WarehouseTable, Workbook, Workspace,
 };
 
 /// Sizes of a generated org.
@@ -338,6 +338,29 @@ pub fn generate(config: &SyntheticConfig) -> Org {
                     .collect()
             };
             let (base, sql, summary) = (element_id(0), element_id(1), element_id(2));
+            let (inode, joined_inode) = (
+                format!("inode-{}", table.url_id),
+                format!("inode-{}", joined.url_id),
+            );
+            let from_table = |inode: &str, c: &str| ColumnSource::Table {
+                inode_id: inode.to_owned(),
+                column: c.to_owned(),
+            };
+            let from_element =
+                |model: &str, element: &str, c: &str| ColumnSource::DataModelElement {
+                    data_model_id: model.to_owned(),
+                    element_id: element.to_owned(),
+                    column: c.to_owned(),
+                };
+            let truth = |reads: Vec<(&str, ColumnSource)>| -> Vec<ColumnTruth> {
+                reads
+                    .into_iter()
+                    .map(|(c, read)| ColumnTruth {
+                        column: c.to_owned(),
+                        reads: vec![read],
+                    })
+                    .collect()
+            };
             let mut elements = vec![
                 DataModelElement {
                     element_id: base.clone(),
@@ -346,6 +369,12 @@ pub fn generate(config: &SyntheticConfig) -> Org {
                     source_table: Some(format!("inode-{}", table.url_id)),
                     columns: columns(&base, &table.path[2], &["ID", "NAME", "AMOUNT"]),
                     inputs: Vec::new(),
+                    truth: truth(
+                        ["ID", "NAME", "AMOUNT"]
+                            .into_iter()
+                            .map(|c| (c, from_table(&inode, c)))
+                            .collect(),
+                    ),
                 },
                 DataModelElement {
                     element_id: sql.clone(),
@@ -363,6 +392,11 @@ pub fn generate(config: &SyntheticConfig) -> Org {
                             joined.path.join(".")
                         ),
                     }],
+                    // `recent` is `select *` of the table; TOTAL sums the joined table's AMOUNT.
+                    truth: truth(vec![
+                        ("ID", from_table(&inode, "ID")),
+                        ("TOTAL", from_table(&joined_inode, "AMOUNT")),
+                    ]),
                 },
                 DataModelElement {
                     element_id: summary.clone(),
@@ -373,13 +407,20 @@ pub fn generate(config: &SyntheticConfig) -> Org {
                     inputs: vec![DataModelInput::Sibling {
                         element_id: base.clone(),
                     }],
+                    truth: truth(vec![
+                        ("NAME", from_element(&id, &base, "NAME")),
+                        ("AMOUNT", from_element(&id, &base, "AMOUNT")),
+                    ]),
                 },
             ];
             if n > 0 {
                 // The chain: this model reads the previous model's base element.
                 let (previous, _) = &data_model_ids[n - 1];
                 let read = element_id(3);
+                let previous_base =
+                    url_id(seed, KIND_DATA_MODEL + 500, (n - 1) as u64)[..10].to_owned();
                 elements.push(DataModelElement {
+                    truth: truth(vec![("ID", from_element(previous, &previous_base, "ID"))]),
                     element_id: read.clone(),
                     name: format!("From data model {}", n - 1),
                     kind: "table".to_owned(),
@@ -497,39 +538,37 @@ impl SyntheticShape {
                         let (kind, viz) = ELEMENT_KINDS[(ordinal as usize) % ELEMENT_KINDS.len()];
                         // Element ids repeat across workbooks in Sigma too: derive from position.
                         let element_id = url_id(seed, KIND_ELEMENT, ordinal)[..10].to_owned();
-                        let table = &org.tables[(mix(seed, w, ordinal) as usize) % org.tables.len()];
+                        let table =
+                            &org.tables[(mix(seed, w, ordinal) as usize) % org.tables.len()];
                         let ui_only = matches!(kind, "text" | "control");
                         let name = format!("{} {ordinal}", kind.replace('-', " "));
-                        let full_name = table.path.join(".");
-                        Element {
-                            lineage: (!ui_only).then(|| {
-                                let node = format!("inode-{}", table.url_id);
-                                json!({
-                                    "dependencies": {
-                                        element_id.clone(): {"nodeId": element_id, "type": "sheet", "name": name, "elementId": element_id},
-                                        node.clone(): {"nodeId": node, "type": "table", "name": table.path[2]},
-                                    },
-                                    "edges": [{"source": node, "target": element_id, "type": "source"}],
-                                })
-                            }),
-                            sql: (!ui_only).then(|| {
-                                format!("select ID, NAME, AMOUNT from {full_name} limit 25000")
-                            }),
-                            columns: (!ui_only)
-                                .then(|| vec!["ID".to_owned(), "NAME".to_owned(), "AMOUNT".to_owned()]),
+                        let mut element = Element {
+                            lineage: None,
+                            sql: None,
+                            columns: None,
                             element_id,
                             name: Some(name),
                             kind: kind.to_owned(),
                             vizualization_type: viz.map(str::to_owned),
                             formulas: Default::default(),
+                            truth: Vec::new(),
+                        };
+                        if !ui_only {
+                            // One in ten reads a custom SQL, one in ten a data model element;
+                            // the rest a warehouse table.
+                            match mix(seed ^ 0xC5, w, ordinal) % 10 {
+                                0 => self.reads_custom_sql(&mut element, w, ordinal, table, org),
+                                1 if !org.data_models.is_empty() => {
+                                    self.reads_data_model(&mut element, w, ordinal, org)
+                                }
+                                _ => reads_table(&mut element, table),
+                            }
                         }
+                        element
                     })
                     .collect();
                 Page {
-                    page_id: format!(
-                        "{}-{p}",
-                        &url_id(seed, KIND_PAGE, w)[..6]
-                    ),
+                    page_id: format!("{}-{p}", &url_id(seed, KIND_PAGE, w)[..6]),
                     name: if p == 0 {
                         first_page_name.to_owned()
                     } else {
@@ -540,5 +579,183 @@ impl SyntheticShape {
                 }
             })
             .collect()
+    }
+}
+
+/// Columns every generated table has.
+const TABLE_COLUMNS: [&str; 3] = ["ID", "NAME", "AMOUNT"];
+
+fn set_lineage(element: &mut Element, node_id: &str, node: serde_json::Value) {
+    let id = element.element_id.clone();
+    element.lineage = Some(json!({
+        "dependencies": {
+            id.clone(): {"nodeId": id, "type": "sheet", "name": element.name, "elementId": id},
+            node_id: node,
+        },
+        "edges": [{"source": node_id, "target": id, "type": "source"}],
+    }));
+}
+
+/// A table-backed element: its columns are the table's, `[TABLE/COLUMN]`.
+fn reads_table(element: &mut Element, table: &WarehouseTable) {
+    let node = format!("inode-{}", table.url_id);
+    set_lineage(
+        element,
+        &node,
+        json!({"nodeId": node, "type": "table", "name": table.path[2]}),
+    );
+    element.sql = Some(format!(
+        "select ID, NAME, AMOUNT from {} limit 25000",
+        table.path.join(".")
+    ));
+    element.columns = Some(TABLE_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
+    element.truth = TABLE_COLUMNS
+        .iter()
+        .map(|c| ColumnTruth {
+            column: (*c).to_owned(),
+            reads: vec![ColumnSource::Table {
+                inode_id: node.clone(),
+                column: (*c).to_owned(),
+            }],
+        })
+        .collect();
+}
+
+impl SyntheticShape {
+    /// An element reading a custom SQL directly: its columns say `[<SQL name>/<output>]`;
+    /// the SQL aliases, joins, computes or selects `*`. What each output is made of is
+    /// written down with the SQL (the truth), not derived from it.
+    fn reads_custom_sql(
+        &self,
+        element: &mut Element,
+        w: u64,
+        ordinal: u64,
+        table: &WarehouseTable,
+        org: &Org,
+    ) {
+        let other = &org.tables[(mix(self.seed, w, ordinal + 7) as usize) % org.tables.len()];
+        let (t, u) = (table.path.join("."), other.path.join("."));
+        let (i, j) = (
+            format!("inode-{}", table.url_id),
+            format!("inode-{}", other.url_id),
+        );
+        let col = |inode: &str, c: &str| ColumnSource::Table {
+            inode_id: inode.to_owned(),
+            column: c.to_owned(),
+        };
+        let (definition, outputs): (String, Vec<(&str, Vec<ColumnSource>)>) = match mix(
+            self.seed ^ 0x5E1,
+            w,
+            ordinal,
+        ) % 4
+        {
+            0 => (
+                format!("select ID as ORDER_ID, NAME as LABEL, AMOUNT from {t}"),
+                vec![
+                    ("ORDER_ID", vec![col(&i, "ID")]),
+                    ("LABEL", vec![col(&i, "NAME")]),
+                    ("AMOUNT", vec![col(&i, "AMOUNT")]),
+                ],
+            ),
+            1 => (
+                format!(
+                    "select a.ID, b.NAME as CUSTOMER, a.AMOUNT from {t} a join {u} b on b.ID = a.ID"
+                ),
+                vec![
+                    ("ID", vec![col(&i, "ID")]),
+                    ("CUSTOMER", vec![col(&j, "NAME")]),
+                    ("AMOUNT", vec![col(&i, "AMOUNT")]),
+                    // A column the SQL does not have: no pair.
+                    ("NOPE", Vec::new()),
+                ],
+            ),
+            2 => (
+                format!(
+                    "select ID, AMOUNT * 2 as DOUBLED, concat(NAME, ID) as TAG, count(*) as N \
+                         from {t} group by ID, AMOUNT, NAME"
+                ),
+                vec![
+                    ("ID", vec![col(&i, "ID")]),
+                    ("DOUBLED", vec![col(&i, "AMOUNT")]),
+                    ("TAG", vec![col(&i, "NAME"), col(&i, "ID")]),
+                    // Reads no column: no pair.
+                    ("N", Vec::new()),
+                ],
+            ),
+            _ => (
+                format!("select * from {t} where AMOUNT > 0"),
+                TABLE_COLUMNS
+                    .iter()
+                    .map(|c| (*c, vec![col(&i, c)]))
+                    .collect(),
+            ),
+        };
+        let sql_name = format!("Custom SQL {ordinal}");
+        let node = format!("customSQL-{}", element.element_id);
+        set_lineage(
+            element,
+            &node,
+            json!({"nodeId": node, "type": "customSQL", "name": sql_name,
+                   "connectionId": table.connection_id}),
+        );
+        element.sql = Some(definition);
+        let labels: Vec<String> = outputs
+            .iter()
+            .map(|(o, _)| {
+                if *o == "NOPE" {
+                    "Missing".to_owned()
+                } else {
+                    (*o).to_owned()
+                }
+            })
+            .collect();
+        element.formulas = outputs
+            .iter()
+            .zip(&labels)
+            .map(|((o, _), label)| (label.clone(), format!("[{sql_name}/{o}]")))
+            .collect();
+        element.truth = outputs
+            .into_iter()
+            .zip(&labels)
+            .map(|((_, reads), label)| ColumnTruth {
+                column: label.clone(),
+                reads,
+            })
+            .collect();
+        element.columns = Some(labels);
+    }
+
+    /// An element reading one element of a data model (its first, table-backed one), as
+    /// Sigma names it: the lineage node `<dataModelUrlId>/<elementId>` carries the data
+    /// model's name, and formulas say `[<data model name>/<column>]`.
+    fn reads_data_model(&self, element: &mut Element, w: u64, ordinal: u64, org: &Org) {
+        let model =
+            &org.data_models[(mix(self.seed ^ 0xD1, w, ordinal) as usize) % org.data_models.len()];
+        let Some(read) = model.elements.first() else {
+            return;
+        };
+        let node = format!("{}/{}", model.data_model_url_id, read.element_id);
+        set_lineage(
+            element,
+            &node,
+            json!({"nodeId": node, "type": "data-model", "name": model.name}),
+        );
+        let columns: Vec<String> = read.columns.iter().map(|c| c.name.clone()).collect();
+        element.formulas = columns
+            .iter()
+            .map(|c| (c.clone(), format!("[{}/{c}]", model.name)))
+            .collect();
+        element.truth = columns
+            .iter()
+            .map(|c| ColumnTruth {
+                column: c.clone(),
+                reads: vec![ColumnSource::DataModelElement {
+                    data_model_id: model.data_model_id.clone(),
+                    element_id: read.element_id.clone(),
+                    column: c.clone(),
+                }],
+            })
+            .collect();
+        element.columns = Some(columns);
     }
 }

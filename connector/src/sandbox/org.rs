@@ -152,8 +152,10 @@ impl Org {
         self.report_index.get(id).map(|&i| &self.reports[i])
     }
     /// A data model by the urlId its lineage node ids carry (`inode-<urlId>`), or by id.
+    /// `<urlId>/<elementId>` names one of its elements, and finds the data model too.
     pub fn data_model_by_node(&self, node_id: &str) -> Option<&DataModel> {
-        self.data_model(node_id.strip_prefix("inode-").unwrap_or(node_id))
+        let id = node_id.strip_prefix("inode-").unwrap_or(node_id);
+        self.data_model(id.split_once('/').map_or(id, |(model, _)| model))
     }
     /// A dataset by `inode-<urlId>`, urlId or id.
     pub fn dataset_by_node(&self, node_id: &str) -> Option<&Dataset> {

@@ -84,37 +84,50 @@ fn column_pairs(columns: &[&DataModelColumn], end: &End, source_name: &str) -> V
     out
 }
 
+/// The warehouse columns output column `output` of custom SQL `sql_name` is made of, as
+/// the SQL's projection resolves them exactly (`table` places a SQL table reference, or
+/// says it cannot be placed); none, with a debug line, when that cannot be told. The one
+/// place a formula's `[<sql_name>/<output>]` is resolved, for data model elements and for
+/// workbook and report elements alike.
+pub(super) fn custom_sql_reads(
+    projection: &projection::Projection,
+    sql_name: &str,
+    output: &str,
+    table: &dyn Fn(&sql::TableRef) -> Option<WarehouseTable>,
+) -> Vec<ColumnRef> {
+    let Some(reads) = projection.reads_of(output) else {
+        tracing::debug!(
+            "custom SQL {sql_name:?}: which columns {output:?} reads cannot be told exactly; no column lineage from it"
+        );
+        return Vec::new();
+    };
+    reads
+        .into_iter()
+        .filter_map(|read| {
+            Some(ColumnRef {
+                end: End::Table {
+                    table: table(&read.table)?,
+                },
+                column: read.column,
+            })
+        })
+        .collect()
+}
+
 /// The pairs of the columns whose formulas read a custom SQL's output
-/// (`[<sql_name>/<output column>]`): the warehouse columns that output is made of, as the
-/// SQL's projection resolves them exactly (`table` places a SQL table reference, or says
-/// it cannot be placed).
+/// (`[<sql_name>/<output column>]`): the warehouse columns that output is made of.
 fn custom_sql_pairs(
     columns: &[&DataModelColumn],
     projection: &projection::Projection,
     sql_name: &str,
-    table: impl Fn(&sql::TableRef) -> Option<WarehouseTable>,
+    table: &dyn Fn(&sql::TableRef) -> Option<WarehouseTable>,
 ) -> Vec<ColumnLineage> {
     let mut out = Vec::new();
     for col in columns {
         let mut from = Vec::new();
         for (source, output) in mapping::formula_refs(col.formula.as_deref().unwrap_or_default()) {
-            if !source.eq_ignore_ascii_case(sql_name) {
-                continue;
-            }
-            let Some(reads) = projection.reads_of(&output) else {
-                tracing::debug!(
-                    "custom SQL {sql_name:?}: which columns {output:?} reads cannot be told exactly; no column lineage for {:?}",
-                    col.name
-                );
-                continue;
-            };
-            for read in reads {
-                if let Some(table) = table(&read.table) {
-                    from.push(ColumnRef {
-                        end: End::Table { table },
-                        column: read.column,
-                    });
-                }
+            if source.eq_ignore_ascii_case(sql_name) {
+                from.extend(custom_sql_reads(projection, sql_name, &output, table));
             }
         }
         if !from.is_empty() {
@@ -390,10 +403,8 @@ impl WorkbookCtx {
                     // formula reads the warehouse columns the SQL's `ID` is made of.
                     let pairs = match (name.as_deref(), projection::projection(definition)) {
                         (Some(sql_name), Ok(projected)) => {
-                            custom_sql_pairs(&target.columns, &projected, sql_name, |t| {
-                                let table =
-                                    self.warehouse(connection_id.as_deref(), t.parts.clone(), None);
-                                self.places(&table).then_some(table)
+                            custom_sql_pairs(&target.columns, &projected, sql_name, &|t| {
+                                self.place_sql_table(connection_id.as_deref(), t)
                             })
                         }
                         (_, Err(e)) => {

@@ -16,7 +16,7 @@ use crate::sigma::endpoints::{Answer, Endpoint, says_absent};
 use crate::sigma::lineage::LineageTree;
 use crate::sigma::model::{Document, ElementQuery, LineageEntry};
 
-use super::element_columns;
+use super::element_columns::{self, CustomSqlRead, ModelRead};
 
 /// What a document's charts read: per element, its upstreams; and the warehouse table
 /// behind each `inode-` the lineage named (`None`: not placed).
@@ -24,23 +24,38 @@ use super::element_columns;
 struct DocumentReads {
     upstreams: BTreeMap<String, Vec<Upstream>>,
     by_inode: BTreeMap<String, Option<WarehouseTable>>,
-    /// Per element, the data models it reads with their elements (what its columns'
-    /// `[Element/Column]` formulas may name).
-    models: BTreeMap<String, Vec<(String, Vec<KnownElement>)>>,
+    /// Per element, the data models it reads with their elements and the lineage nodes it
+    /// reads them through (what its columns' `[Element/Column]` formulas may name).
+    models: BTreeMap<String, Vec<ModelRead>>,
+    /// Per element, the custom SQL it reads (what its columns' `[SQL/Column]` may name).
+    custom_sql: BTreeMap<String, Vec<CustomSqlRead>>,
 }
 
 impl DocumentReads {
-    /// An element reads data model `id` (whose elements are `elements`).
+    /// An element reads data model `id` (whose elements are `elements`) through a lineage
+    /// node `node` (its name, and the element it names).
     fn add_model(
         &mut self,
         element_id: &str,
         id: String,
         elements: Vec<KnownElement>,
+        node: (Option<String>, Option<String>),
         via: Option<String>,
     ) {
         let list = self.models.entry(element_id.to_owned()).or_default();
-        if !list.iter().any(|(known, _)| *known == id) {
-            list.push((id.clone(), elements.clone()));
+        let at = match list.iter().position(|read| read.data_model_id == id) {
+            Some(at) => at,
+            None => {
+                list.push(ModelRead {
+                    data_model_id: id.clone(),
+                    elements: elements.clone(),
+                    nodes: Vec::new(),
+                });
+                list.len() - 1
+            }
+        };
+        if !list[at].nodes.contains(&node) {
+            list[at].nodes.push(node);
         }
         self.add(
             element_id,
@@ -80,6 +95,10 @@ enum ChartUpstream {
     DataModel {
         url_id: Option<String>,
         id: Option<String>,
+        /// The lineage node's name (how formulas name the source) and the element of the
+        /// data model it names (`<dataModelUrlId>/<elementId>`), if any.
+        name: Option<String>,
+        element: Option<String>,
     },
     Dataset(String),
     /// A custom SQL source (the lineage tree's; its tables also come from the element's
@@ -482,9 +501,21 @@ impl WorkbookCtx {
                 cols.clone(),
                 tables,
                 reads.models.get(&element.id).cloned().unwrap_or_default(),
+                reads
+                    .custom_sql
+                    .get(&element.id)
+                    .cloned()
+                    .unwrap_or_default(),
             ));
         }
-        let pairs = element_columns::lineage(&models, &reads.by_inode);
+        let sql_table = |connection: Option<&str>, table: &sql::TableRef| {
+            self.place_sql_table(connection, table)
+        };
+        let ends = element_columns::Ends {
+            by_inode: &reads.by_inode,
+            sql_table: &sql_table,
+        };
+        let pairs = element_columns::lineage(&models, &ends);
         for (element, pairs) in elements
             .iter()
             .filter(|e| e.is_chart && by_element.contains_key(e.id.as_str()))
@@ -541,14 +572,17 @@ impl WorkbookCtx {
                             LineageEntry::DataModel {
                                 data_model_id,
                                 datasource_id,
-                                ..
-                            } => ChartUpstream::DataModel {
-                                url_id: datasource_id
-                                    .as_deref()
-                                    .and_then(|d| d.strip_prefix("inode-"))
-                                    .map(str::to_owned),
-                                id: Some(data_model_id.clone()),
-                            },
+                                name,
+                            } => {
+                                let (url_id, element) =
+                                    data_model_node(datasource_id.as_deref().unwrap_or_default());
+                                ChartUpstream::DataModel {
+                                    url_id,
+                                    id: Some(data_model_id.clone()),
+                                    name: name.clone(),
+                                    element,
+                                }
+                            }
                             LineageEntry::CustomSql {
                                 definition,
                                 connection_id,
@@ -617,10 +651,15 @@ impl WorkbookCtx {
                 let upstream = match node.node_type.as_str() {
                     "table" => ChartUpstream::Table(node.node_id.clone()),
                     "dataset" => ChartUpstream::Dataset(node.node_id.clone()),
-                    "data-model" => ChartUpstream::DataModel {
-                        url_id: Some(node.node_id.trim_start_matches("inode-").to_owned()),
-                        id: None,
-                    },
+                    "data-model" => {
+                        let (url_id, element) = data_model_node(&node.node_id);
+                        ChartUpstream::DataModel {
+                            url_id,
+                            id: None,
+                            name: node.name.clone(),
+                            element,
+                        }
+                    }
                     _ => continue,
                 };
                 out.push((element_id.clone(), upstream));
@@ -700,12 +739,36 @@ impl WorkbookCtx {
                     } else {
                         self.tables_in_sql(&definition, connection_id.as_deref())
                     };
+                    // What `[<name>/<column>]` in the element's formulas reads: its
+                    // projection, parsed where the pairs are made.
+                    if let (Some(sql_name), false) = (&name, placement_empty) {
+                        reads
+                            .custom_sql
+                            .entry(element_id.clone())
+                            .or_default()
+                            .push(CustomSqlRead {
+                                name: sql_name.clone(),
+                                connection_id: connection_id.clone(),
+                                definition: definition.clone(),
+                            });
+                    }
                     reads.add(&element_id, Upstream::CustomSql { name, tables });
                 }
-                ChartUpstream::DataModel { url_id, id } => {
+                ChartUpstream::DataModel {
+                    url_id,
+                    id,
+                    name,
+                    element,
+                } => {
                     if let Some((data_model_id, elements)) = model(id.as_deref(), url_id.as_deref())
                     {
-                        reads.add_model(&element_id, data_model_id, elements, None);
+                        reads.add_model(
+                            &element_id,
+                            data_model_id,
+                            elements,
+                            (name, element),
+                            None,
+                        );
                         resolved.insert(element_id);
                     }
                 }
@@ -733,6 +796,7 @@ impl WorkbookCtx {
                                     &element_id,
                                     data_model_id,
                                     elements,
+                                    (None, None),
                                     Some(dataset_id.clone()),
                                 );
                                 resolved.insert(element_id);
@@ -826,6 +890,20 @@ impl WorkbookCtx {
         }
         out
     }
+}
+
+/// A data model lineage node id as `(urlId, elementId)`: `inode-<urlId>` names the data
+/// model as a whole, `<urlId>/<elementId>` one of its elements.
+fn data_model_node(node_id: &str) -> (Option<String>, Option<String>) {
+    let id = node_id.strip_prefix("inode-").unwrap_or(node_id);
+    let (url_id, element) = match id.split_once('/') {
+        Some((url_id, element)) => (url_id, Some(element)),
+        None => (id, None),
+    };
+    (
+        (!url_id.is_empty()).then(|| url_id.to_owned()),
+        element.filter(|e| !e.is_empty()).map(str::to_owned),
+    )
 }
 
 fn doc_noun(kind: DocumentKind) -> &'static str {

@@ -7,9 +7,17 @@
 //!   reads: that table's column;
 //! - `[Element/Column]`, where `Element` is another chart of the same document (one of that
 //!   name) with a column `Column`: that element's data model column;
+//! - `[SQL/Column]`, where `SQL` is a custom SQL the element's lineage says it reads (one of
+//!   that name): the warehouse columns the SQL's output column `Column` is made of, as its
+//!   projection resolves them exactly (`data_models::custom_sql_reads`, the mechanism data
+//!   model elements use);
 //! - `[Element/Column]` otherwise, where `Element` is an element of a data model the chart's
 //!   lineage says it reads (exactly one of that name across those data models) that has a
 //!   column `Column`: that data model element's column;
+//! - `[Source/Column]`, where `Source` is how the lineage names a data model source the
+//!   chart reads (Sigma names it by the data model's name), and that name identifies exactly
+//!   one data model element the chart reads (the lineage node names the element, or the data
+//!   model has one element): that element's column;
 //! - `[Column]`, a column of the element's own: whatever that column reads, transitively
 //!   (cycles end where they start).
 //!
@@ -22,6 +30,43 @@ use crate::catalog::{ColumnLineage, ColumnRef, End, WarehouseTable};
 use crate::sigma::mapping;
 use crate::sigma::memory::KnownElement;
 use crate::sigma::model::ElementColumn;
+use crate::sigma::projection::{self, Projection};
+use crate::sigma::sql::TableRef;
+
+use super::data_models::custom_sql_reads;
+
+/// A data model a chart reads: its elements as this run knows them, and each lineage node
+/// through which the chart reads it (the node's name, and the element it names, if any).
+#[derive(Debug, Clone, Default)]
+pub(super) struct ModelRead {
+    pub data_model_id: String,
+    pub elements: Vec<KnownElement>,
+    /// `(name, element id)` of each lineage node: `None` for the id when the node names the
+    /// data model as a whole.
+    pub nodes: Vec<(Option<String>, Option<String>)>,
+}
+
+/// A custom SQL a chart reads: its name in formulas, its connection and its SQL.
+#[derive(Debug, Clone)]
+pub(super) struct CustomSqlRead {
+    pub name: String,
+    pub connection_id: Option<String>,
+    pub definition: String,
+}
+
+/// A custom SQL with its projection parsed (not `Send`: parsed where the pairs are made).
+struct ParsedSql {
+    name: String,
+    connection_id: Option<String>,
+    projection: Projection,
+}
+
+/// Where the ends of a document's pairs are placed: warehouse tables by `inode-`, and the
+/// tables a custom SQL names (on its connection; `None`: not placed).
+pub(super) struct Ends<'a> {
+    pub by_inode: &'a BTreeMap<String, Option<WarehouseTable>>,
+    pub sql_table: &'a dyn Fn(Option<&str>, &TableRef) -> Option<WarehouseTable>,
+}
 
 /// One chart element with columns: its id, its name in formulas, its columns and the
 /// tables its lineage says it reads.
@@ -31,7 +76,9 @@ pub(super) struct ElementModel<'a> {
     columns: Vec<&'a ElementColumn>,
     tables: Vec<WarehouseTable>,
     /// The data models its lineage says it reads, with their elements.
-    data_models: Vec<(String, Vec<KnownElement>)>,
+    data_models: Vec<ModelRead>,
+    /// The custom SQL its lineage says it reads, parsed.
+    custom_sql: Vec<ParsedSql>,
     /// Lower-cased label -> the first column of that label.
     by_label: BTreeMap<String, &'a ElementColumn>,
 }
@@ -42,7 +89,8 @@ impl<'a> ElementModel<'a> {
         name: String,
         columns: Vec<&'a ElementColumn>,
         tables: Vec<WarehouseTable>,
-        data_models: Vec<(String, Vec<KnownElement>)>,
+        data_models: Vec<ModelRead>,
+        custom_sql: Vec<CustomSqlRead>,
     ) -> Self {
         let mut by_label = BTreeMap::new();
         for column in &columns {
@@ -50,12 +98,31 @@ impl<'a> ElementModel<'a> {
                 .entry(label_of(column).to_lowercase())
                 .or_insert(*column);
         }
+        let custom_sql = custom_sql
+            .into_iter()
+            .filter_map(|read| match projection::projection(&read.definition) {
+                Ok(projection) => Some(ParsedSql {
+                    name: read.name,
+                    connection_id: read.connection_id,
+                    projection,
+                }),
+                Err(e) => {
+                    tracing::debug!(
+                        element = %id,
+                        "custom SQL {:?} not parsed for column lineage: {e}",
+                        read.name
+                    );
+                    None
+                }
+            })
+            .collect();
         Self {
             id,
             name,
             columns,
             tables,
             data_models,
+            custom_sql,
             by_label,
         }
     }
@@ -86,7 +153,7 @@ const MAX_DEPTH: usize = 256;
 /// The columns `column` of `models[at]` reads, added to `out`.
 fn reads_of(
     models: &[ElementModel<'_>],
-    by_inode: &BTreeMap<String, Option<WarehouseTable>>,
+    ends: &Ends<'_>,
     at: usize,
     column: &ElementColumn,
     depth: usize,
@@ -109,7 +176,7 @@ fn reads_of(
         return;
     }
     if let Some((inode, native)) = column.column_id.as_deref().and_then(warehouse_column) {
-        if let Some(Some(table)) = by_inode.get(inode) {
+        if let Some(Some(table)) = ends.by_inode.get(inode) {
             out.insert(ColumnRef {
                 end: End::Table {
                     table: table.clone(),
@@ -122,7 +189,7 @@ fn reads_of(
         let Some(source) = source else {
             // A column of the element's own: what it reads.
             match find_column(model, &name) {
-                Some(own) => reads_of(models, by_inode, at, own, depth + 1, visiting, out),
+                Some(own) => reads_of(models, ends, at, own, depth + 1, visiting, out),
                 None => tracing::debug!(
                     element = %model.id,
                     "formula of {:?} reads [{name}], which the element has no column of; no column lineage from it",
@@ -146,6 +213,26 @@ fn reads_of(
                 });
             }
             continue;
+        }
+        let mut sqls = model
+            .custom_sql
+            .iter()
+            .filter(|s| s.name.trim().eq_ignore_ascii_case(&source));
+        match (sqls.next(), sqls.next()) {
+            (Some(sql), None) => {
+                let table = |t: &TableRef| (ends.sql_table)(sql.connection_id.as_deref(), t);
+                out.extend(custom_sql_reads(&sql.projection, &sql.name, &name, &table));
+                continue;
+            }
+            (Some(_), Some(_)) => {
+                tracing::debug!(
+                    element = %model.id,
+                    "formula of {:?} reads [{source}/{name}]: several custom SQL sources are called {source:?}; no column lineage from it",
+                    label_of(column)
+                );
+                continue;
+            }
+            (None, _) => {}
         }
         let mut others = models
             .iter()
@@ -187,30 +274,17 @@ fn reads_of(
 }
 
 /// `[source/name]` as a column of an element of a data model `model` reads: exactly one
-/// element called `source` across those data models, with a column `name` (as that
-/// element names it); else why not.
+/// element called `source` across those data models, or else exactly one element read
+/// through lineage nodes called `source`; with a column `name` (as that element names it).
+/// Else why not.
 fn data_model_column(
     model: &ElementModel<'_>,
     source: &str,
     name: &str,
 ) -> Result<ColumnRef, &'static str> {
-    let mut named = model
-        .data_models
-        .iter()
-        .flat_map(|(data_model_id, elements)| {
-            elements
-                .iter()
-                .filter(|e| {
-                    e.name
-                        .as_deref()
-                        .is_some_and(|n| n.trim().eq_ignore_ascii_case(source))
-                })
-                .map(move |e| (data_model_id, e))
-        });
-    let (data_model_id, element) = match (named.next(), named.next()) {
-        (Some(one), None) => one,
-        (Some(_), Some(_)) => return Err("several data model elements have that name"),
-        (None, _) => return Err("a source the element is not known to read"),
+    let (data_model_id, element) = match element_named(model, source)? {
+        Some(found) => found,
+        None => element_read_through(model, source)?,
     };
     let mut columns = element
         .columns
@@ -219,7 +293,7 @@ fn data_model_column(
     match (columns.next(), columns.next()) {
         (Some(column), None) => Ok(ColumnRef {
             end: End::DataModelElement {
-                data_model_id: data_model_id.clone(),
+                data_model_id: data_model_id.to_owned(),
                 element_id: element.id.clone(),
             },
             column: column.clone(),
@@ -229,12 +303,73 @@ fn data_model_column(
     }
 }
 
+/// The one data model element called `source` across the data models `model` reads.
+fn element_named<'m>(
+    model: &'m ElementModel<'_>,
+    source: &str,
+) -> Result<Option<(&'m str, &'m KnownElement)>, &'static str> {
+    let mut named = model.data_models.iter().flat_map(|read| {
+        read.elements
+            .iter()
+            .filter(|e| {
+                e.name
+                    .as_deref()
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(source))
+            })
+            .map(move |e| (read.data_model_id.as_str(), e))
+    });
+    match (named.next(), named.next()) {
+        (Some(one), None) => Ok(Some(one)),
+        (Some(_), Some(_)) => Err("several data model elements have that name"),
+        (None, _) => Ok(None),
+    }
+}
+
+/// The one data model element `model` reads through lineage nodes called `source` (how
+/// Sigma names a data model source in formulas): the element a node names, or the only
+/// element of a data model a node names as a whole. Two elements, or a node naming an
+/// element this run does not know, identify none.
+fn element_read_through<'m>(
+    model: &'m ElementModel<'_>,
+    source: &str,
+) -> Result<(&'m str, &'m KnownElement), &'static str> {
+    let mut found: Vec<(&str, &KnownElement)> = Vec::new();
+    for read in &model.data_models {
+        for (node_name, element_id) in &read.nodes {
+            if !node_name
+                .as_deref()
+                .is_some_and(|n| n.trim().eq_ignore_ascii_case(source))
+            {
+                continue;
+            }
+            let element = match element_id {
+                Some(id) => read.elements.iter().find(|e| e.id == *id),
+                None => match read.elements.as_slice() {
+                    [only] => Some(only),
+                    _ => return Err("the source names a data model of several elements, not one"),
+                },
+            };
+            let Some(element) = element else {
+                return Err("the source names a data model element this run does not know");
+            };
+            if !found
+                .iter()
+                .any(|(dm, e)| *dm == read.data_model_id && e.id == element.id)
+            {
+                found.push((read.data_model_id.as_str(), element));
+            }
+        }
+    }
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => Err("a source the element is not known to read"),
+        _ => Err("the source names several data model elements the element reads"),
+    }
+}
+
 /// Every element's column pairs, by model: one per column (the first of a name) that reads
 /// anything, in column order, its reads in order.
-pub(super) fn lineage(
-    models: &[ElementModel<'_>],
-    by_inode: &BTreeMap<String, Option<WarehouseTable>>,
-) -> Vec<Vec<ColumnLineage>> {
+pub(super) fn lineage(models: &[ElementModel<'_>], ends: &Ends<'_>) -> Vec<Vec<ColumnLineage>> {
     let mut out = Vec::new();
     for (at, model) in models.iter().enumerate() {
         let mut pairs = Vec::new();
@@ -250,7 +385,7 @@ pub(super) fn lineage(
             let mut reads = Reads::new();
             reads_of(
                 models,
-                by_inode,
+                ends,
                 at,
                 column,
                 0,
@@ -304,6 +439,77 @@ mod tests {
         }
     }
 
+    fn place(_: Option<&str>, t: &TableRef) -> Option<WarehouseTable> {
+        // Any table SQL names is placed, on connection c1, except `UNPLACED`.
+        (t.parts.last().map(String::as_str) != Some("UNPLACED")).then(|| WarehouseTable {
+            connection_id: Some("c1".into()),
+            connection_type: None,
+            path: t.parts.clone(),
+            inode_id: None,
+        })
+    }
+
+    fn ends(by_inode: &BTreeMap<String, Option<WarehouseTable>>) -> Ends<'_> {
+        Ends {
+            by_inode,
+            sql_table: &place,
+        }
+    }
+
+    fn known(id: &str, name: &str, columns: &[&str]) -> KnownElement {
+        KnownElement {
+            id: id.into(),
+            name: Some(name.into()),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+
+    fn model_read(
+        id: &str,
+        elements: Vec<KnownElement>,
+        nodes: &[(Option<&str>, Option<&str>)],
+    ) -> ModelRead {
+        ModelRead {
+            data_model_id: id.into(),
+            elements,
+            nodes: nodes
+                .iter()
+                .map(|(n, e)| (n.map(str::to_owned), e.map(str::to_owned)))
+                .collect(),
+        }
+    }
+
+    fn read_dm(dm: &str, e: &str, c: &str) -> ColumnRef {
+        ColumnRef {
+            end: End::DataModelElement {
+                data_model_id: dm.into(),
+                element_id: e.into(),
+            },
+            column: c.into(),
+        }
+    }
+
+    fn read_sql_table(path: &str, column: &str) -> ColumnRef {
+        ColumnRef {
+            end: End::Table {
+                table: WarehouseTable {
+                    connection_id: Some("c1".into()),
+                    connection_type: None,
+                    path: path.split('.').map(str::to_owned).collect(),
+                    inode_id: None,
+                },
+            },
+            column: column.into(),
+        }
+    }
+
+    fn pairs_of(pairs: &[ColumnLineage]) -> Vec<(String, Vec<ColumnRef>)> {
+        pairs
+            .iter()
+            .map(|p| (p.to.clone(), p.from.clone()))
+            .collect()
+    }
+
     fn read_element(id: &str, column: &str) -> ColumnRef {
         ColumnRef {
             end: End::Element {
@@ -340,6 +546,7 @@ mod tests {
                 a.iter().collect(),
                 vec![table("ORDERS")],
                 Vec::new(),
+                Vec::new(),
             ),
             ElementModel::new(
                 "b".into(),
@@ -347,9 +554,10 @@ mod tests {
                 b.iter().collect(),
                 Vec::new(),
                 Vec::new(),
+                Vec::new(),
             ),
         ];
-        let pairs = lineage(&models, &by_inode);
+        let pairs = lineage(&models, &ends(&by_inode));
         let of = |at: usize| -> Vec<(String, Vec<ColumnRef>)> {
             pairs[at]
                 .iter()
@@ -400,8 +608,9 @@ mod tests {
             columns.iter().collect(),
             vec![table("ORDERS")],
             Vec::new(),
+            Vec::new(),
         )];
-        let pairs = lineage(&models, &by_inode);
+        let pairs = lineage(&models, &ends(&by_inode));
         // Columns within reach of c0 are paired; the rest are left out, not guessed.
         let paired = pairs[0].len();
         assert!(paired > MAX_DEPTH / 2 && paired < columns.len(), "{paired}");
@@ -418,11 +627,6 @@ mod tests {
 
     #[test]
     fn data_model_element_columns_resolve_through_the_data_models_read() {
-        let known = |id: &str, name: &str, columns: &[&str]| KnownElement {
-            id: id.into(),
-            name: Some(name.into()),
-            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-        };
         let chart = [
             column("c", "c/a", "Amount", "[Orders/AMOUNT]"),
             column("c", "c/t", "Total", "Sum([Amount]) + [Customers/ID]"),
@@ -439,18 +643,20 @@ mod tests {
             chart.iter().collect(),
             Vec::new(),
             vec![
-                (
-                    "dm1".into(),
+                model_read(
+                    "dm1",
                     vec![
                         known("e1", "Orders", &["ID", "AMOUNT"]),
                         known("e2", "Customers", &["ID"]),
                         known("e3", "Twice", &["ID"]),
                     ],
+                    &[],
                 ),
-                ("dm2".into(), vec![known("e4", "Twice", &["ID"])]),
+                model_read("dm2", vec![known("e4", "Twice", &["ID"])], &[]),
             ],
+            Vec::new(),
         )];
-        let pairs = lineage(&models, &BTreeMap::new());
+        let pairs = lineage(&models, &ends(&BTreeMap::new()));
         let read = |dm: &str, e: &str, c: &str| ColumnRef {
             end: End::DataModelElement {
                 data_model_id: dm.into(),
@@ -471,6 +677,138 @@ mod tests {
                     "Total".into(),
                     vec![read("dm1", "e1", "AMOUNT"), read("dm1", "e2", "ID")]
                 ),
+            ]
+        );
+    }
+
+    /// `[SQL/Column]` reads the warehouse columns the custom SQL's output is made of:
+    /// aliases, joins, expressions (every column read) and `*` over one table; an output the
+    /// SQL does not have, an unnamed expression, an unplaced table or an unparsable SQL give
+    /// no pair.
+    #[test]
+    fn custom_sql_outputs_resolve_through_the_projection() {
+        let sql = |name: &str, definition: &str| CustomSqlRead {
+            name: name.into(),
+            connection_id: Some("c1".into()),
+            definition: definition.into(),
+        };
+        let chart = [
+            column("c", "c/1", "Order", "[Joined/ORDER_ID]"),
+            column("c", "c/2", "Who", "[Joined/WHO]"),
+            column("c", "c/3", "Mixed", "[Joined/MIXED] + [Starred/AMOUNT]"),
+            column("c", "c/4", "Count", "[Joined/N]"),
+            column(
+                "c",
+                "c/5",
+                "Ghost",
+                "[Joined/NOPE] + [Broken/ID] + [Away/ID]",
+            ),
+            column("c", "c/6", "Star", "[starred/ID]"),
+        ];
+        let models = [ElementModel::new(
+            "c".into(),
+            "Chart".into(),
+            chart.iter().collect(),
+            Vec::new(),
+            Vec::new(),
+            vec![
+                sql(
+                    "Joined",
+                    "select o.ID as ORDER_ID, c.NAME as WHO, o.AMOUNT * c.RATE as MIXED, count(*) as N \
+                     from DB.S.ORDERS o join DB.S.CUSTOMERS c on c.ID = o.CUSTOMER_ID group by 1, 2, 3",
+                ),
+                sql("Starred", "select * from DB.S.PAYMENTS"),
+                sql("Broken", "select from where"),
+                sql("Away", "select ID from DB.S.UNPLACED"),
+            ],
+        )];
+        let pairs = lineage(&models, &ends(&BTreeMap::new()));
+        assert_eq!(
+            pairs_of(&pairs[0]),
+            vec![
+                ("Order".into(), vec![read_sql_table("DB.S.ORDERS", "ID")]),
+                ("Who".into(), vec![read_sql_table("DB.S.CUSTOMERS", "NAME")]),
+                (
+                    "Mixed".into(),
+                    vec![
+                        read_sql_table("DB.S.CUSTOMERS", "RATE"),
+                        read_sql_table("DB.S.ORDERS", "AMOUNT"),
+                        read_sql_table("DB.S.PAYMENTS", "AMOUNT"),
+                    ]
+                ),
+                ("Star".into(), vec![read_sql_table("DB.S.PAYMENTS", "ID")]),
+            ]
+        );
+        assert_eq!(
+            pairs[0][2].function.as_deref(),
+            Some("[Joined/MIXED] + [Starred/AMOUNT]")
+        );
+    }
+
+    /// `[Source/Column]` where `Source` is the lineage node's name of a data model source
+    /// (Sigma names it by the data model): exact when the nodes of that name identify one
+    /// element the chart reads; two elements, an unknown element or a data model of several
+    /// elements read as a whole identify none, and a column the element lacks gives no pair.
+    #[test]
+    fn data_model_sources_named_as_sigma_names_them_resolve_to_one_element() {
+        let chart = [
+            column("c", "c/1", "Id", "[Sales Model/ID]"),
+            column(
+                "c",
+                "c/2",
+                "Amount",
+                "[sales model/AMOUNT] + [Sales Model/NOPE]",
+            ),
+            column("c", "c/3", "Both", "[Two Reads/ID]"),
+            column("c", "c/4", "Whole", "[Whole Model/ID]"),
+            column("c", "c/5", "Single", "[Single Model/X]"),
+            column("c", "c/6", "Unknown", "[Ghost Model/ID]"),
+        ];
+        let models = [ElementModel::new(
+            "c".into(),
+            "Chart".into(),
+            chart.iter().collect(),
+            Vec::new(),
+            vec![
+                model_read(
+                    "dm1",
+                    vec![
+                        known("e1", "Orders", &["ID", "AMOUNT"]),
+                        known("e2", "Customers", &["ID"]),
+                    ],
+                    &[(Some("Sales Model"), Some("e1"))],
+                ),
+                model_read(
+                    "dm2",
+                    vec![known("e3", "A", &["ID"]), known("e4", "B", &["ID"])],
+                    &[
+                        (Some("Two Reads"), Some("e3")),
+                        (Some("Two Reads"), Some("e4")),
+                    ],
+                ),
+                model_read(
+                    "dm3",
+                    vec![known("e5", "A", &["ID"]), known("e6", "B", &["ID"])],
+                    &[(Some("Whole Model"), None)],
+                ),
+                model_read(
+                    "dm4",
+                    vec![known("e7", "Only", &["X"])],
+                    &[
+                        (Some("Single Model"), None),
+                        (Some("Ghost Model"), Some("e9")),
+                    ],
+                ),
+            ],
+            Vec::new(),
+        )];
+        let pairs = lineage(&models, &ends(&BTreeMap::new()));
+        assert_eq!(
+            pairs_of(&pairs[0]),
+            vec![
+                ("Id".into(), vec![read_dm("dm1", "e1", "ID")]),
+                ("Amount".into(), vec![read_dm("dm1", "e1", "AMOUNT")]),
+                ("Single".into(), vec![read_dm("dm4", "e7", "X")]),
             ]
         );
     }

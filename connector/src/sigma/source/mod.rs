@@ -795,6 +795,16 @@ impl WorkbookCtx {
         self.options().placement.places(&self.connections, table)
     }
 
+    /// A table a custom SQL names, on `connection`, when the platform can place it.
+    fn place_sql_table(
+        &self,
+        connection: Option<&str>,
+        table: &sql::TableRef,
+    ) -> Option<WarehouseTable> {
+        let table = self.warehouse(connection, table.parts.clone(), None);
+        self.places(&table).then_some(table)
+    }
+
     /// The tables a SQL text reads (CTEs are not tables) that the platform can place, on
     /// `connection` (or wherever the platform puts them when it is unknown).
     fn tables_in_sql(&self, sql_text: &str, connection: Option<&str>) -> Vec<WarehouseTable> {
