@@ -219,3 +219,75 @@ const MARKETING_CHARTS: [&str; 6] = [
     "elMktDon005",
     "elMktCmb006",
 ];
+
+fn workspace_containers(mcps: &[Value]) -> BTreeSet<String> {
+    mcps.iter()
+        .filter(|m| {
+            m["aspectName"] == "subTypes"
+                && m["aspect"]["json"]["typeNames"] == json!(["Sigma Workspace"])
+        })
+        .filter_map(|m| m["entityUrn"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workspaces_are_listed_for_datahub_only_and_a_failed_listing_removes_no_container() {
+    let h = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mcps.json");
+    let state = dir.path().join("state.json");
+    let state_arg = state.to_str().unwrap();
+    let config = workflow(
+        &h,
+        json!({"type": "datahub-file", "config": {"filename": out}}),
+    );
+    let workspace_requests = |h: &SandboxHandle| h.stats().requests("GET /v2/workspaces");
+
+    // An OpenMetadata run does not ask for workspaces.
+    let mut om = config.clone();
+    om["sink"] = json!({"type": "file", "config": {"filename": dir.path().join("om.jsonl")}});
+    assert_exit(&run(dir.path(), &om, &[]).await, 0);
+    assert_eq!(workspace_requests(&h), 0);
+
+    // A DataHub run lists them once and writes a container for each.
+    h.reset_stats();
+    assert_exit(&run(dir.path(), &config, &["--state", state_arg]).await, 0);
+    assert_eq!(workspace_requests(&h), 1);
+    let mcps: Vec<Value> = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let containers = workspace_containers(&mcps);
+    assert!(!containers.is_empty());
+    let placed = mcps
+        .iter()
+        .filter(|m| m["aspectName"] == "container")
+        .filter(|m| containers.contains(m["aspect"]["json"]["container"].as_str().unwrap_or("")))
+        .count();
+    assert!(placed > 0, "nothing placed in a workspace container");
+
+    // The listing refused: still a successful run, said once; no container written and
+    // none removed, and the state keeps them for a later whole listing to decide.
+    h.update_knobs(|k| {
+        k.forbidden.insert("/v2/workspaces".into());
+    });
+    let refused = run(dir.path(), &config, &["--state", state_arg]).await;
+    assert_exit(&refused, 0);
+    let mcps: Vec<Value> = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert!(workspace_containers(&mcps).is_empty());
+    let removed: Vec<&Value> = mcps
+        .iter()
+        .filter(|m| m["aspectName"] == "status" && m["aspect"]["json"]["removed"] == true)
+        .collect();
+    assert!(removed.is_empty(), "{removed:?}");
+    // Said once: one warning group names it.
+    let status = std::fs::read_to_string(dir.path().join("status.json")).unwrap();
+    assert_eq!(
+        status
+            .matches("\"cause\": \"workspaces could not be listed")
+            .count(),
+        1,
+        "{status}"
+    );
+    let kept = std::fs::read_to_string(&state).unwrap();
+    for c in &containers {
+        assert!(kept.contains(c.as_str()), "{c} not kept in the state");
+    }
+}

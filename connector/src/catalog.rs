@@ -110,6 +110,34 @@ pub struct Org {
     /// Every connection `/v2/connections` listed, in listing order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connections: Vec<Connection>,
+    /// The workspaces `/v2/workspaces` listed, in listing order: asked for only by a
+    /// platform that places documents in them (DataHub's workspace containers), so an
+    /// OpenMetadata run's requests do not change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workspaces: Vec<Workspace>,
+    /// Whether `workspaces` is the whole listing. False when the platform did not ask, the
+    /// listing failed or an entry did not decode: a platform then deletes nothing it made
+    /// from workspaces (the listing is only a warning, never a failed run).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub workspaces_complete: bool,
+}
+
+/// A Sigma workspace (the first segment of every path in it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Workspace {
+    /// `workspaceId`.
+    pub id: String,
+    pub name: String,
+    /// Its creator's email, resolved from the member listing (none when owners are off or
+    /// the creator is not a listed member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Sigma's `createdAt` and `updatedAt` (RFC 3339), when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
 }
 
 /// A Sigma warehouse connection.
@@ -466,6 +494,9 @@ pub struct Dataset {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub url: String,
+    /// The workspace path (`Finance/Legacy`; Sigma 2026 sends it), when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     pub updated_at: String,
     /// Sigma's `migrationStatus` (`migrated`, `not-migrated`, `not-required`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -502,6 +533,7 @@ mod tests {
             name: "Orders".into(),
             description: None,
             url: "https://app/ds/u1".into(),
+            path: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
             migration_status: Some("migrated".into()),
             migrated_to: Some("dm1".into()),

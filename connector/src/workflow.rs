@@ -261,6 +261,7 @@ async fn execute(
     let mut source_options = SourceOptions::from_workflow(workflow).map_err(RunError::from)?;
     let mut platform = Platform::from_workflow(workflow);
     source_options.placement = platform.placement();
+    source_options.list_workspaces = platform.is_datahub();
     preflight(options)?;
     sink.healthcheck().await?;
     // The previous run's items, rendered by this run's platform (replay and mark-deleted).
@@ -555,7 +556,14 @@ impl Writer<'_> {
                             self.source.emitted(mcp.entity_type());
                             count_named(self.status, mcp.entity_type());
                         }
-                        if let Some(recorder) = self.recorder.as_deref_mut() {
+                        // The org's entities (workspace containers) are filed, and so
+                        // ever removed, only after a whole workspace listing; otherwise
+                        // the previous run's stay as they were.
+                        let whole = match &item {
+                            crate::catalog::Item::Org(org) => org.workspaces_complete,
+                            _ => true,
+                        };
+                        if let Some(recorder) = self.recorder.as_deref_mut().filter(|_| whole) {
                             recorder.datahub(&group, entities);
                         }
                     }

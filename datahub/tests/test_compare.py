@@ -1,6 +1,7 @@
 """DataHub's own Sigma source and ours on the same sandbox org (the issue's 2026 org):
 at least 95% of its workbook-dashboard and chart URNs are ours too, ours adds the report
-dashboards, and our column-level lineage is at least as rich."""
+dashboards, our column-level lineage is at least as rich, and the workspace containers are
+DataHub's own."""
 
 from __future__ import annotations
 
@@ -25,3 +26,8 @@ def test_ours_covers_datahubs_sigma_source_and_adds_reports_and_column_lineage(t
     assert covered == total, (covered, total)
     covered, total = result["fgl_pairs_covered_ignoring_case"]
     assert covered == total, (covered, total)
+    # Workspace containers: the same URNs, what DataHub's source puts in one ours puts in the
+    # same one, and the browse paths that start at one are the same.
+    for key in ("workspace_containers_covered", "workspace_placements_covered", "workspace_browse_paths_covered"):
+        covered, total = result[key]
+        assert total > 0 and covered == total, (key, covered, total)

@@ -114,11 +114,17 @@ def figures(mcps: List[dict]) -> Dict[str, object]:
     fgl_pairs = set()
     input_fields_lineage = set()
     input_fields_self = set()
+    placed = set()
+    browse: Dict[str, list] = {}
     for m in mcps:
         urn, aspect, body = m["entityUrn"], m["aspectName"], m.get("aspect", {}).get("json", {})
         entities[urn] = m["entityType"]
         if aspect == "subTypes":
             subtypes[urn] = (body.get("typeNames") or [""])[0]
+        elif aspect == "container":
+            placed.add((urn, body.get("container")))
+        elif aspect == "browsePathsV2":
+            browse[urn] = body.get("path", [])
         elif aspect == "chartInfo":
             for i in body.get("inputs") or []:
                 inputs.add((urn, i if isinstance(i, str) else i.get("string", str(i))))
@@ -155,6 +161,8 @@ def figures(mcps: List[dict]) -> Dict[str, object]:
         "input_fields_lineage": len(input_fields_lineage),
         "input_fields_self": len(input_fields_self),
         "proposals": len(mcps),
+        "placed_set": placed,
+        "browse": browse,
     }
 
 
@@ -189,6 +197,18 @@ def compare(binary: str, args: List[str], workdir: Path) -> Dict[str, object]:
     result["charts_covered"] = coverage(theirs, ours, "urn:li:chart:")  # type: ignore[arg-type]
     result["data_model_elements_covered"] = coverage(theirs, ours, "urn:li:dataset:", "Sigma Data Model Element")  # type: ignore[arg-type]
     result["data_model_containers_covered"] = coverage(theirs, ours, "urn:li:container:", "Sigma Data Model")  # type: ignore[arg-type]
+    result["workspace_containers_covered"] = coverage(theirs, ours, "urn:li:container:", "Sigma Workspace")  # type: ignore[arg-type]
+    # (entity, workspace container) pairs of DataHub's `container` aspects that ours has too.
+    workspaces = {u for u, s in theirs["subtypes"].items() if s == "Sigma Workspace"}  # type: ignore[union-attr]
+    their_placed = {p for p in theirs["placed_set"] if p[1] in workspaces}  # type: ignore[union-attr]
+    result["workspace_placements_covered"] = (len(their_placed & ours["placed_set"]), len(their_placed))  # type: ignore[operator]
+    result["workspace_placements_ours"] = sum(1 for p in ours["placed_set"] if p[1] in workspaces)  # type: ignore[union-attr]
+    # DataHub's browse paths that start at a workspace container, for entities both write: same path in ours.
+    their_paths = {u: p for u, p in theirs["browse"].items() if p and p[0].get("urn") in workspaces and u in ours["browse"]}  # type: ignore[union-attr]
+    result["workspace_browse_paths_covered"] = (
+        sum(1 for u, p in their_paths.items() if ours["browse"][u] == p),  # type: ignore[index]
+        len(their_paths),
+    )
     theirs_fgl, ours_fgl = theirs["fgl_set"], ours["fgl_set"]  # type: ignore[index]
     result["fgl_pairs_covered"] = (len(theirs_fgl & ours_fgl), len(theirs_fgl))
     folded = {(u.lower(), d.lower()) for u, d in ours_fgl}
@@ -226,6 +246,14 @@ def table(result: Dict[str, object]) -> str:
     dm, dm_total = result["data_model_elements_covered"]  # type: ignore[misc]
     dc, dc_total = result["data_model_containers_covered"]  # type: ignore[misc]
     lines.append(f"- DataHub's data model element URNs also ours: {dm}/{dm_total}; data model containers: {dc}/{dc_total}")
+    wc, wc_total = result["workspace_containers_covered"]  # type: ignore[misc]
+    wp, wp_total = result["workspace_placements_covered"]  # type: ignore[misc]
+    lines.append(
+        f"- DataHub's workspace container URNs also ours: {wc}/{wc_total}; its entities placed in a workspace container"
+        f" that ours places in the same one: {wp}/{wp_total} (ours places {result['workspace_placements_ours']})"
+    )
+    bp, bp_total = result["workspace_browse_paths_covered"]  # type: ignore[misc]
+    lines.append(f"- DataHub's browse paths starting at a workspace container that ours writes the same: {bp}/{bp_total}")
     fc, fc_total = result["fgl_pairs_covered"]  # type: ignore[misc]
     fi, _ = result["fgl_pairs_covered_ignoring_case"]  # type: ignore[misc]
     lines.append(
@@ -246,6 +274,8 @@ def main() -> None:
         result[who].pop("urns")  # type: ignore[union-attr]
         result[who].pop("subtypes")  # type: ignore[union-attr]
         result[who].pop("fgl_set")  # type: ignore[union-attr]
+        result[who].pop("placed_set")  # type: ignore[union-attr]
+        result[who].pop("browse")  # type: ignore[union-attr]
     print(table(result))
     if known.json:
         known.json.write_text(json.dumps(result, indent=2))

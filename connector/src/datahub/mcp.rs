@@ -341,6 +341,10 @@ pub struct ContainerProperties {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<TimeStamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<TimeStamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -2,6 +2,7 @@
 //!
 //! | Sigma | DataHub (URN as DataHub's own Sigma source writes it) |
 //! |---|---|
+//! | workspace | container (key `workspaceId`), subtype `Sigma Workspace`: what its `path` starts in is placed in it |
 //! | workbook | dashboard `(sigma,<workbookId>)`, subtype `Sigma Workbook`, its pages as `dashboards` |
 //! | report | dashboard `(sigma,<reportId>)`, subtype `Sigma Report` (DataHub's source has no reports) |
 //! | page | dashboard `(sigma,<pageId>)` holding its charts |
@@ -38,8 +39,9 @@ pub struct Renderer {
     options: DataHubOptions,
     /// Sigma connections by id (from the org item).
     connections: HashMap<String, catalog::Connection>,
-    /// Workspace ids by name (from the org item, when the source lists workspaces).
-    workspaces: HashMap<String, String>,
+    /// Workspace ids by name (from the org item): `None` for a name two workspaces share,
+    /// which then places nothing.
+    workspaces: HashMap<String, Option<String>>,
     /// A dataset's URN part (its URL id, as DataHub's source keys it) by `datasetId`.
     dataset_parts: HashMap<String, String>,
     /// Warehouse ends whose DataHub platform cannot be told, by connection: said once each.
@@ -138,7 +140,17 @@ impl Renderer {
                 for c in &org.connections {
                     self.connections.insert(c.id.clone(), c.clone());
                 }
-                Vec::new()
+                self.workspaces.clear();
+                for w in &org.workspaces {
+                    self.workspaces
+                        .entry(w.name.clone())
+                        .and_modify(|id| *id = None)
+                        .or_insert_with(|| Some(w.id.clone()));
+                }
+                org.workspaces
+                    .iter()
+                    .flat_map(|w| self.workspace(w))
+                    .collect()
             }
             Item::Document(d) => self.document(d),
             Item::DataModel(m) => self.data_model(m),
@@ -173,9 +185,12 @@ impl Renderer {
         urn::dashboard(SIGMA, self.instance(), id)
     }
 
+    /// The container of the workspace `path` starts in. Sigma's listings name a
+    /// document's workspace only by `path`, whose first segment is the workspace's name:
+    /// matched exactly, and only when one workspace has that name.
     fn workspace_container(&self, path: &str) -> Option<String> {
         let name = path.split('/').next()?;
-        let id = self.workspaces.get(name)?;
+        let id = self.workspaces.get(name)?.as_deref()?;
         Some(urn::container(&ContainerKey::workspace(
             self.instance(),
             id,
@@ -351,6 +366,57 @@ impl Renderer {
     }
 
     // ---- Items ----------------------------------------------------------------------
+
+    /// A workspace's container, with the aspects DataHub's `gen_containers` gives it.
+    fn workspace(&self, ws: &catalog::Workspace) -> Vec<Mcp> {
+        let container = urn::container(&ContainerKey::workspace(self.instance(), &ws.id));
+        let mut out = vec![
+            Mcp::new(
+                &container,
+                Aspect::ContainerProperties(ContainerProperties {
+                    custom_properties: props([
+                        ("platform", Some(SIGMA)),
+                        ("instance", self.instance()),
+                        ("workspaceId", Some(ws.id.as_str())),
+                    ]),
+                    external_url: None,
+                    name: ws.name.clone(),
+                    description: None,
+                    created: ws
+                        .created_at
+                        .as_deref()
+                        .map(|t| TimeStamp { time: millis(t) }),
+                    last_modified: ws
+                        .updated_at
+                        .as_deref()
+                        .map(|t| TimeStamp { time: millis(t) }),
+                }),
+            ),
+            Mcp::new(&container, Aspect::Status(Status { removed: false })),
+            Mcp::new(
+                &container,
+                Aspect::DataPlatformInstance(DataPlatformInstance {
+                    platform: urn::data_platform(SIGMA),
+                    instance: self
+                        .instance()
+                        .map(|i| urn::data_platform_instance(SIGMA, i)),
+                }),
+            ),
+            Mcp::new(
+                &container,
+                Aspect::SubTypes(SubTypes {
+                    type_names: vec!["Sigma Workspace".to_owned()],
+                }),
+            ),
+        ];
+        self.common(&mut out, &container, ws.owner.as_deref(), &[], None);
+        // A top-level container: an empty browse path, as DataHub's auto_browse_path_v2 gives it.
+        out.push(Mcp::new(
+            &container,
+            Aspect::BrowsePathsV2(BrowsePathsV2 { path: Vec::new() }),
+        ));
+        out
+    }
 
     fn document(&mut self, doc: &Document) -> Vec<Mcp> {
         let mut out = Vec::new();
@@ -541,6 +607,8 @@ impl Renderer {
                 external_url: Some(dm.url.clone()),
                 name: dm.name.clone(),
                 description: dm.description.clone(),
+                created: None,
+                last_modified: None,
             }),
         ));
         out.push(Mcp::new(
@@ -778,6 +846,14 @@ impl Renderer {
         if let Some(d) = deprecation {
             out.push(Mcp::new(&urn, Aspect::Deprecation(d)));
         }
+        if let Some(path) = ds.path.as_deref() {
+            let ws = self.workspace_container(path);
+            self.common(&mut out, &urn, None, &[], ws.as_deref());
+            out.push(Mcp::new(
+                &urn,
+                Aspect::BrowsePathsV2(self.browse(path, &[], None)),
+            ));
+        }
         let mut upstreams: Vec<String> = Vec::new();
         for t in &ds.upstreams {
             if let Some((u, _)) = self.table(t) {
@@ -820,6 +896,7 @@ mod tests {
     use super::*;
     use crate::catalog::{
         Column, ColumnLineage, Connection, Element, LineageSource, Org, Page, TableSource,
+        Workspace,
     };
 
     fn table(path: &[&str]) -> WarehouseTable {
@@ -852,6 +929,30 @@ mod tests {
                     name: "Warehouse".into(),
                     connection_type: "snowflake".into(),
                 }],
+                workspaces: vec![
+                    Workspace {
+                        id: "ws0".into(),
+                        name: "Workspace 0".into(),
+                        owner: Some("ada@example.com".into()),
+                        created_at: Some("2026-01-01T00:00:00Z".into()),
+                        updated_at: None,
+                    },
+                    Workspace {
+                        id: "ws1".into(),
+                        name: "Twice".into(),
+                        owner: None,
+                        created_at: None,
+                        updated_at: None,
+                    },
+                    Workspace {
+                        id: "ws2".into(),
+                        name: "Twice".into(),
+                        owner: None,
+                        created_at: None,
+                        updated_at: None,
+                    },
+                ],
+                workspaces_complete: true,
             }),
             Item::Dataset(Dataset {
                 id: "ds1".into(),
@@ -859,6 +960,7 @@ mod tests {
                 name: "Old orders".into(),
                 description: None,
                 url: "https://app/dataset/dsUrl1".into(),
+                path: Some("Twice/Legacy".into()),
                 updated_at: "2026-01-02T03:04:05Z".into(),
                 migration_status: Some("not-migrated".into()),
                 migrated_to: None,
@@ -1019,6 +1121,70 @@ mod tests {
             let forms: Vec<_> = mcps.iter().map(Mcp::file_form).collect();
             std::fs::write(path, serde_json::to_vec_pretty(&forms).unwrap()).unwrap();
         }
+    }
+
+    #[test]
+    fn workspaces_are_containers_and_hold_what_their_path_starts_in_when_the_name_is_unique() {
+        let mut renderer = Renderer::new(DataHubOptions::from_sink(&Default::default()));
+        let mcps: Vec<Mcp> = sample().iter().flat_map(|i| renderer.render(i)).collect();
+        let ws0 = urn::container(&ContainerKey::workspace(None, "ws0"));
+        let of = |entity: &str, aspect: &str| {
+            mcps.iter()
+                .find(|m| m.entity_urn == entity && m.aspect.name() == aspect)
+                .map(|m| m.aspect.clone())
+        };
+        assert_eq!(
+            of(&ws0, "subTypes"),
+            Some(Aspect::SubTypes(SubTypes {
+                type_names: vec!["Sigma Workspace".into()]
+            }))
+        );
+        let Some(Aspect::ContainerProperties(p)) = of(&ws0, "containerProperties") else {
+            panic!("no containerProperties for {ws0}");
+        };
+        assert_eq!(p.name, "Workspace 0");
+        assert_eq!(p.custom_properties["workspaceId"], "ws0");
+        assert!(p.created.is_some() && p.last_modified.is_none());
+        assert!(of(&ws0, "ownership").is_some());
+        // Every listed workspace is a container, a shared name too.
+        let containers = mcps
+            .iter()
+            .filter(|m| {
+                m.aspect
+                    == Aspect::SubTypes(SubTypes {
+                        type_names: vec!["Sigma Workspace".into()],
+                    })
+            })
+            .count();
+        assert_eq!(containers, 3);
+        // The report and the data model (path "Workspace 0/...") are in ws0's container,
+        // first in their browse paths.
+        let dm = urn::container(&ContainerKey::data_model(None, "dm1"));
+        for entity in ["urn:li:dashboard:(sigma,wb1)", dm.as_str()] {
+            assert_eq!(
+                of(entity, "container"),
+                Some(Aspect::Container(Container {
+                    container: ws0.clone()
+                })),
+                "{entity}"
+            );
+            let Some(Aspect::BrowsePathsV2(b)) = of(entity, "browsePathsV2") else {
+                panic!("no browsePathsV2 for {entity}");
+            };
+            assert_eq!(b.path[0].urn.as_deref(), Some(ws0.as_str()), "{entity}");
+        }
+        let Some(Aspect::BrowsePathsV2(b)) = of("urn:li:chart:(sigma,el1)", "browsePathsV2") else {
+            panic!("no chart browse path");
+        };
+        assert_eq!(b.path[0].urn.as_deref(), Some(ws0.as_str()));
+        // Two workspaces named "Twice": the dataset in it is placed in neither.
+        let ds = "urn:li:dataset:(urn:li:dataPlatform:sigma,dsUrl1,PROD)";
+        assert_eq!(of(ds, "container"), None);
+        let Some(Aspect::BrowsePathsV2(b)) = of(ds, "browsePathsV2") else {
+            panic!("no dataset browse path");
+        };
+        assert_eq!(b.path[0].id, "Twice");
+        assert_eq!(b.path[0].urn, None);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Group, GroupKind};
 use crate::sigma::source::FailedSet;
 
-/// Entity URNs by group (`document:<id>`, `dataModel:<id>`, `dataset:<id>`).
+/// Entity URNs by group (`org:<host>` for workspace containers, `document:<id>`,
+/// `dataModel:<id>`, `dataset:<id>`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct DataHubState(pub BTreeMap<String, BTreeSet<String>>);
@@ -26,12 +27,15 @@ fn key(group: &Group) -> String {
 }
 
 /// Whether the object a group key names failed in this run (still there as far as anyone
-/// knows), or its kind had a failure that hides which objects were seen.
-fn failed(key: &str, failed: &FailedSet) -> bool {
+/// knows), or its kind had a failure that hides which objects were seen. The org is filed
+/// only after a whole workspace listing (the runner's rule): a run that did not file it
+/// saw no workspace for sure, so the previous run's workspace containers stay.
+fn failed(key: &str, failed: &FailedSet, current: &DataHubState) -> bool {
     let Some((kind, id)) = key.split_once(':') else {
         return true;
     };
     match kind {
+        "org" => !current.0.contains_key(key),
         "document" => failed.documents.contains(id) || failed.some_chart_unseen,
         "dataModel" => failed.data_models.contains(id) || failed.some_data_model_unseen,
         "dataset" => failed.datasets.contains(id) || failed.some_data_model_unseen,
@@ -45,9 +49,7 @@ impl DataHubState {
     }
 
     pub fn record(&mut self, group: &Group, urns: BTreeSet<String>) {
-        if group.kind != GroupKind::Org {
-            self.0.entry(key(group)).or_default().extend(urns);
-        }
+        self.0.entry(key(group)).or_default().extend(urns);
     }
 
     /// What `self` (the previous complete state) has and `current` (this complete run)
@@ -57,7 +59,7 @@ impl DataHubState {
         let protected: BTreeSet<&String> = self
             .0
             .iter()
-            .filter(|(k, _)| failed(k, failures))
+            .filter(|(k, _)| failed(k, failures, current))
             .flat_map(|(_, urns)| urns)
             .collect();
         let gone: BTreeSet<&String> = self
@@ -72,10 +74,14 @@ impl DataHubState {
     /// Keeps the previous entries of objects that failed in this run, so a later run can
     /// still remove them when they do disappear.
     pub fn keep_failed_from(&mut self, previous: &DataHubState, failures: &FailedSet) {
-        for (k, urns) in &previous.0 {
-            if failed(k, failures) {
-                self.0.entry(k.clone()).or_insert_with(|| urns.clone());
-            }
+        let kept: Vec<(String, BTreeSet<String>)> = previous
+            .0
+            .iter()
+            .filter(|(k, _)| failed(k, failures, self))
+            .map(|(k, urns)| (k.clone(), urns.clone()))
+            .collect();
+        for (k, urns) in kept {
+            self.0.entry(k).or_insert(urns);
         }
     }
 }
@@ -109,5 +115,29 @@ mod tests {
         // A data model failure that hides which were seen: no data model entity goes.
         failures.some_data_model_unseen = true;
         assert_eq!(previous.removed(&current, &failures), ["c:a", "d:w2"]);
+    }
+
+    #[test]
+    fn workspace_containers_go_only_after_a_whole_workspace_listing() {
+        let org = Group::org("https://sigma.example");
+        let mut previous = DataHubState::default();
+        previous.record(&org, urns(&["ws:a", "ws:b"]));
+        let failures = FailedSet::default();
+        // The listing failed: the runner filed no org, so nothing of it goes, and it is kept.
+        let mut current = DataHubState::default();
+        assert!(previous.removed(&current, &failures).is_empty());
+        current.keep_failed_from(&previous, &failures);
+        assert_eq!(
+            current.0["org:https://sigma.example"],
+            urns(&["ws:a", "ws:b"])
+        );
+        // A whole listing without b: b goes.
+        let mut current = DataHubState::default();
+        current.record(&org, urns(&["ws:a"]));
+        assert_eq!(previous.removed(&current, &failures), ["ws:b"]);
+        // A whole listing of no workspace at all: both go.
+        let mut current = DataHubState::default();
+        current.record(&org, BTreeSet::new());
+        assert_eq!(previous.removed(&current, &failures), ["ws:a", "ws:b"]);
     }
 }

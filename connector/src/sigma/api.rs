@@ -15,7 +15,7 @@ use crate::client::{ClientError, SigmaClient};
 use super::model::{
     Connection, ConnectionPath, DataModel, DataModelColumn, DataModelElement, Dataset,
     DatasetSource, ElementColumn, ElementLineage, ElementQuery, LineageEntry, Member, Report,
-    Workbook, WorkbookElement, WorkbookPage,
+    Workbook, WorkbookElement, WorkbookPage, Workspace,
 };
 
 pub use super::model::DocumentKind;
@@ -373,6 +373,11 @@ impl SigmaApi {
 
     pub fn connections(&self) -> BoxStream<'static, Listed<Connection>> {
         self.list(Route::Connections, None)
+    }
+
+    /// Every workspace (paged: `limit` is always sent, so older deployments page too).
+    pub fn workspaces(&self) -> BoxStream<'static, Listed<Workspace>> {
+        self.list(Route::Workspaces, None)
     }
 
     /// An element's lineage graph; `None` when Sigma has none for it (UI elements answer

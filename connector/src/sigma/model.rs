@@ -294,6 +294,9 @@ pub struct Dataset {
     #[serde(default)]
     pub description: Option<String>,
     pub url: String,
+    /// The workspace path (Sigma 2026; absent on older orgs).
+    #[serde(default)]
+    pub path: Option<String>,
     #[serde(default)]
     pub is_archived: bool,
     /// `migrated`, `not-migrated` or `not-required` (Sigma 2026; absent on older orgs).
@@ -424,6 +427,8 @@ pub struct Member {
 pub struct Workspace {
     pub workspace_id: String,
     pub name: String,
+    #[serde(default)]
+    pub created_by: Option<String>,
     #[serde(default)]
     pub created_at: Option<String>,
     #[serde(default)]

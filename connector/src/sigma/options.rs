@@ -24,6 +24,9 @@ pub struct SourceOptions {
     /// Which warehouse tables the platform written to can place: the source resolves and
     /// yields only those. Every table by default; the runner sets the platform's.
     pub placement: Arc<dyn TablePlacement>,
+    /// List the org's workspaces (once, into the org's item): only for a platform that
+    /// places documents in them (DataHub), so other runs make exactly the requests they did.
+    pub list_workspaces: bool,
     /// Workbooks expanded at once (their requests share the client's limits).
     pub workbook_concurrency: usize,
     /// Incremental runs: what the last run saw. An object still at its `updatedAt` (and
@@ -53,6 +56,7 @@ impl SourceOptions {
             include_data_models: sc.include_data_models,
             include_usage: sc.include_usage,
             placement: Arc::new(PlaceAll),
+            list_workspaces: false,
             workbook_concurrency: (conn.max_concurrency as usize).clamp(1, 64),
             memory: Arc::default(),
         })

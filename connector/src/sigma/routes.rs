@@ -23,6 +23,8 @@ pub enum Route<'a> {
     DataModels,
     Members,
     Connections,
+    /// Asked for only by a platform that places documents in workspaces (DataHub).
+    Workspaces,
     /// A workbook's or report's pages.
     DocumentPages(DocumentKind, &'a str),
     /// One page's elements: the older surface's per-page call.
@@ -61,6 +63,7 @@ impl<'a> Route<'a> {
             Route::DataModels => "dataModels",
             Route::Members => "members",
             Route::Connections => "connections",
+            Route::Workspaces => "workspaces",
             Route::DocumentPages(Workbook, _) => "workbooks/{workbookId}/pages",
             Route::DocumentPages(Report, _) => "reports/{reportId}/pages",
             Route::PageElements(Workbook, ..) => "workbooks/{workbookId}/pages/{pageId}/elements",
@@ -98,7 +101,8 @@ impl<'a> Route<'a> {
             | Route::Datasets
             | Route::DataModels
             | Route::Members
-            | Route::Connections => [None, None],
+            | Route::Connections
+            | Route::Workspaces => [None, None],
             Route::DocumentPages(_, id)
             | Route::DocumentElements(_, id)
             | Route::DocumentLineage(_, id)
@@ -163,6 +167,7 @@ impl<'a> Route<'a> {
             Route::DataModels => ("data model", "dataModelId"),
             Route::Members => ("member", "memberId"),
             Route::Connections => ("connection", "connectionId"),
+            Route::Workspaces => ("workspace", "workspaceId"),
             Route::DocumentPages(..) => ("page", "pageId"),
             Route::PageElements(..) | Route::DocumentElements(..) => ("element", "elementId"),
             Route::DocumentLineage(..) => ("lineage entry", "elementId"),
@@ -231,6 +236,7 @@ mod tests {
             Route::DataModels,
             Route::Members,
             Route::Connections,
+            Route::Workspaces,
             Route::DocumentPages(Workbook, "a"),
             Route::PageElements(Report, "a", "b"),
             Route::DocumentElements(Workbook, "a"),

@@ -70,6 +70,7 @@ impl WorkbookCtx {
             name: ds.name.clone(),
             description: ds.description.clone(),
             url: ds.url.clone(),
+            path: ds.path.clone().filter(|p| !p.is_empty()),
             updated_at: ds.updated_at.clone(),
             migration_status: ds.migration_status.clone(),
             migrated_to: ds

@@ -128,8 +128,25 @@ impl SigmaSource {
                 );
             }
 
-            let (owners, connections) = tokio::join!(ctx.member_emails(), ctx.connections());
-            let org = catalog::Org { host: ctx.options.host.clone(), connections };
+            let (owners, connections, workspaces) =
+                tokio::join!(ctx.member_emails(), ctx.connections(), ctx.workspaces());
+            let (workspaces, workspaces_complete) = workspaces;
+            let workspaces = workspaces
+                .into_iter()
+                .map(|w| catalog::Workspace {
+                    owner: w.created_by.as_ref().and_then(|m| owners.emails.get(m)).cloned(),
+                    id: w.workspace_id,
+                    name: w.name,
+                    created_at: w.created_at,
+                    updated_at: w.updated_at,
+                })
+                .collect();
+            let org = catalog::Org {
+                host: ctx.options.host.clone(),
+                connections,
+                workspaces,
+                workspaces_complete,
+            };
             if ctx.options.placement.is_empty() {
                 ctx.status.warn_once(ctx.options.placement.none_placed());
             }
@@ -668,6 +685,44 @@ impl Ctx {
             }
         }
         out
+    }
+
+    /// The org's workspaces, when the platform asks for them, and whether the listing is
+    /// whole. A failed listing or a malformed entry is a warning (said once), never a
+    /// failure: the platform places what it can and deletes nothing made from workspaces.
+    async fn workspaces(&self) -> (Vec<super::model::Workspace>, bool) {
+        let mut out: Vec<super::model::Workspace> = Vec::new();
+        if !self.options.list_workspaces {
+            return (out, false);
+        }
+        let mut complete = true;
+        let mut workspaces = self.api.workspaces();
+        while let Some(item) = workspaces.next().await {
+            match item {
+                Listed::Item(w) => {
+                    out.retain(|known| known.workspace_id != w.workspace_id);
+                    out.push(w);
+                }
+                Listed::Malformed(e) => {
+                    complete = false;
+                    self.status.warn(
+                        "a workspace could not be read; what is in it is not placed in its container",
+                        Some(&e.id),
+                        format!("workspace listing: {e}"),
+                    );
+                }
+                Listed::Failed(e) => {
+                    self.status.warn_once(format!(
+                        "workspaces could not be listed ({} {}: {}); documents and data models are written without workspace containers, and no workspace container is removed",
+                        e.method(),
+                        e.path(),
+                        e.cause()
+                    ));
+                    return (Vec::new(), false);
+                }
+            }
+        }
+        (out, complete)
     }
 
     /// Every warehouse path this run knows (resolved or reused), for the next run.
