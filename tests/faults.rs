@@ -107,13 +107,14 @@ async fn a_server_rate_limit_slows_the_run_without_losing_anything() {
         stats.total_requests,
         share * 100.0
     );
-    // A 3-second run is mostly the first second, whose burst finds the limit: 13.8% on a
-    // loaded 2-core machine for the table-only org, 15-16% since generated elements also
-    // read custom SQL and data models (fewer table lookups after the burst). The long runs of
-    // docs/performance.md settle at 0.5-1%. A client that kept 32 requests in flight would
-    // see most of its requests refused.
+    // How many answers are 429 depends on the machine's speed (a faster one sends more of
+    // the opening burst before the first 429 comes back): 6.7% here idle, 13.8-17% with a
+    // pacing that read the burst over a shorter span (since reverted). A client that kept
+    // 32 requests in flight would see nearly all refused (32 x 200/s against 150/s), so one
+    // half is far from both. The share itself, on a paused clock, is
+    // `client::limit::tests::against_a_token_bucket_refusals_stay_a_small_share`.
     assert!(
-        share < 0.2,
+        share < 0.5,
         "the client paces itself instead of storming: {share}"
     );
 }
