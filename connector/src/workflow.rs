@@ -32,7 +32,7 @@ use crate::status::{RunReport, RunStatus, StepStatus};
 /// The platform a run writes to, chosen from the sink: where catalog items get the names
 /// and shapes that platform takes. `file`, `console` and `metadata-rest` write OpenMetadata
 /// records; `datahub-file` and `datahub-rest` DataHub proposals. The runner renders in one
-/// place ([`Writer::item`]).
+/// place (`Writer::item`).
 #[derive(Debug)]
 pub enum Platform {
     OpenMetadata(crate::openmetadata::Renderer),
@@ -65,7 +65,7 @@ impl Platform {
     }
 
     /// One item's OpenMetadata records, in the order the sink takes them; none on DataHub,
-    /// whose proposals the runner writes itself ([`Writer::item`]).
+    /// whose proposals the runner writes itself (`Writer::item`).
     pub fn render(&mut self, item: &crate::catalog::Item) -> Vec<Record> {
         match self {
             Platform::OpenMetadata(r) => r.render(item),

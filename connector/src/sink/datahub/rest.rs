@@ -4,7 +4,7 @@
 //! header `X-RestLi-Protocol-Version: 2.0.0`, the token as `Authorization: Bearer`.
 //!
 //! Proposals go in batches (at most [`BATCH_PROPOSALS`] or [`BATCH_BYTES`]), up to
-//! [`MAX_IN_FLIGHT`] batches at a time, each retried through the crate's one retry loop:
+//! `MAX_IN_FLIGHT` batches at a time, each retried through the crate's one retry loop:
 //! every proposal is an `UPSERT`, so resending one the server already took changes nothing.
 
 use std::sync::Arc;
@@ -261,7 +261,7 @@ struct BatchOutcome {
     failure: Option<DataHubError>,
 }
 
-/// Batches proposals and posts them, [`MAX_IN_FLIGHT`] at a time.
+/// Batches proposals and posts them, `MAX_IN_FLIGHT` at a time.
 pub struct McpPoster {
     client: Arc<GmsClient>,
     permits: Arc<Semaphore>,
