@@ -904,7 +904,7 @@ async fn spawn_limited_server(limit: usize) -> (String, Arc<Mutex<Vec<bool>>>) {
 /// The real client over real HTTP against a server that serves four requests at a time.
 /// How many requests overlap at the server depends on the machine's speed (a slow one may
 /// never overlap four), so only what holds at any speed is asserted here: everything
-/// completes, nothing storms, and a cap that was refused came down. That the refusals die
+/// completes, each request is served once, every 429 is seen, and nothing storms. That the refusals die
 /// out is shown on a paused clock, deterministically, in `client::limit`'s
 /// `against_a_server_that_serves_four_at_a_time_refusals_die_out`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -939,9 +939,10 @@ async fn throttling_converges_instead_of_storming() {
         refused < total,
         "no storm: {refused} refusals for {total} requests"
     );
-    if refused > 0 {
-        assert!(stats.concurrency_limit < 32, "{stats}");
-    }
+    // Not asserted: the cap's value at the end. After the first 429 the client paces its
+    // starts, and under a pace the in-flight cap grows back by its successes; whether it is
+    // back at 32 by the 400th request depends on how early the refusals came, that is on
+    // the machine's speed (CI once ended at 32, paced at 28 requests/s, after 27 refusals).
 }
 
 // ---------------------------------------------------------------- TLS
