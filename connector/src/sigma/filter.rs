@@ -1,7 +1,9 @@
-//! OpenMetadata's filter-pattern semantics: a regex matches from the start of the name
-//! (Python's `re.match`), case-insensitively; when `includes` is non-empty it alone decides,
-//! otherwise `excludes` drops what it matches. Several patterns (the connection's and the
-//! source config's) must all let a name through.
+//! OpenMetadata's filter-pattern semantics (2.0.7's `metadata.utils.filters._filter`): a regex
+//! matches from the start of the name (Python's `re.match`), case-insensitively; a name passes
+//! when it matches one of `includes` (if any are given) and none of `excludes`: an exclude
+//! wins over an include. Several patterns (the connection's and the source config's) must all
+//! let a name through. `tests/data/filter-cases.json` is the table both this module and
+//! OpenMetadata's own function are tested against (`python/tests/test_filters.py`).
 
 use regex::{Regex, RegexBuilder};
 
@@ -52,10 +54,9 @@ impl NameFilter {
             if name.is_empty() {
                 return false;
             }
-            if !rule.includes.is_empty() {
-                return rule.includes.iter().any(|r| r.is_match(name));
-            }
-            !rule.excludes.iter().any(|r| r.is_match(name))
+            let included =
+                rule.includes.is_empty() || rule.includes.iter().any(|r| r.is_match(name));
+            included && !rule.excludes.iter().any(|r| r.is_match(name))
         })
     }
 
@@ -92,10 +93,42 @@ mod tests {
     }
 
     #[test]
-    fn includes_take_precedence_over_excludes() {
-        let f = NameFilter::new([&fp(&["sales"], &["sales"])]).unwrap();
+    fn excludes_win_over_includes() {
+        let f = NameFilter::new([&fp(&["sales"], &["sales emea"])]).unwrap();
         assert!(f.allows("sales report"));
+        assert!(!f.allows("Sales EMEA weekly"), "matches both: excluded");
         assert!(!f.allows("finance"));
+    }
+
+    /// The table OpenMetadata 2.0.7's own `_filter` is checked against in
+    /// `python/tests/test_filters.py`: both implementations give every row's answer.
+    #[test]
+    fn the_shared_table_of_cases_agrees() {
+        let table: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/data/filter-cases.json")).unwrap();
+        let cases = table["cases"].as_array().unwrap();
+        assert!(cases.len() >= 10);
+        for case in cases {
+            let strings = |key: &str| -> Vec<String> {
+                case["pattern"][key]
+                    .as_array()
+                    .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+                    .unwrap_or_default()
+            };
+            let pattern = FilterPattern {
+                includes: strings("includes"),
+                excludes: strings("excludes"),
+            };
+            let f = NameFilter::new([&pattern]).unwrap();
+            for (name, kept) in case["names"].as_object().unwrap() {
+                assert_eq!(
+                    f.allows(name),
+                    kept.as_bool().unwrap(),
+                    "{name:?} under {:?}",
+                    case["pattern"]
+                );
+            }
+        }
     }
 
     #[test]
