@@ -354,6 +354,12 @@ pub struct DataHubConnection {
     /// Snowflake source does); `true` never applies to BigQuery or DB2 (case-sensitive).
     #[serde(default)]
     pub convert_urns_to_lowercase: Option<bool>,
+    /// The database of tables whose Sigma path names only a schema and a table (Redshift
+    /// and Postgres connections often do), so that their URNs carry the three parts the
+    /// warehouse's own DataHub source writes. DataHub's Sigma source calls it
+    /// `default_database`.
+    #[serde(default)]
+    pub default_database: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

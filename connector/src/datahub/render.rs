@@ -242,7 +242,14 @@ impl Renderer {
             Some(true) => !matches!(platform.as_str(), "bigquery" | "db2"),
             None => platform == "snowflake",
         };
-        let mut name = table.path.join(".");
+        let default_database = mapping
+            .and_then(|m| m.default_database.as_deref())
+            .filter(|db| !db.is_empty() && table.path.len() == 2);
+        let mut name = default_database
+            .into_iter()
+            .chain(table.path.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(".");
         if lower {
             name = name.to_lowercase();
         }
@@ -1121,6 +1128,30 @@ mod tests {
             let forms: Vec<_> = mcps.iter().map(Mcp::file_form).collect();
             std::fs::write(path, serde_json::to_vec_pretty(&forms).unwrap()).unwrap();
         }
+    }
+
+    #[test]
+    fn a_default_database_completes_two_part_paths_only() {
+        let mut options = DataHubOptions::from_sink(&Default::default());
+        options.connections.insert(
+            "Warehouse".into(),
+            crate::config::DataHubConnection {
+                default_database: Some("ANALYTICS".into()),
+                ..Default::default()
+            },
+        );
+        let mut renderer = Renderer::new(options);
+        // The org item names the connection, so the mapping is found by its name.
+        renderer.render(&sample()[0]);
+        let urn = |r: &mut Renderer, path: &[&str]| r.table(&table(path)).unwrap().0;
+        assert_eq!(
+            urn(&mut renderer, &["SALES", "ORDERS"]),
+            "urn:li:dataset:(urn:li:dataPlatform:snowflake,analytics.sales.orders,PROD)"
+        );
+        assert_eq!(
+            urn(&mut renderer, &["DB", "SALES", "ORDERS"]),
+            "urn:li:dataset:(urn:li:dataPlatform:snowflake,db.sales.orders,PROD)"
+        );
     }
 
     #[test]
