@@ -70,3 +70,97 @@ def test_test_connection_reports_each_step_and_a_wrong_secret(sandbox) -> None:
     bad = SigmaSource.test_connection({**config, "client_secret": "wrong-secret-0042"})
     assert bad.basic_connectivity is not None and not bad.basic_connectivity.capable
     assert "wrong-secret-0042" not in str(bad.basic_connectivity.failure_reason)
+
+
+MARKETING = "a3c1e5f7-0002-4a2b-8c3d-5e6f7a8b9c02"
+REVENUE = "a3c1e5f7-0001-4a2b-8c3d-5e6f7a8b9c01"
+
+
+def test_a_recipe_of_datahubs_own_sigma_source_runs_with_only_its_type_changed(tmp_path: Path, sandbox) -> None:
+    """The keys of DataHub's Sigma source (validated by its own config class first) mean what
+    they mean there: api_url, patterns, owners, extract_lineage, stateful_ingestion with a
+    pipeline_name; what is done differently is one warning each."""
+    from datahub.ingestion.source.sigma.config import SigmaSourceConfig
+
+    config = {
+        "api_url": f"{sandbox.url}/v2",
+        "client_id": sandbox.client_id,
+        "client_secret": "${SIGMA_CLIENT_SECRET}",
+        "workbook_pattern": {"allow": [".*"], "deny": ["Marketing"]},
+        "ingest_owner": True,
+        "extract_lineage": False,
+        "chart_sources_platform_mapping": {"Finance": {"data_source_platform": "snowflake"}},
+        "connection_to_platform_map": {"conn-1": {"env": "PROD", "default_database": "analytics"}},
+        "stateful_ingestion": {"enabled": True, "remove_stale_metadata": True},
+    }
+    SigmaSourceConfig.model_validate({**config, "client_secret": "x"})
+    state_dir = tmp_path / "state"
+    out = tmp_path / "first.json"
+
+    def run(source_config: dict, output: Path) -> subprocess.CompletedProcess:
+        recipe = {
+            "pipeline_name": "sigma-prod",
+            "source": {"type": "sigma_connector_datahub.source.SigmaSource", "config": source_config},
+            "sink": {"type": "file", "config": {"filename": str(output)}},
+        }
+        path = tmp_path / "recipe.json"
+        path.write_text(json.dumps(recipe))
+        env = dict(os.environ, SIGMA_CLIENT_SECRET=sandbox.client_secret, SIGMA_CONNECTOR_STATE_DIR=str(state_dir))
+        return subprocess.run(
+            [datahub_cli(), "ingest", "-c", str(path)], capture_output=True, text=True, env=env, timeout=600, check=False
+        )
+
+    proc = run(config, out)
+    logs = proc.stdout + proc.stderr
+    assert proc.returncode == 0, logs[-3000:]
+    mcps = proposals(out)
+    dashboards = {m["entityUrn"] for m in mcps if m["entityUrn"].startswith("urn:li:dashboard:(sigma,")}
+    assert f"urn:li:dashboard:(sigma,{REVENUE})" in dashboards
+    assert f"urn:li:dashboard:(sigma,{MARKETING})" not in dashboards, "workbook_pattern.deny"
+    assert any(m["aspectName"] == "ownership" for m in mcps), "ingest_owner"
+    assert not [m for m in mcps if m["aspectName"] in ("upstreamLineage", "inputFields")], "extract_lineage: false"
+    assert all(not m["aspect"]["json"].get("inputs") for m in mcps if m["aspectName"] == "chartInfo")
+    assert "chart_sources_platform_mapping is not needed" in logs
+    assert (state_dir / "sigma-prod.json").is_file(), "stateful_ingestion keeps the state per pipeline_name"
+    assert sandbox.client_secret not in logs
+
+    # The next run also denies Quarterly Revenue: a complete run no longer sees it, so it is
+    # soft-deleted, from the state the first run left.
+    config["workbook_pattern"] = {"deny": ["Marketing", "Quarterly Revenue"]}
+    second = tmp_path / "second.json"
+    proc = run(config, second)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    removed = {
+        m["entityUrn"]
+        for m in proposals(second)
+        if m["aspectName"] == "status" and m["aspect"]["json"].get("removed") is True
+    }
+    assert f"urn:li:dashboard:(sigma,{REVENUE})" in removed
+    assert f"urn:li:dashboard:(sigma,{MARKETING})" not in removed, "never seen, never removed"
+
+
+def test_datahub_recipe_keys_are_checked_before_anything_runs() -> None:
+    from sigma_connector_datahub.source import SigmaConnectorConfig
+
+    base = {"client_id": "id", "client_secret": "s"}
+    for bad, words in [
+        ({"api_url": "https://a.example/v2", "host_port": "https://b.example"}, "disagree"),
+        ({"workspace_pattern": {"allow": []}}, "nothing would be ingested"),
+        (
+            {"workbook_pattern": {"deny": ["x"]}, "source_config": {"dashboardFilterPattern": {"excludes": ["y"]}}},
+            "say the same thing",
+        ),
+        ({"ingest_owner": False, "source_config": {"includeOwners": True}}, "disagree"),
+        ({"no_such_key": 1}, "no_such_key"),
+    ]:
+        try:
+            SigmaConnectorConfig.model_validate({**base, **bad})
+        except Exception as err:  # noqa: BLE001 - pydantic's ValidationError
+            assert words in str(err), (bad, str(err))
+        else:
+            raise AssertionError(f"accepted {bad}")
+    c = SigmaConnectorConfig.model_validate({**base, "api_url": "https://api.sigmacomputing.com/v2/"})
+    assert (c.host_port, c.api_version) == ("https://api.sigmacomputing.com", "v2")
+    c = SigmaConnectorConfig.model_validate(base)
+    assert (c.host_port, c.api_version) == ("https://aws-api.sigmacomputing.com", "v2")
+    assert c.sigma_source_config() == {"includeOwners": True}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Dict, Iterable, List, Optional
 
 import pydantic
-from datahub.configuration.common import ConfigModel
+from datahub.configuration.common import AllowDenyPattern, ConfigModel
 from datahub.emitter.mcp import MetadataChangeProposalWrapper
 from datahub.ingestion.api.common import PipelineContext
 from datahub.ingestion.api.source import CapabilityReport, SourceReport, TestableSource, TestConnectionReport
@@ -52,22 +52,79 @@ def find_binary(named: Optional[str] = None) -> str:
     raise BinaryNotFound(f"the {BINARY_NAME} binary was not found; set `binary` in the recipe or {ENV_VAR}")
 
 
+#: DataHub's Sigma source's default `api_url`.
+DEFAULT_API_URL = "https://aws-api.sigmacomputing.com/v2"
+
+
 class SigmaConnectorConfig(ConfigModel):
     """The recipe's `source.config`. Sigma's connection, DataHub's naming, and the run's
     state; anything else sigma-connector's workflow takes goes through `source_config` and
-    `connection_options` unchanged (docs/configuration.md)."""
+    `connection_options` unchanged (docs/configuration.md).
 
-    host_port: str = pydantic.Field(
-        default="https://aws-api.sigmacomputing.com", description="Sigma's API host (without /v2)."
+    A recipe written for DataHub's own Sigma source (`type: sigma`) works with only its
+    `type` changed: its keys (`api_url`, `workspace_pattern`, `workbook_pattern`,
+    `data_model_pattern`, `ingest_owner`, `ingest_data_models`, `ingest_datasets`,
+    `extract_lineage`, `connection_to_platform_map`, `stateful_ingestion`, ...) are read
+    here and mean what they mean there, or the run says in one warning what it does instead
+    (docs/datahub.md, "A recipe of DataHub's Sigma source")."""
+
+    host_port: Optional[str] = pydantic.Field(
+        default=None,
+        description="Sigma's API host (without /v2); default https://aws-api.sigmacomputing.com. Or give `api_url`.",
     )
-    api_version: str = pydantic.Field(default="v2", description="Sigma API version.")
+    api_url: Optional[str] = pydantic.Field(
+        default=None,
+        description="DataHub's Sigma source's spelling: the API URL with its version (https://aws-api.sigmacomputing.com/v2).",
+    )
+    api_version: Optional[str] = pydantic.Field(default=None, description="Sigma API version (default v2).")
     client_id: str = pydantic.Field(description="Sigma client id.")
     client_secret: pydantic.SecretStr = pydantic.Field(description="Sigma client secret (never logged).")
     env: str = pydantic.Field(default="PROD", description="DataHub env of the `sigma` datasets.")
     platform_instance: Optional[str] = pydantic.Field(default=None, description="Platform instance of Sigma entities.")
     connection_to_platform_map: Dict[str, Dict[str, Any]] = pydantic.Field(
         default_factory=dict,
-        description="Per Sigma connection id or name: {platform, platformInstance, env, convertUrnsToLowercase}.",
+        description="Per Sigma connection id or name: {platform, platform_instance, env, default_database, convert_urns_to_lowercase} (camelCase spellings too).",
+    )
+    workspace_pattern: AllowDenyPattern = pydantic.Field(
+        default=AllowDenyPattern.allow_all(), description="Workspaces by name (sigma-connector's projectFilterPattern)."
+    )
+    workbook_pattern: AllowDenyPattern = pydantic.Field(
+        default=AllowDenyPattern.allow_all(),
+        description="Workbooks (and reports) by name (sigma-connector's dashboardFilterPattern).",
+    )
+    data_model_pattern: AllowDenyPattern = pydantic.Field(
+        default=AllowDenyPattern.allow_all(),
+        description="Data models and datasets by name (sigma-connector's dataModelFilterPattern).",
+    )
+    ingest_owner: Optional[bool] = pydantic.Field(
+        default=None, description="Owners of workbooks and data models (default true, as DataHub's Sigma source)."
+    )
+    ingest_data_models: Optional[bool] = pydantic.Field(
+        default=None, description="Data models and datasets (sigma-connector's includeDataModels; default true)."
+    )
+    ingest_datasets: Optional[bool] = pydantic.Field(
+        default=None, description="Retired Sigma datasets; read with data models (see ingest_data_models)."
+    )
+    extract_lineage: Optional[bool] = pydantic.Field(
+        default=None, description="false: no lineage aspects are emitted (upstreamLineage, inputFields, chart inputs)."
+    )
+    ingest_shared_entities: Optional[bool] = pydantic.Field(
+        default=None, description="Accepted for DataHub recipes: sigma-connector ingests what the client can list."
+    )
+    workbook_lineage_pattern: AllowDenyPattern = pydantic.Field(
+        default=AllowDenyPattern.allow_all(),
+        description="Accepted for DataHub recipes; lineage is kept for every workbook (a warning says so when set).",
+    )
+    chart_sources_platform_mapping: Dict[str, Dict[str, Any]] = pydantic.Field(
+        default_factory=dict,
+        description="Accepted for DataHub recipes; platforms come from Sigma's connection types and connection_to_platform_map.",
+    )
+    max_personal_dm_discovery_rounds: Optional[int] = pydantic.Field(
+        default=None, description="Accepted for DataHub recipes; no discovery loop here."
+    )
+    stateful_ingestion: Optional[Dict[str, Any]] = pydantic.Field(
+        default=None,
+        description="DataHub's switch for removing stale entities: enabled (with a pipeline_name) keeps sigma-connector's state in state_file, or in $SIGMA_CONNECTOR_STATE_DIR (default ~/.datahub/sigma-connector)/<pipeline_name>.json.",
     )
     state_file: Optional[str] = pydantic.Field(
         default=None,
@@ -81,6 +138,165 @@ class SigmaConnectorConfig(ConfigModel):
     )
     binary: Optional[str] = pydantic.Field(default=None, description="The sigma-connector binary.")
     service_name: str = pydantic.Field(default="sigma", description="The run's name in sigma-connector's status.")
+
+    @pydantic.model_validator(mode="after")
+    def _one_way_to_say_each_thing(self) -> "SigmaConnectorConfig":
+        if self.api_url is not None:
+            host, version = split_api_url(self.api_url)
+            if self.host_port is not None and self.host_port.rstrip("/") != host:
+                raise ValueError(f"api_url ({self.api_url}) and host_port ({self.host_port}) disagree: give one")
+            if self.api_version is not None and self.api_version != version:
+                raise ValueError(f"api_url ends in {version} but api_version is {self.api_version}: give one")
+            self.host_port, self.api_version = host, version
+        if self.host_port is None:
+            self.host_port, self.api_version = split_api_url(DEFAULT_API_URL)[0], self.api_version
+        if self.api_version is None:
+            self.api_version = "v2"
+        for key, pattern in PATTERNS.items():
+            allow_deny: AllowDenyPattern = getattr(self, key)
+            if not allow_deny.allow:
+                raise ValueError(f"{key}.allow is empty: nothing would be ingested (leave it out to allow every name)")
+            if not _is_default(allow_deny) and pattern in self.source_config:
+                raise ValueError(f"{key} and source_config.{pattern} say the same thing: give one")
+        owners = self.source_config.get("includeOwners")
+        if self.ingest_owner is not None and owners is not None and owners != self.ingest_owner:
+            raise ValueError("ingest_owner and source_config.includeOwners disagree: give one")
+        models = self.source_config.get("includeDataModels")
+        if self.ingest_data_models is not None and models is not None and models != self.ingest_data_models:
+            raise ValueError("ingest_data_models and source_config.includeDataModels disagree: give one")
+        if self.stateful_ingestion is not None and not isinstance(self.stateful_ingestion.get("enabled", False), bool):
+            raise ValueError("stateful_ingestion.enabled must be true or false")
+        return self
+
+    def sigma_source_config(self) -> Dict[str, Any]:
+        """sigma-connector's sourceConfig.config: `source_config` with DataHub's keys mapped in."""
+        config = dict(self.source_config)
+        for key, pattern in PATTERNS.items():
+            allow_deny: AllowDenyPattern = getattr(self, key)
+            if not _is_default(allow_deny):
+                config[pattern] = filter_pattern(allow_deny)
+        config.setdefault("includeOwners", True if self.ingest_owner is None else self.ingest_owner)
+        if self.ingest_data_models is not None:
+            config.setdefault("includeDataModels", self.ingest_data_models)
+        elif self.ingest_datasets is False and self.ingest_data_models is False:
+            config.setdefault("includeDataModels", False)
+        if not self.removes_stale_entities():
+            for switch in ("markDeletedDashboards", "markDeletedCharts", "markDeletedDataModels"):
+                config.setdefault(switch, False)
+        return config
+
+    def removes_stale_entities(self) -> bool:
+        """False only when `stateful_ingestion` is enabled with `remove_stale_metadata: false`."""
+        s = self.stateful_ingestion or {}
+        return not (s.get("enabled") and s.get("remove_stale_metadata", True) is False)
+
+    def state_path(self, pipeline_name: Optional[str]) -> Optional[str]:
+        """`state_file`, else the one `stateful_ingestion` implies (it needs a pipeline name,
+        as DataHub's own stateful sources do)."""
+        if self.state_file:
+            return self.state_file
+        if not (self.stateful_ingestion or {}).get("enabled"):
+            return None
+        if not pipeline_name:
+            raise ValueError("stateful_ingestion is enabled but the recipe has no pipeline_name: add one (or set state_file)")
+        folder = Path(os.environ.get(STATE_DIR_ENV) or Path.home() / ".datahub" / "sigma-connector")
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in pipeline_name)
+        return str(folder / f"{safe}.json")
+
+    def platform_map(self) -> Dict[str, Dict[str, Any]]:
+        """connection_to_platform_map in the binary's spelling (DataHub's snake_case keys read too)."""
+        spelled = {
+            "platform_instance": "platformInstance",
+            "convert_urns_to_lowercase": "convertUrnsToLowercase",
+            "default_database": "defaultDatabase",
+            "data_source_platform": "platform",
+        }
+        out: Dict[str, Dict[str, Any]] = {}
+        for connection, entry in self.connection_to_platform_map.items():
+            mapped: Dict[str, Any] = {}
+            for key, value in entry.items():
+                if key == "default_schema" or key == "defaultSchema":
+                    continue  # a SQL-parsing fallback there; Sigma's paths name the schema
+                mapped[spelled.get(key, key)] = value
+            out[connection] = mapped
+        return out
+
+    def notices(self) -> List[str]:
+        """What a DataHub recipe asked for that this source does differently, in words."""
+        said = []
+        if self.extract_lineage is not False and not _is_default(self.workbook_lineage_pattern):
+            said.append("workbook_lineage_pattern is not supported: lineage is kept for every workbook that is ingested")
+        if self.chart_sources_platform_mapping:
+            said.append(
+                "chart_sources_platform_mapping is not needed: warehouse platforms come from Sigma's connection types; "
+                "override one in connection_to_platform_map"
+            )
+        if self.ingest_datasets is False and self.ingest_data_models is not False:
+            said.append(
+                "ingest_datasets: false alone is not separate here: retired datasets are read with data models "
+                "(Sigma's retired dataset API costs one call); set ingest_data_models: false to skip both"
+            )
+        if self.ingest_datasets is not False and self.ingest_data_models is False:
+            said.append("ingest_data_models: false skips retired datasets too (they are read together)")
+        for key in PATTERNS:
+            if not getattr(self, key).ignoreCase:
+                said.append(f"{key}.ignoreCase: false is not supported: names are matched case-insensitively")
+        if any(
+            "default_schema" in e or "defaultSchema" in e for e in self.connection_to_platform_map.values()
+        ):
+            said.append("connection_to_platform_map.default_schema is not used: Sigma's table paths name the schema")
+        return said
+
+
+#: DataHub's pattern keys -> sigma-connector's filter patterns.
+PATTERNS = {
+    "workspace_pattern": "projectFilterPattern",
+    "workbook_pattern": "dashboardFilterPattern",
+    "data_model_pattern": "dataModelFilterPattern",
+}
+
+STATE_DIR_ENV = "SIGMA_CONNECTOR_STATE_DIR"
+
+#: Aspects that carry lineage, dropped when `extract_lineage: false`.
+LINEAGE_ASPECTS = {"upstreamLineage", "inputFields"}
+
+
+def split_api_url(url: str) -> "tuple[str, str]":
+    """`https://host/v2` -> (`https://host`, `v2`); a URL without a version keeps v2."""
+    url = url.strip().rstrip("/")
+    head, _, last = url.rpartition("/")
+    if head and len(last) > 1 and last[0] == "v" and last[1:].replace(".", "").isdigit():
+        return head, last
+    return url, "v2"
+
+
+def _is_default(pattern: AllowDenyPattern) -> bool:
+    return list(pattern.allow) == [".*"] and not pattern.deny
+
+
+def filter_pattern(pattern: AllowDenyPattern) -> Dict[str, List[str]]:
+    """DataHub's allow/deny as an OpenMetadata filter pattern: a name passes when it matches
+    an allow regex and no deny regex, which is what includes/excludes mean (an exclude wins).
+    Both match from the start of the name (Python's re.match)."""
+    out: Dict[str, List[str]] = {}
+    if list(pattern.allow) != [".*"]:
+        out["includes"] = list(pattern.allow)
+    if pattern.deny:
+        out["excludes"] = list(pattern.deny)
+    return out
+
+
+def drop_lineage(obj: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """A proposal without its lineage (`extract_lineage: false`): lineage aspects go, and
+    chart inputs are emptied; `None` when nothing is left to send."""
+    if obj.get("aspectName") in LINEAGE_ASPECTS:
+        return None
+    if obj.get("aspectName") == "chartInfo":
+        aspect = (obj.get("aspect") or {}).get("json")
+        if isinstance(aspect, dict):
+            aspect.pop("inputs", None)
+            aspect.pop("inputEdges", None)
+    return obj
 
 
 @dataclass
@@ -182,13 +398,13 @@ class SigmaSource(TestableSource):
         if c.platform_instance:
             sink["platformInstance"] = c.platform_instance
         if c.connection_to_platform_map:
-            sink["connectionToPlatformMap"] = c.connection_to_platform_map
+            sink["connectionToPlatformMap"] = c.platform_map()
         return {
             "source": {
                 "type": "sigma",
                 "serviceName": c.service_name,
                 "serviceConnection": {"config": connection},
-                "sourceConfig": {"config": {"type": "DashboardMetadata", **c.source_config}},
+                "sourceConfig": {"config": {"type": "DashboardMetadata", **c.sigma_source_config()}},
             },
             "sink": {"type": "datahub-file", "config": sink},
         }
@@ -206,8 +422,10 @@ class SigmaSource(TestableSource):
             "--status-file",
             str(status_file),
         ]
-        if self.config.state_file:
-            command += ["--state", self.config.state_file]
+        state = self.config.state_path(self.ctx.pipeline_name)
+        if state:
+            Path(state).parent.mkdir(parents=True, exist_ok=True)
+            command += ["--state", state]
         tail: deque = deque(maxlen=20)
         proc = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, encoding="utf-8"
@@ -229,8 +447,14 @@ class SigmaSource(TestableSource):
         return status
 
     def get_workunits_internal(self) -> Iterable[MetadataWorkUnit]:
+        for notice in self.config.notices():
+            self.report.warning(title="Recipe option read differently", message=notice)
         with tempfile.TemporaryDirectory(prefix="sigma-connector-datahub-") as tmp:
-            status = self._run(Path(tmp))
+            try:
+                status = self._run(Path(tmp))
+            except ValueError as err:
+                self.report.failure(title="sigma-connector could not run", message=str(err))
+                return
             self.report.outcome = status.get("outcome")
             self.report.sigma_requests = status.get("sigmaRequests", {})
             self.report.deleted = int(status.get("deleted", 0))
@@ -250,8 +474,14 @@ class SigmaSource(TestableSource):
             path = Path(status["output"]) if status.get("output") else None
             if path is None or not path.exists():
                 return
-            for number, obj in enumerate(json.loads(path.read_text(encoding="utf-8"))):
+            number = 0
+            for obj in json.loads(path.read_text(encoding="utf-8")):
+                if self.config.extract_lineage is False:
+                    obj = drop_lineage(obj)
+                    if obj is None:
+                        continue
                 mcp = MetadataChangeProposalWrapper.from_obj(obj)
+                number += 1
                 self.report.proposals += 1
                 yield MetadataWorkUnit(id=f"sigma-connector-{number}", mcp=mcp)
 
