@@ -221,6 +221,10 @@ pub struct Document {
     pub url: String,
     /// The workspace path (`Finance/Reports/Q3`).
     pub path: String,
+    /// Sigma's `createdAt` (RFC 3339), when known (state files written before it was kept
+    /// have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
     /// Sigma's `updatedAt` (RFC 3339).
     pub updated_at: String,
     /// The owner's email, resolved from the member listing (none when owners are off or
@@ -440,6 +444,10 @@ pub struct DataModel {
     pub description: Option<String>,
     pub url: String,
     pub path: String,
+    /// Sigma's `createdAt` (RFC 3339), when known (state files written before it was kept
+    /// have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
     pub updated_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
@@ -497,6 +505,10 @@ pub struct Dataset {
     /// The workspace path (`Finance/Legacy`; Sigma 2026 sends it), when sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Sigma's `createdAt` (RFC 3339), when known (state files written before it was kept
+    /// have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
     pub updated_at: String,
     /// Sigma's `migrationStatus` (`migrated`, `not-migrated`, `not-required`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -534,6 +546,7 @@ mod tests {
             description: None,
             url: "https://app/ds/u1".into(),
             path: None,
+            created_at: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
             migration_status: Some("migrated".into()),
             migrated_to: Some("dm1".into()),

@@ -821,6 +821,7 @@ mod tests {
             description: None,
             url: format!("https://app.sigmacomputing.com/org/workbook/{id}"),
             path: "Finance".into(),
+            created_at: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
             owner: None,
             tags: Vec::new(),

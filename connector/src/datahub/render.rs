@@ -434,7 +434,11 @@ impl Renderer {
         };
         let updated = millis(&doc.updated_at);
         let stamps = ChangeAuditStamps {
-            created: AuditStamp::default(),
+            created: doc
+                .created_at
+                .as_deref()
+                .map(|t| AuditStamp::at(millis(t)))
+                .unwrap_or_default(),
             last_modified: AuditStamp::at(updated),
         };
         let charts: Vec<&catalog::Element> = doc.elements.iter().filter(|e| e.is_chart).collect();
@@ -614,8 +618,13 @@ impl Renderer {
                 external_url: Some(dm.url.clone()),
                 name: dm.name.clone(),
                 description: dm.description.clone(),
-                created: None,
-                last_modified: None,
+                created: dm
+                    .created_at
+                    .as_deref()
+                    .map(|t| TimeStamp { time: millis(t) }),
+                last_modified: Some(TimeStamp {
+                    time: millis(&dm.updated_at),
+                }),
             }),
         ));
         out.push(Mcp::new(
@@ -820,7 +829,10 @@ impl Renderer {
                 name: Some(ds.name.clone()),
                 qualified_name: Some(ds.name.clone()),
                 description: Some(ds.description.clone().unwrap_or_default()),
-                created: None,
+                created: ds
+                    .created_at
+                    .as_deref()
+                    .map(|t| TimeStamp { time: millis(t) }),
                 last_modified: Some(TimeStamp {
                     time: millis(&ds.updated_at),
                 }),
@@ -968,6 +980,7 @@ mod tests {
                 description: None,
                 url: "https://app/dataset/dsUrl1".into(),
                 path: Some("Twice/Legacy".into()),
+                created_at: None,
                 updated_at: "2026-01-02T03:04:05Z".into(),
                 migration_status: Some("not-migrated".into()),
                 migrated_to: None,
@@ -980,6 +993,7 @@ mod tests {
                 description: None,
                 url: "https://app/data-model/dmUrl1".into(),
                 path: "Workspace 0/Models".into(),
+                created_at: None,
                 updated_at: "2026-01-02T03:04:05Z".into(),
                 owner: Some("ada@example.com".into()),
                 tags: vec!["Production".into()],
@@ -1014,6 +1028,7 @@ mod tests {
                 description: None,
                 url: "https://app/report/wbUrl1".into(),
                 path: "Workspace 0".into(),
+                created_at: Some("2025-12-01T00:00:00Z".into()),
                 updated_at: "2026-01-02T03:04:05Z".into(),
                 owner: Some("ada@example.com".into()),
                 tags: vec!["Production".into()],
@@ -1113,6 +1128,23 @@ mod tests {
             Aspect::SubTypes(SubTypes {
                 type_names: vec!["Sigma Report".into()]
             })
+        );
+        let info = mcps
+            .iter()
+            .find_map(|m| match &m.aspect {
+                Aspect::DashboardInfo(i) if m.entity_urn == "urn:li:dashboard:(sigma,wb1)" => {
+                    Some(i)
+                }
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            (
+                info.last_modified.created.time,
+                info.last_modified.last_modified.time
+            ),
+            (1_764_547_200_000, 1_767_323_045_000),
+            "Sigma's createdAt and updatedAt, as DataHub's source stamps them"
         );
         let deprecated = mcps
             .iter()

@@ -285,6 +285,7 @@ impl WorkbookCtx {
             description: dm.description.clone(),
             url: dm.url.clone(),
             path: dm.path.clone(),
+            created_at: Some(dm.created_at.clone()),
             updated_at: dm.updated_at.clone(),
             owner: self
                 .options()

@@ -71,6 +71,7 @@ impl WorkbookCtx {
             description: ds.description.clone(),
             url: ds.url.clone(),
             path: ds.path.clone().filter(|p| !p.is_empty()),
+            created_at: Some(ds.created_at.clone()),
             updated_at: ds.updated_at.clone(),
             migration_status: ds.migration_status.clone(),
             migrated_to: ds

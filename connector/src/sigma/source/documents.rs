@@ -394,6 +394,7 @@ impl WorkbookCtx {
             description: doc.description.clone(),
             url: doc.url.clone(),
             path: doc.path.clone(),
+            created_at: Some(doc.created_at.clone()),
             updated_at: doc.updated_at.clone(),
             owner,
             tags,
