@@ -233,3 +233,68 @@ async fn other_options_or_many_incremental_runs_mean_a_full_run() {
     assert_eq!(dir.state_json()["incrementalRuns"], 0);
     assert!(dir.output() == tags_off);
 }
+
+/// The same for a DataHub sink: the unchanged objects' items, kept in the state, are
+/// rendered again, so the proposals are a full run's, in the same order; and a later
+/// complete run still soft-deletes what is gone, also of what was replayed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_datahub_run_is_incremental_too_with_a_full_runs_proposals() {
+    let h = org().await;
+    let dir = Dir::new();
+    let out = dir.path.join("mcps.json");
+    let sink = json!({"type": "datahub-file", "config": {"filename": out}});
+    let wf = workflow_file(&dir.path, &h, lineage(), sink.clone());
+    let full = run(&h, &wf, &["--state", &dir.state]).await;
+    let full_output = std::fs::read(&out).unwrap();
+    let incremental = run(&h, &wf, &["--state", &dir.state, "--incremental"]).await;
+    println!(
+        "DataHub sink: full run {} requests, incremental run {} requests",
+        full.total_requests, incremental.total_requests
+    );
+    assert!(
+        incremental.total_requests * 20 <= full.total_requests,
+        "incremental {} vs full {} requests",
+        incremental.total_requests,
+        full.total_requests
+    );
+    assert!(
+        std::fs::read(&out).unwrap() == full_output,
+        "the same proposals, byte for byte"
+    );
+    assert_eq!(dir.state_json()["incrementalRuns"], 1);
+
+    // The first workbook excluded: the next incremental run (its options changed, so a
+    // full one) removes its dashboard, and nothing of the unchanged rest.
+    let mcps: Vec<Value> = serde_json::from_slice(&full_output).unwrap();
+    let first = mcps
+        .iter()
+        .find(|m| {
+            m["aspectName"] == "dashboardInfo"
+                && m["aspect"]["json"]["customProperties"]["sigmaType"] == "workbook"
+        })
+        .unwrap();
+    let (urn, name) = (
+        first["entityUrn"].as_str().unwrap().to_owned(),
+        first["aspect"]["json"]["title"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let mut excluding = lineage();
+    excluding["dashboardFilterPattern"] =
+        json!({"excludes": [format!("^{}$", regex::escape(&name))]});
+    let wf = workflow_file(&dir.path, &h, excluding, sink);
+    run(&h, &wf, &["--state", &dir.state, "--incremental"]).await;
+    let after: Vec<Value> = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let removed: Vec<&str> = after
+        .iter()
+        .filter(|m| m["aspectName"] == "status" && m["aspect"]["json"]["removed"] == true)
+        .filter_map(|m| m["entityUrn"].as_str())
+        .filter(|u| u.starts_with("urn:li:dashboard:"))
+        .collect();
+    assert!(removed.contains(&urn.as_str()), "{removed:?}");
+    assert!(
+        removed.len() <= 4,
+        "the workbook's dashboard and its pages only: {removed:?}"
+    );
+}

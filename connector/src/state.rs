@@ -263,12 +263,15 @@ impl RunState {
         }
         for (id, entry) in file.documents {
             let records = render(&entry.item);
-            let Some(fqn) = records.iter().find_map(|r| match &r.entity {
-                Entity::Dashboard(d) => Some(d.fqn()),
-                _ => None,
-            }) else {
-                continue;
-            };
+            // A platform that renders no OpenMetadata records (DataHub) files the document
+            // by its Sigma id; it replays from the item.
+            let fqn = records
+                .iter()
+                .find_map(|r| match &r.entity {
+                    Entity::Dashboard(d) => Some(d.fqn()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| document_key(&id));
             state.note_data_models(&records);
             state.dashboards.insert(
                 fqn,
@@ -743,18 +746,39 @@ impl StateRecorder {
         };
         // A data model's or dataset's records are filed by `known`; without it (its
         // expansion failed) they are not remembered.
-        if let (GroupKind::Document, Some(fqn)) = (p.group.kind, p.dashboard_fqn) {
-            self.state.dashboards.insert(
-                fqn,
-                WorkbookState {
-                    workbook_id: p.group.id,
-                    updated_at: p.updated_at,
-                    records: p.records,
-                    item: p.item,
-                },
-            );
+        if p.group.kind != GroupKind::Document {
+            return;
         }
+        let document = match &p.item {
+            Some(Item::Document(d)) => Some(d),
+            _ => None,
+        };
+        // Without OpenMetadata records (a DataHub run) the document is filed by its id.
+        let Some(fqn) = p
+            .dashboard_fqn
+            .or_else(|| document.map(|_| document_key(&p.group.id)))
+        else {
+            return;
+        };
+        self.state.dashboards.insert(
+            fqn,
+            WorkbookState {
+                workbook_id: p.group.id,
+                updated_at: p
+                    .updated_at
+                    .or_else(|| document.map(|d| d.updated_at.clone())),
+                records: p.records,
+                item: p.item,
+            },
+        );
     }
+}
+
+/// The key of a document filed without an OpenMetadata dashboard FQN (a DataHub run's).
+/// It is never read as an FQN: a run for OpenMetadata renders the items of the state it
+/// loads, so its keys are the FQNs its own renderer gives.
+fn document_key(id: &str) -> String {
+    format!("sigma-document:{id}")
 }
 
 /// The previous state, indexed for replay: an unchanged group's records by its Sigma id.
@@ -784,6 +808,14 @@ impl<'a> Replay<'a> {
             GroupKind::DataModel => self.state.models.get(&group.id),
             GroupKind::Dataset => self.state.datasets.get(&group.id),
             GroupKind::Document | GroupKind::Org => None,
+        }
+    }
+
+    /// The item an unchanged group was last expanded into (DataHub renders it again).
+    pub fn item(&self, group: &Group) -> Option<&'a Item> {
+        match group.kind {
+            GroupKind::Document => self.document(&group.id)?.1.item.as_ref(),
+            _ => self.group(group)?.item.as_ref(),
         }
     }
 

@@ -276,13 +276,8 @@ async fn execute(
     let fingerprint = crate::sigma::options::fingerprint(workflow);
     let memory = previous
         .as_ref()
-        .filter(|_| options.incremental && !platform.is_datahub())
+        .filter(|_| options.incremental)
         .and_then(|prev| prev.reusable(&fingerprint));
-    if options.incremental && platform.is_datahub() {
-        tracing::warn!(
-            "--incremental is not applied with a DataHub sink: every run is a full one (its proposals are not kept to replay)"
-        );
-    }
     let reused = memory.is_some();
     if let Some(memory) = memory {
         source_options.memory = std::sync::Arc::new(memory);
@@ -545,28 +540,7 @@ impl Writer<'_> {
                             }
                         }
                     }
-                    Platform::DataHub(renderer) => {
-                        let mcps = renderer.render(&item);
-                        // The state files every entity the item renders, written here or
-                        // by an earlier item (a shared chart id), so deletion sees it.
-                        let entities = crate::datahub::render::entities(&mcps);
-                        let mcps = renderer.not_yet_written(mcps);
-                        self.sink.write_mcps(&mcps).await?;
-                        for mcp in mcps.iter().filter(|m| m.aspect.name() == "status") {
-                            self.source.emitted(mcp.entity_type());
-                            count_named(self.status, mcp.entity_type());
-                        }
-                        // The org's entities (workspace containers) are filed, and so
-                        // ever removed, only after a whole workspace listing; otherwise
-                        // the previous run's stay as they were.
-                        let whole = match &item {
-                            crate::catalog::Item::Org(org) => org.workspaces_complete,
-                            _ => true,
-                        };
-                        if let Some(recorder) = self.recorder.as_deref_mut().filter(|_| whole) {
-                            recorder.datahub(&group, entities);
-                        }
-                    }
+                    Platform::DataHub(_) => self.datahub(&item, &group, true).await?,
                 }
                 Ok(())
             }
@@ -587,15 +561,58 @@ impl Writer<'_> {
         }
     }
 
-    /// Writes an unchanged group's records as the last run emitted them.
+    /// An item's DataHub proposals, written; their entities filed in the state under the
+    /// item's group. `fresh` is false for a replayed item (not counted as emitted by the
+    /// source, as replayed OpenMetadata records are not).
+    async fn datahub(
+        &mut self,
+        item: &crate::catalog::Item,
+        group: &Group,
+        fresh: bool,
+    ) -> Result<(), SinkError> {
+        let Platform::DataHub(renderer) = &mut *self.platform else {
+            return Ok(());
+        };
+        let mcps = renderer.render(item);
+        // The state files every entity the item renders, written here or by an earlier
+        // item (a shared chart id), so deletion sees it.
+        let entities = crate::datahub::render::entities(&mcps);
+        let mcps = renderer.not_yet_written(mcps);
+        self.sink.write_mcps(&mcps).await?;
+        for mcp in mcps.iter().filter(|m| m.aspect.name() == "status") {
+            if fresh {
+                self.source.emitted(mcp.entity_type());
+            }
+            count_named(self.status, mcp.entity_type());
+        }
+        // The org's entities (workspace containers) are filed, and so ever removed, only
+        // after a whole workspace listing; otherwise the previous run's stay as they were.
+        let whole = match item {
+            crate::catalog::Item::Org(org) => org.workspaces_complete,
+            _ => true,
+        };
+        if let Some(recorder) = self.recorder.as_deref_mut().filter(|_| whole) {
+            recorder.datahub(group, entities);
+        }
+        Ok(())
+    }
+
+    /// Writes an unchanged group as the last run emitted it: its OpenMetadata records, or
+    /// its item rendered again for DataHub (so this run's sink settings apply).
     async fn replay(&mut self, group: &Group) -> Result<(), SinkError> {
         let Some(previous) = self.previous else {
             return Ok(());
         };
-        for record in previous.records(group) {
-            let record = record.clone().in_group(group.clone());
-            self.sink.write(&record).await?;
-            count(self.status, record.kind());
+        if self.platform.is_datahub() {
+            if let Some(item) = previous.item(group) {
+                self.datahub(item, group, false).await?;
+            }
+        } else {
+            for record in previous.records(group) {
+                let record = record.clone().in_group(group.clone());
+                self.sink.write(&record).await?;
+                count(self.status, record.kind());
+            }
         }
         if let Some(recorder) = self.recorder.as_deref_mut() {
             recorder.replayed(group, previous);

@@ -164,3 +164,20 @@ def test_datahub_recipe_keys_are_checked_before_anything_runs() -> None:
     c = SigmaConnectorConfig.model_validate(base)
     assert (c.host_port, c.api_version) == ("https://aws-api.sigmacomputing.com", "v2")
     assert c.sigma_source_config() == {"includeOwners": True}
+
+
+def test_an_incremental_recipe_sends_a_full_runs_proposals_for_far_fewer_requests(tmp_path: Path, sandbox) -> None:
+    state = tmp_path / "state.json"
+    outputs = []
+    for run in range(2):
+        out = tmp_path / f"run{run}.json"
+        config = recipe(sandbox, {"type": "file", "config": {"filename": str(out)}}, state_file=str(state), incremental=True)
+        before = sandbox.requests()
+        proc = datahub_ingest(tmp_path, config, sandbox.client_secret)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        # DataHub's file sink stamps each proposal with its run (systemMetadata).
+        sent = [{k: v for k, v in m.items() if k != "systemMetadata"} for m in proposals(out)]
+        outputs.append((sent, sandbox.requests() - before))
+    (first, full), (second, incremental) = outputs
+    assert first == second
+    assert incremental * 4 < full, (incremental, full)

@@ -130,6 +130,10 @@ class SigmaConnectorConfig(ConfigModel):
         default=None,
         description="sigma-connector's state file: what the last complete run saw, so what a complete run no longer sees is soft-deleted.",
     )
+    incremental: bool = pydantic.Field(
+        default=False,
+        description="Expand only what changed since the state's run and render the rest from the state (needs state_file or stateful_ingestion).",
+    )
     source_config: Dict[str, Any] = pydantic.Field(
         default_factory=dict, description="sigma-connector's sourceConfig.config (filters, includeOwners, ...)."
     )
@@ -166,6 +170,8 @@ class SigmaConnectorConfig(ConfigModel):
             raise ValueError("ingest_data_models and source_config.includeDataModels disagree: give one")
         if self.stateful_ingestion is not None and not isinstance(self.stateful_ingestion.get("enabled", False), bool):
             raise ValueError("stateful_ingestion.enabled must be true or false")
+        if self.incremental and not self.state_file and not (self.stateful_ingestion or {}).get("enabled"):
+            raise ValueError("incremental needs a state: set state_file, or enable stateful_ingestion")
         return self
 
     def sigma_source_config(self) -> Dict[str, Any]:
@@ -426,6 +432,8 @@ class SigmaSource(TestableSource):
         if state:
             Path(state).parent.mkdir(parents=True, exist_ok=True)
             command += ["--state", state]
+            if self.config.incremental:
+                command.append("--incremental")
         tail: deque = deque(maxlen=20)
         proc = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, encoding="utf-8"
