@@ -114,6 +114,8 @@ def figures(mcps: List[dict]) -> Dict[str, object]:
     fgl_pairs = set()
     input_fields_lineage = set()
     input_fields_self = set()
+    input_fields_chart = set()
+    dashboard_fields = set()
     placed = set()
     browse: Dict[str, list] = {}
     for m in mcps:
@@ -141,12 +143,18 @@ def figures(mcps: List[dict]) -> Dict[str, object]:
             for f in body.get("fields", []):
                 field_urn = f["schemaFieldUrn"]
                 path = (f.get("schemaField") or {}).get("fieldPath", "")
-                # Lineage only when the field is a dataset's (a table, a data model element,
-                # a dataset); a chart's own field (or another chart's) names no source.
-                if field_urn.startswith("urn:li:schemaField:(urn:li:dataset:"):
+                # Lineage when the field is a dataset's (a table, a data model element, a
+                # dataset) or another chart's (an element reading a sibling element); a
+                # chart's own field names no source.
+                if urn.startswith("urn:li:dashboard:"):
+                    # A page's fields: its charts' input fields, gathered.
+                    dashboard_fields.add((urn, field_urn, path))
+                elif field_urn.startswith("urn:li:schemaField:(urn:li:dataset:"):
                     input_fields_lineage.add((urn, field_urn, path))
-                else:
+                elif field_urn.startswith(f"urn:li:schemaField:({urn},"):
                     input_fields_self.add((urn, field_urn))
+                else:
+                    input_fields_chart.add((urn, field_urn))
     kinds = Counter()
     for urn, entity_type in entities.items():
         kinds[f"{entity_type} ({subtypes.get(urn, '-')})"] += 1
@@ -160,6 +168,8 @@ def figures(mcps: List[dict]) -> Dict[str, object]:
         "fgl_set": fgl_pairs,
         "input_fields_lineage": len(input_fields_lineage),
         "input_fields_self": len(input_fields_self),
+        "input_fields_chart": len(input_fields_chart),
+        "dashboard_fields": len(dashboard_fields),
         "proposals": len(mcps),
         "placed_set": placed,
         "browse": browse,
@@ -230,7 +240,9 @@ def table(result: Dict[str, object]) -> str:
         ("upstream_edges", "lineage: upstreamLineage edges (dataset -> dataset)"),
         ("fgl_pairs", "column pairs: fineGrainedLineages (upstream field, downstream field)"),
         ("input_fields_lineage", "column pairs: inputFields naming a dataset's field"),
-        ("input_fields_self", "inputFields naming a chart's field (no lineage)"),
+        ("input_fields_chart", "column pairs: inputFields naming another chart's field"),
+        ("input_fields_self", "inputFields naming the chart's own field (no lineage)"),
+        ("dashboard_fields", "page dashboards' inputFields (their charts' fields)"),
         ("proposals", "proposals"),
         ("requests", "Sigma requests"),
         ("wall_seconds", "wall time (s)"),

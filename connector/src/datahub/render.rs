@@ -519,13 +519,44 @@ impl Renderer {
             ));
         }
 
+        // A page's input fields are its charts' (as DataHub's source writes them): what the
+        // page reads, for DataHub's "fields used" of a dashboard.
+        let mut page_fields: BTreeMap<&str, Vec<InputField>> = BTreeMap::new();
         for element in charts {
-            self.chart(&mut out, doc, element);
+            let fields = self.chart(&mut out, doc, element);
+            let on_page = page_fields.entry(element.page_id.as_str()).or_default();
+            for field in fields {
+                let path = field.schema_field.as_ref().map(|f| &f.field_path);
+                let known = on_page.iter().any(|f| {
+                    f.schema_field_urn == field.schema_field_urn
+                        && f.schema_field.as_ref().map(|f| &f.field_path) == path
+                });
+                if !known {
+                    on_page.push(field);
+                }
+            }
+        }
+        for page in &doc.pages {
+            if let Some(fields) = page_fields
+                .remove(page.id.as_str())
+                .filter(|f| !f.is_empty())
+            {
+                out.push(Mcp::new(
+                    &self.dashboard_urn(&page.id),
+                    Aspect::InputFields(InputFields { fields }),
+                ));
+            }
         }
         out
     }
 
-    fn chart(&mut self, out: &mut Vec<Mcp>, doc: &Document, element: &catalog::Element) {
+    /// A chart's proposals; its input fields are returned for its page's.
+    fn chart(
+        &mut self,
+        out: &mut Vec<Mcp>,
+        doc: &Document,
+        element: &catalog::Element,
+    ) -> Vec<InputField> {
         let urn = self.chart_urn(&element.id);
         let mut inputs = Vec::new();
         for up in &element.upstreams {
@@ -590,12 +621,18 @@ impl Renderer {
             }
         }
         if !fields.is_empty() {
-            out.push(Mcp::new(&urn, Aspect::InputFields(InputFields { fields })));
+            out.push(Mcp::new(
+                &urn,
+                Aspect::InputFields(InputFields {
+                    fields: fields.clone(),
+                }),
+            ));
         }
         out.push(Mcp::new(
             &urn,
             Aspect::BrowsePathsV2(self.browse(&doc.path, &[&doc.name], None)),
         ));
+        fields
     }
 
     fn data_model(&mut self, dm: &DataModel) -> Vec<Mcp> {
@@ -1116,6 +1153,17 @@ mod tests {
         assert_eq!(
             inputs.fields[0].schema_field_urn,
             "urn:li:schemaField:(urn:li:dataset:(urn:li:dataPlatform:sigma,dm1.e1,PROD),Amount %28USD%29)"
+        );
+        let page_fields = mcps
+            .iter()
+            .find_map(|m| match &m.aspect {
+                Aspect::InputFields(f) if m.entity_urn == "urn:li:dashboard:(sigma,p1)" => Some(f),
+                _ => None,
+            })
+            .expect("the page lists its charts' input fields");
+        assert_eq!(
+            page_fields, inputs,
+            "one chart on the page: the same fields"
         );
         let sub = mcps
             .iter()

@@ -536,8 +536,13 @@ impl SyntheticShape {
                     .map(|e| {
                         let ordinal = (p * self.elements_per_page + e) as u64;
                         let (kind, viz) = ELEMENT_KINDS[(ordinal as usize) % ELEMENT_KINDS.len()];
-                        // Element ids repeat across workbooks in Sigma too: derive from position.
-                        let element_id = url_id(seed, KIND_ELEMENT, ordinal)[..10].to_owned();
+                        // Element ids are random per document in Sigma, and a duplicated
+                        // workbook keeps its original's: every tenth document here is such
+                        // a copy of the one before it (same ids, its own tables).
+                        let copied_from = if w % 10 == 9 { w - 1 } else { w };
+                        let element_id = url_id(seed, KIND_ELEMENT, copied_from << 16 | ordinal)
+                            [..10]
+                            .to_owned();
                         let table =
                             &org.tables[(mix(seed, w, ordinal) as usize) % org.tables.len()];
                         let ui_only = matches!(kind, "text" | "control");
