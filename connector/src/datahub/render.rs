@@ -542,7 +542,7 @@ impl Renderer {
                 .filter(|f| !f.is_empty())
             {
                 out.push(Mcp::new(
-                    &self.dashboard_urn(&page.id),
+                    self.dashboard_urn(&page.id),
                     Aspect::InputFields(InputFields { fields }),
                 ));
             }
