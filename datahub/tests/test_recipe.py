@@ -181,3 +181,20 @@ def test_an_incremental_recipe_sends_a_full_runs_proposals_for_far_fewer_request
     (first, full), (second, incremental) = outputs
     assert first == second
     assert incremental * 4 < full, (incremental, full)
+
+
+def test_a_missing_binary_or_pipeline_name_fails_the_pipeline_in_words(tmp_path: Path, sandbox) -> None:
+    out = tmp_path / "out.json"
+    missing = recipe(sandbox, {"type": "file", "config": {"filename": str(out)}}, binary=str(tmp_path / "nope"))
+    proc = datahub_ingest(tmp_path, missing, sandbox.client_secret)
+    logs = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "is not an executable file" in logs and "Traceback" not in logs, logs[-3000:]
+
+    stateful = recipe(
+        sandbox, {"type": "file", "config": {"filename": str(out)}}, stateful_ingestion={"enabled": True}
+    )
+    proc = datahub_ingest(tmp_path, stateful, sandbox.client_secret)
+    logs = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "has no pipeline_name" in logs, logs[-3000:]

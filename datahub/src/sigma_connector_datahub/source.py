@@ -460,7 +460,9 @@ class SigmaSource(TestableSource):
         with tempfile.TemporaryDirectory(prefix="sigma-connector-datahub-") as tmp:
             try:
                 status = self._run(Path(tmp))
-            except ValueError as err:
+            except (ValueError, BinaryNotFound, OSError) as err:
+                # A state that cannot be placed, no binary, a binary that cannot start: the
+                # pipeline fails with these words rather than a traceback.
                 self.report.failure(title="sigma-connector could not run", message=str(err))
                 return
             self.report.outcome = status.get("outcome")
