@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -702,5 +703,118 @@ async fn generated_org_column_pairs_are_all_accepted() {
         "{} dropped, e.g. {:?}",
         store.dropped_pairs.len(),
         store.dropped_pairs.first()
+    );
+}
+
+/// `overrideMetadata`: what people edited in OpenMetadata stays under a plain run (the
+/// bot's `PUT` keeps it) and is put back to Sigma's with one `PATCH` per entity that
+/// differs; `overrideLineage`: edges into an entity that Sigma no longer has go.
+#[tokio::test(flavor = "multi_thread")]
+async fn overrides_put_sigmas_metadata_back_and_replace_lineage() {
+    const EXECUTIVE: &str = "sigma_sandbox.report_4e90a1b2-0001-4c3d-8e4f-5a6b7c8d9e01";
+    let h = sandbox().await;
+    let om = OmStandin::start().await;
+    let ada = om.seed_user("ada", ADA);
+    let grace = om.seed_user("grace", "grace.hopper@example.com");
+    om.seed_table("snowflake_prod.ANALYTICS.SALES.ORDERS");
+    om.seed_table("snowflake_prod.ANALYTICS.SALES.CUSTOMERS");
+    let old_table = om.seed_table("snowflake_prod.ANALYTICS.SALES.ORDERS_2019");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |overrides: bool| {
+        let mut sc = full_source_config();
+        sc["overrideMetadata"] = json!(overrides);
+        sc["overrideLineage"] = json!(overrides);
+        let wf = sandbox_workflow(dir.path(), &h, &om, sc);
+        async move { assert_exit(&ingest(&wf, &[]).await, 0) }
+    };
+    run(false).await;
+    let edges_into = |om: &OmStandin, id: &str| {
+        om.store()
+            .lineage
+            .iter()
+            .filter(|l| l["edge"]["toEntity"]["id"] == id)
+            .map(|l| l["edge"]["fromEntity"]["id"].as_str().unwrap().to_owned())
+            .collect::<BTreeSet<String>>()
+    };
+    let revenue_id = om.store().entity("dashboard", REVENUE).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sigma_edges = edges_into(&om, &revenue_id);
+    assert!(!sigma_edges.is_empty());
+
+    // People edit in OpenMetadata, and an edge into Quarterly Revenue is one Sigma no
+    // longer has.
+    {
+        let mut store = om.store();
+        let dashboards = store.entities.get_mut("dashboard").unwrap();
+        let revenue = dashboards.get_mut(REVENUE).unwrap();
+        revenue["displayName"] = json!("Revenue (edited)");
+        revenue["owners"] = json!([{"id": grace, "type": "user"}]);
+        dashboards.get_mut(EXECUTIVE).unwrap()["description"] = json!("Edited by a person");
+        let mut stale = store
+            .lineage
+            .iter()
+            .find(|l| l["edge"]["toEntity"]["id"] == revenue_id.as_str())
+            .unwrap()
+            .clone();
+        stale["edge"]["fromEntity"] = json!({"id": old_table, "type": "table"});
+        store.lineage.push(stale);
+    }
+    let dashboard = |fqn: &str| om.store().entity("dashboard", fqn).unwrap().clone();
+
+    // A plain run: the edits stay (OpenMetadata keeps what people wrote under a bot's PUT),
+    // the stale edge too.
+    run(false).await;
+    assert_eq!(dashboard(REVENUE)["displayName"], "Revenue (edited)");
+    assert_eq!(dashboard(EXECUTIVE)["description"], "Edited by a person");
+    assert!(om.store().patches.is_empty());
+    assert!(edges_into(&om, &revenue_id).contains(&old_table));
+
+    // With the overrides: Sigma's metadata back, one PATCH for each entity that differed,
+    // and the edges into each entity are exactly Sigma's.
+    run(true).await;
+    assert_eq!(dashboard(REVENUE)["displayName"], "Quarterly Revenue");
+    assert_eq!(
+        dashboard(REVENUE)["owners"],
+        json!([{"id": ada, "type": "user"}])
+    );
+    assert_eq!(
+        dashboard(EXECUTIVE)["description"],
+        "Monthly summary for the board"
+    );
+    let patched: BTreeSet<String> = om
+        .store()
+        .patches
+        .iter()
+        .map(|(t, id, _)| format!("{t} {id}"))
+        .collect();
+    assert_eq!(
+        patched,
+        [REVENUE, EXECUTIVE]
+            .iter()
+            .map(|f| format!("dashboard {}", dashboard(f)["id"].as_str().unwrap()))
+            .collect(),
+        "only the two entities people edited"
+    );
+    assert_eq!(edges_into(&om, &revenue_id), sigma_edges);
+    let store = om.store();
+    let mut drawn: Vec<(Value, Value)> = store
+        .lineage
+        .iter()
+        .map(|l| {
+            (
+                l["edge"]["fromEntity"]["id"].clone(),
+                l["edge"]["toEntity"]["id"].clone(),
+            )
+        })
+        .collect();
+    let all = drawn.len();
+    drawn.sort_by_key(|(a, b)| (a.to_string(), b.to_string()));
+    drawn.dedup();
+    assert_eq!(
+        drawn.len(),
+        all,
+        "each edge once: earlier runs' copies were replaced"
     );
 }

@@ -309,7 +309,7 @@ async fn an_openmetadata_answer_over_the_cap_fails_naming_the_server_setting() {
         "maxResponseBytes": CAP
     }))
     .unwrap();
-    let mut sink = MetadataRestSink::new(&config).unwrap();
+    let mut sink = MetadataRestSink::new(&config, Default::default()).unwrap();
     let err = sink.healthcheck().await.unwrap_err().to_string();
     drop(sink);
     for needle in [

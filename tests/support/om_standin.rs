@@ -5,6 +5,10 @@
 //! 404), stores entities with generated ids, and records what it received. Classifications
 //! and tags are created with `PUT /v1/classifications` and `PUT /v1/tags`, and an entity
 //! labelled with a tag the stand-in does not have is refused, as OpenMetadata refuses it.
+//! A `PUT` of an entity that exists keeps its non-empty description, display name and
+//! owners and adds the request's tags to its own, as OpenMetadata does for its bots'
+//! `PUT`s; `PATCH` applies a JSON Patch's `add`/`replace`/`remove` on those fields; lineage
+//! of one source into an entity is deleted with `DELETE /v1/lineage/{type}/{id}/type/{source}`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -55,6 +59,8 @@ pub struct Store {
     pub unavailable_puts: u32,
     /// 503s served because of `unavailable_puts`.
     pub served_503: u32,
+    /// JSON Patches applied: entity type, id, operations.
+    pub patches: Vec<(String, String, Value)>,
     next_id: u64,
 }
 
@@ -441,6 +447,66 @@ fn route(
                 ),
             }
         }
+        (Method::DELETE, ["lineage", _, id, "type", source]) => {
+            let before = store.lineage.len();
+            store.lineage.retain(|edge| {
+                !(edge["edge"]["toEntity"]["id"] == *id
+                    && edge["edge"]["lineageDetails"]["source"] == *source)
+            });
+            if store.lineage.len() == before {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    format!("no {source} lineage into {id}"),
+                );
+            }
+            StatusCode::OK.into_response()
+        }
+        (Method::PATCH, [collection @ .., id]) if entity_type(collection).is_some() => {
+            let t = entity_type(collection).unwrap_or_default();
+            let json_patch = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/json-patch+json"));
+            if !json_patch {
+                return error(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "a PATCH is a JSON Patch",
+                );
+            }
+            let Some(ops) = body.filter(Value::is_array) else {
+                return error(StatusCode::BAD_REQUEST, "a JSON Patch is an array");
+            };
+            let Some(entity) = store.by_id(t, id) else {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    format!("{t} instance for {id} not found"),
+                );
+            };
+            for op in ops.as_array().into_iter().flatten() {
+                let field = op["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_start_matches('/');
+                if !["description", "displayName", "owners"].contains(&field) {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!("the stand-in does not patch {field}"),
+                    );
+                }
+                match op["op"].as_str() {
+                    Some("add" | "replace") => entity[field] = op["value"].clone(),
+                    Some("remove") => {
+                        if let Some(e) = entity.as_object_mut() {
+                            e.remove(field);
+                        }
+                    }
+                    _ => return error(StatusCode::BAD_REQUEST, format!("unknown operation {op}")),
+                }
+            }
+            let patched = entity.clone();
+            store.patches.push((t.to_owned(), (*id).to_owned(), ops));
+            axum::Json(patched).into_response()
+        }
         (Method::PUT, collection) if entity_type(collection).is_some() => {
             let t = entity_type(collection).unwrap_or_default();
             put_entity(shared, &mut store, t, body)
@@ -548,6 +614,26 @@ fn put_entity(shared: &Shared, store: &mut Store, t: &str, body: Option<Value>) 
         .entity(t, &full)
         .and_then(|e| e["id"].as_str())
         .map(str::to_owned);
+    // A bot's PUT over an entity that exists: what people edited stays, tags add up.
+    if let Some(previous) = store.entity(t, &full) {
+        for field in ["description", "displayName", "owners"] {
+            let kept = previous.get(field).filter(|v| {
+                !v.is_null() && v.as_str() != Some("") && v.as_array().is_none_or(|a| !a.is_empty())
+            });
+            if let Some(kept) = kept {
+                body[field] = kept.clone();
+            }
+        }
+        let mut tags: Vec<Value> = previous["tags"].as_array().cloned().unwrap_or_default();
+        for tag in body["tags"].as_array().cloned().unwrap_or_default() {
+            if !tags.iter().any(|t| t["tagFQN"] == tag["tagFQN"]) {
+                tags.push(tag);
+            }
+        }
+        if !tags.is_empty() {
+            body["tags"] = Value::Array(tags);
+        }
+    }
     let created = existing.is_none();
     let id = existing.unwrap_or_else(|| store.new_id());
     body["id"] = json!(id);

@@ -113,14 +113,10 @@ impl AnySink {
                     .open_metadata_server_config
                     .as_ref()
                     .ok_or(SinkError::MissingServerConfig)?;
-                let sc = &workflow.source.source_config.config;
-                if sc.override_metadata || sc.override_lineage {
-                    tracing::warn!(
-                        "overrideMetadata/overrideLineage are not applied by this version: entities are written with PUT, \
-                         where OpenMetadata keeps descriptions and owners people edited, and lineage edges are added, never replaced"
-                    );
-                }
-                let sink = MetadataRestSink::new(server)?;
+                let overrides = openmetadata::Overrides::from_source_config(
+                    &workflow.source.source_config.config,
+                );
+                let sink = MetadataRestSink::new(server, overrides)?;
                 Ok(AnySink::MetadataRest(Box::new(sink)))
             }
         }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, AUTHORIZATION};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -117,8 +117,9 @@ impl OmClient {
     }
 
     /// Sends until an answer that is not worth retrying, or the budget is spent. Every
-    /// method used here is idempotent (GET, PUT, DELETE), so broken connections are retried
-    /// too. An HTTP error status is returned as a reply, for the caller to interpret.
+    /// request sent here is idempotent (GET, PUT, DELETE, and PATCHes that only add or
+    /// replace fields with absolute values), so broken connections are retried too. An HTTP
+    /// error status is returned as a reply, for the caller to interpret.
     pub(super) async fn send(
         &self,
         method: Method,
@@ -134,6 +135,10 @@ impl OmClient {
                 .header(ACCEPT, "application/json");
             if let Some(token) = &self.token {
                 request = request.header(AUTHORIZATION, crate::client::bearer(token));
+            }
+            if method == Method::PATCH {
+                // Before `json`, which sets `application/json` only when none is set.
+                request = request.header(CONTENT_TYPE, "application/json-patch+json");
             }
             if let Some(body) = body {
                 request = request.json(body);
@@ -218,18 +223,54 @@ impl OmClient {
 
 /// OpenMetadata's API as this sink uses it: each call one typed method.
 impl OmClient {
-    /// `PUT /v1/{collection}`: creates or updates an entity; its id, when the answer has one.
+    /// `PUT /v1/{collection}`: creates or updates an entity; the entity as OpenMetadata
+    /// stored it, when the answer is one (`Null` otherwise).
     pub(super) async fn put_entity(
         &self,
         entity_type: EntityType,
         body: &Value,
-    ) -> Result<Option<String>, OmError> {
+    ) -> Result<Value, OmError> {
         let mut segments = vec!["v1"];
         segments.extend_from_slice(collection(entity_type));
         let answer = self.put(&segments, body).await?;
-        Ok(serde_json::from_slice::<Value>(&answer)
-            .ok()
-            .and_then(|e| e.get("id").and_then(Value::as_str).map(str::to_owned)))
+        Ok(serde_json::from_slice::<Value>(&answer).unwrap_or_default())
+    }
+
+    /// `PATCH /v1/{collection}/{id}` with a JSON Patch (`application/json-patch+json`).
+    pub(super) async fn patch_entity(
+        &self,
+        entity_type: EntityType,
+        id: &str,
+        ops: &Value,
+    ) -> Result<(), OmError> {
+        let mut segments = vec!["v1"];
+        segments.extend_from_slice(collection(entity_type));
+        segments.push(id);
+        let url = self.url(&segments, &[]);
+        self.call(Method::PATCH, &url, Some(ops)).await.map(drop)
+    }
+
+    /// `DELETE /v1/lineage/{entityType}/{id}/type/{source}`: the lineage edges of one
+    /// source into an entity (what `overrideLineage` replaces). `false` when there were
+    /// none to delete (404).
+    pub(super) async fn delete_lineage_by_source(
+        &self,
+        entity_type: EntityType,
+        id: &str,
+        source: &str,
+    ) -> Result<bool, OmError> {
+        let url = self.url(
+            &["v1", "lineage", entity_type.as_str(), id, "type", source],
+            &[],
+        );
+        let reply = self.send(Method::DELETE, &url, None, &self.retry).await?;
+        if reply.status.is_success() {
+            Ok(true)
+        } else if reply.status == StatusCode::NOT_FOUND {
+            Ok(false)
+        } else {
+            Err(status_error(&Method::DELETE, &url, &reply))
+        }
     }
 
     /// `PUT` at `segments` (`v1/classifications`, `v1/tags`), insisting on a 2xx answer.

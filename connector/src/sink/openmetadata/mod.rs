@@ -76,6 +76,72 @@ impl Outcome {
     }
 }
 
+/// OpenMetadata's `overrideMetadata` and `overrideLineage`, as its own connectors apply them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    /// After the `PUT` (under which OpenMetadata keeps what people edited), a `PATCH` that
+    /// puts back this run's description, display name and owners where they differ. Like
+    /// OpenMetadata's own patches under `overrideMetadata`, it adds and replaces, never
+    /// removes: a field Sigma leaves empty keeps what people wrote.
+    pub metadata: bool,
+    /// Before a committed run's lineage is added, each entity it draws lineage into loses
+    /// its edges of the same source (`DashboardLineage`), so edges Sigma no longer has go.
+    pub lineage: bool,
+}
+
+impl Overrides {
+    pub fn from_source_config(config: &crate::config::DashboardSourceConfig) -> Self {
+        Self {
+            metadata: config.override_metadata,
+            lineage: config.override_lineage,
+        }
+    }
+}
+
+/// The `PATCH` operations that make `stored` carry `wanted`'s description, display name
+/// and owners, for `overrideMetadata`: add or replace where this run has a value that
+/// differs, nothing where it has none.
+fn override_ops(stored: &Value, wanted: &Value) -> Vec<Value> {
+    let mut ops = Vec::new();
+    for field in ["description", "displayName"] {
+        let Some(value) = wanted
+            .get(field)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+        else {
+            continue;
+        };
+        match stored.get(field).filter(|v| !v.is_null()) {
+            Some(current) if current.as_str() == Some(value) => {}
+            Some(_) => {
+                ops.push(json!({"op": "replace", "path": format!("/{field}"), "value": value}))
+            }
+            None => ops.push(json!({"op": "add", "path": format!("/{field}"), "value": value})),
+        }
+    }
+    let ids = |entity: &Value| -> Vec<String> {
+        let mut ids: Vec<String> = entity
+            .get("owners")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let owners = ids(wanted);
+    if !owners.is_empty() && owners != ids(stored) {
+        let op = if stored.get("owners").is_some_and(|o| !o.is_null()) {
+            "replace"
+        } else {
+            "add"
+        };
+        ops.push(json!({"op": op, "path": "/owners", "value": wanted["owners"]}));
+    }
+    ops
+}
+
 /// The `metadata-rest` sink.
 pub struct MetadataRestSink {
     resolver: Arc<Resolver>,
@@ -91,10 +157,11 @@ pub struct MetadataRestSink {
     /// A refusal of the token seen by a request task: the run stops at the next write.
     fatal: Option<String>,
     counts: HashMap<&'static str, u64>,
+    overrides: Overrides,
 }
 
 impl MetadataRestSink {
-    pub fn new(config: &OpenMetadataServerConfig) -> Result<Self, OmError> {
+    pub fn new(config: &OpenMetadataServerConfig, overrides: Overrides) -> Result<Self, OmError> {
         let retry = RetryConfig {
             max_retries: 5,
             retry_timeout: Duration::from_secs(60),
@@ -127,6 +194,7 @@ impl MetadataRestSink {
             summary: SinkSummary::default(),
             fatal: None,
             counts: HashMap::new(),
+            overrides,
         })
     }
 
@@ -268,6 +336,7 @@ impl MetadataRestSink {
         }
         let failures_before = self.summary.failures.len();
         let resolver = self.resolver.clone();
+        let override_metadata = self.overrides.metadata && !is_service;
         let task = async move {
             let mut outcome = Outcome::ok();
             let mut refs = Vec::new();
@@ -318,7 +387,28 @@ impl MetadataRestSink {
                 }
             }
             match resolver.client.put_entity(entity_type, &body).await {
-                Ok(id) => {
+                Ok(stored) => {
+                    let id = stored.get("id").and_then(Value::as_str).map(str::to_owned);
+                    let ops = if override_metadata {
+                        override_ops(&stored, &body)
+                    } else {
+                        Vec::new()
+                    };
+                    if let (Some(id), false) = (&id, ops.is_empty()) {
+                        if let Err(e) = resolver
+                            .client
+                            .patch_entity(entity_type, id, &Value::Array(ops))
+                            .await
+                        {
+                            let mut failed = Outcome::failed(
+                                format!("{kind} {fqn}: overrideMetadata patch"),
+                                &e,
+                            );
+                            failed.written = Some((entity_type, fqn, id.clone()));
+                            return failed;
+                        }
+                        outcome.skipped = Some("overriddenMetadata");
+                    }
                     if let Some(id) = id {
                         outcome.written = Some((entity_type, fqn, id));
                     }
@@ -505,9 +595,81 @@ impl Sink for MetadataRestSink {
     }
 
     /// Waits for every entity request, then applies the lineage, and reports.
-    async fn commit(mut self) -> Result<SinkSummary, SinkError> {
+    async fn commit(self) -> Result<SinkSummary, SinkError> {
+        self.finish(true).await
+    }
+
+    /// Stops the requests in flight. What OpenMetadata has already stored stays there: a
+    /// server has no transaction to roll back.
+    /// A partial run's lineage is added, and (under `overrideLineage`) replaces nothing:
+    /// what this run did not see may still be Sigma's.
+    async fn set_aside(self) -> Result<SinkSummary, SinkError> {
+        self.finish(false).await
+    }
+
+    async fn abort(mut self) {
+        self.in_flight.abort_all();
+        while self.in_flight.join_next().await.is_some() {}
+    }
+}
+
+impl MetadataRestSink {
+    /// The entities this run draws lineage into lose their edges of the same source
+    /// (`overrideLineage`), each once, before this run's edges are added.
+    async fn clear_lineage(&mut self) -> Result<(), SinkError> {
+        let mut targets: Vec<(EntityType, String, Value)> = Vec::new();
+        for (edge, _) in &self.lineage {
+            let source = serde_json::to_value(edge.source).unwrap_or_default();
+            let target = (edge.to.entity_type, edge.to.fqn.clone(), source);
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        for (entity_type, fqn, source) in targets {
+            let Some(source) = source.as_str().map(str::to_owned) else {
+                continue;
+            };
+            self.count("lineageReplaced");
+            let resolver = self.resolver.clone();
+            self.spawn(async move {
+                let what = format!("overrideLineage: {} {fqn}", entity_type.as_str());
+                match resolver.entity(entity_type, &fqn).await {
+                    Ok(Some(id)) => match resolver
+                        .client
+                        .delete_lineage_by_source(entity_type, &id, &source)
+                        .await
+                    {
+                        Ok(_) => Outcome::ok(),
+                        Err(e) => Outcome {
+                            warnings: vec![format!(
+                                "{what}: its earlier {source} edges could not be removed, so they stay beside this run's: {e}"
+                            )],
+                            ..Outcome::ok()
+                        },
+                    },
+                    // Not in OpenMetadata: its edges are skipped below, with a warning.
+                    Ok(None) => Outcome::ok(),
+                    Err(e) => Outcome::failed(what, &e),
+                }
+            })
+            .await?;
+        }
+        self.drain().await;
+        self.check_fatal()
+    }
+
+    async fn finish(mut self, complete: bool) -> Result<SinkSummary, SinkError> {
         self.drain().await;
         self.check_fatal()?;
+        if self.overrides.lineage {
+            if complete {
+                self.clear_lineage().await?;
+            } else if !self.lineage.is_empty() {
+                self.summary.warnings.push(
+                    "overrideLineage: a partial run adds its lineage and removes none (what it did not see may still be Sigma's)".to_owned(),
+                );
+            }
+        }
         for (edge, from_candidates) in std::mem::take(&mut self.lineage) {
             self.count("lineage");
             let task = Self::lineage_task(self.resolver.clone(), edge, from_candidates);
@@ -531,16 +693,32 @@ impl Sink for MetadataRestSink {
         summary.output = Some(output);
         Ok(summary)
     }
+}
 
-    /// Stops the requests in flight. What OpenMetadata has already stored stays there: a
-    /// server has no transaction to roll back.
-    /// A console has no last output to keep: print as a commit does.
-    async fn set_aside(self) -> Result<SinkSummary, SinkError> {
-        self.commit().await
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    async fn abort(mut self) {
-        self.in_flight.abort_all();
-        while self.in_flight.join_next().await.is_some() {}
+    #[test]
+    fn override_ops_add_and_replace_what_differs_and_never_remove() {
+        let wanted = json!({"description": "Sigma's", "displayName": "Revenue",
+                            "owners": [{"id": "b", "type": "user"}, {"id": "a", "type": "user"}]});
+        let stored = json!({"displayName": "Revenue (edited)",
+                            "owners": [{"id": "c", "type": "user"}]});
+        assert_eq!(
+            override_ops(&stored, &wanted),
+            [
+                json!({"op": "add", "path": "/description", "value": "Sigma's"}),
+                json!({"op": "replace", "path": "/displayName", "value": "Revenue"}),
+                json!({"op": "replace", "path": "/owners", "value": wanted["owners"]}),
+            ]
+        );
+        // Already Sigma's (owners in another order): nothing to send.
+        let same = json!({"description": "Sigma's", "displayName": "Revenue",
+                          "owners": [{"id": "a", "type": "user"}, {"id": "b", "type": "user"}]});
+        assert!(override_ops(&same, &wanted).is_empty());
+        // Sigma has no description or owners: what people wrote stays.
+        let people = json!({"description": "Written by a person", "owners": [{"id": "c"}]});
+        assert!(override_ops(&people, &json!({"displayName": null})).is_empty());
     }
 }
