@@ -81,6 +81,34 @@ async fn ten_percent_transient_faults_change_nothing_in_the_output() {
     eprintln!("500 workbooks, 10% faults: {injected} faults, {stats}");
 }
 
+/// A server that answers one request in ten 429 whatever the load: everything is retried,
+/// nothing is lost, and the output is the clean run's. (That such refusals do not slow the
+/// client down is shown on a paused clock, where it is the same every run:
+/// `client::limit::tests::against_random_refusals_the_run_keeps_its_speed`.)
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_percent_429s_whatever_the_load_change_nothing_in_the_output() {
+    let clean_h = sandbox(org(200), Knobs::default()).await;
+    let clean = run(&workflow(&clean_h, json!({}))).await;
+    let knobs = Knobs {
+        throttle_rate: 0.10,
+        fault_seed: 11,
+        ..Knobs::default()
+    };
+    let h = sandbox(org(200), knobs).await;
+    let throttled = run(&workflow(&h, json!({"maxRetries": 10}))).await;
+    assert!(
+        throttled.errors.is_empty(),
+        "{:?}",
+        &throttled.errors[..throttled.errors.len().min(3)]
+    );
+    assert_same_records(&throttled.records, &clean.records, "10% 429s");
+    let refused = h.stats().status_counts.get("429").copied().unwrap_or(0);
+    let stats = throttled.client.stats();
+    assert!(refused > 50, "429s were answered: {refused}");
+    assert_eq!(stats.throttled, refused, "every 429 was seen and retried");
+    eprintln!("200 workbooks, 10% 429s: {refused} refused, {stats}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_rate_limit_slows_the_run_without_losing_anything() {
     let clean_h = sandbox(org(60), Knobs::default()).await;

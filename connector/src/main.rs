@@ -175,6 +175,9 @@ struct SandboxArgs {
     /// Fraction of requests (0..1) answering 503 or dropping the connection.
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
+    /// Fraction of requests (0..1) answering 429 whatever the load, without Retry-After.
+    #[arg(long, default_value_t = 0.0)]
+    throttle_rate: f64,
     /// Access-token lifetime in seconds.
     #[arg(long, default_value_t = 3600)]
     token_lifetime: u64,
@@ -427,6 +430,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<ExitCode> {
         rate_limit_per_second: args.rate_limit,
         fault_rate: args.fault_rate,
         fault_seed: args.seed,
+        throttle_rate: args.throttle_rate,
         token_lifetime: std::time::Duration::from_secs(args.token_lifetime),
         token_uses: args.token_uses,
         page_token_style: if args.numeric_page_tokens {

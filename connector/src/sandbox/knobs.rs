@@ -30,6 +30,10 @@ pub struct Knobs {
     /// the request's sequence number, so a sequential run is reproducible.
     pub fault_rate: f64,
     pub fault_seed: u64,
+    /// Fraction of API requests (0.0..=1.0) answered 429 whatever the load (a busy, shared
+    /// server), without `Retry-After`; drawn from the seed and the request's sequence
+    /// number, apart from the transient faults.
+    pub throttle_rate: f64,
     /// Lifetime of access tokens from `/v2/auth/token`.
     pub token_lifetime: Duration,
     /// When set, an access token is accepted for this many API requests and then answers
@@ -68,6 +72,7 @@ impl Default for Knobs {
             rate_limit_per_second: None,
             fault_rate: 0.0,
             fault_seed: 0,
+            throttle_rate: 0.0,
             token_lifetime: Duration::from_secs(3600),
             token_uses: None,
             page_token_style: PageTokenStyle::Opaque,
@@ -167,6 +172,15 @@ impl Knobs {
         } else {
             Fault::DropConnection
         }
+    }
+
+    /// Whether the `sequence`th API request is answered 429 by [`Self::throttle_rate`].
+    pub fn throttles(&self, sequence: u64) -> bool {
+        if self.throttle_rate <= 0.0 {
+            return false;
+        }
+        let draw = mix(self.fault_seed, 0x7A11, sequence);
+        ((draw >> 11) as f64 / (1u64 << 53) as f64) < self.throttle_rate
     }
 
     /// Whether a selector set names this request: by route template, exact path, or any path

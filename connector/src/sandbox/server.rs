@@ -255,6 +255,14 @@ async fn gated(
         return response;
     }
     let sequence = state.api_sequence.fetch_add(1, Ordering::SeqCst);
+    if knobs.throttles(sequence) {
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Too many requests, try again",
+        )
+        .into_response();
+    }
     match knobs.fault_for(sequence) {
         Fault::None => {}
         Fault::ServiceUnavailable => {
