@@ -67,6 +67,12 @@ impl Backoff {
         self.previous = wait;
         wait
     }
+
+    /// A first wait (`[init, 3 * init]`), without growing the next one.
+    pub(crate) fn first_wait(&mut self) -> Duration {
+        let unit: f64 = self.rng.random();
+        decorrelated_jitter(&self.config, self.config.init, unit)
+    }
 }
 
 #[cfg(test)]

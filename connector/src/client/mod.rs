@@ -96,6 +96,9 @@ impl fmt::Debug for SigmaClient {
     }
 }
 
+/// Most replays of one request after a 401 (see `attempt`).
+const MAX_REPLAYS: u32 = 3;
+
 /// Where a request goes: the API (bearer token, flow control, 401 replay) or the token
 /// endpoint (credentials in the form; no token, no flow control).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,7 +312,8 @@ impl SigmaClient {
 
     /// Sends a request built by `build` until it succeeds, fails for good, or the retry
     /// budget is spent. API requests carry the shared token, pass the pacing and the
-    /// adaptive in-flight limit, and are replayed once with a new token after a 401.
+    /// adaptive in-flight limit, and are replayed with a new token after a 401 (once, or up
+    /// to three times while the tokens refused had worked before: they died, see `attempt`).
     async fn run(
         &self,
         method: &Method,
@@ -381,8 +385,17 @@ impl SigmaClient {
         tracing::debug!(%method, path, attempt = attempt.number, status = result.as_ref().ok().map(|r| r.status.as_u16()), "Sigma request");
 
         if let (Ok(raw), Some(token)) = (&result, &token) {
+            if raw.status != StatusCode::UNAUTHORIZED {
+                inner.tokens.accepted(token.generation);
+            }
+            // Replayed once; again (up to MAX_REPLAYS) only when the token refused had worked
+            // for some request before, so it died rather than being refused outright: tokens
+            // that die every few requests cost no request, and a server that refuses every
+            // token still fails the request on its second 401.
+            let replay = attempt.replays == 0
+                || (attempt.replays < MAX_REPLAYS && inner.tokens.was_accepted(token.generation));
             if raw.status == StatusCode::UNAUTHORIZED {
-                if !attempt.replayed {
+                if replay {
                     bump(&inner.counters.auth_replays, 1);
                     tracing::debug!(%method, path, request_id = request_id(&raw.headers).as_deref(), "API answered 401; fetching a new token and replaying once");
                     // Invalidated before the slot is given up, so no request can take the

@@ -86,8 +86,8 @@ pub enum RetryDecision {
 /// connections only for idempotent requests (the server may have acted on the first try).
 /// Never retried: 501 (retrying will not implement it), every other 4xx (the request
 /// itself is wrong) and a body over the size cap (retrying will not make it smaller).
-/// 401 is handled before this (the token is replaced and the request replayed once), so
-/// here it is final.
+/// 401 is handled before this (the token is replaced and the request replayed), so here it
+/// is final.
 pub fn should_retry(outcome: AttemptOutcome, idempotent: bool) -> RetryDecision {
     match outcome {
         AttemptOutcome::Status(status) if status.is_success() => RetryDecision::Success,
@@ -149,8 +149,8 @@ pub fn may_retry(
 pub(crate) struct Attempt {
     /// 1 for the first attempt.
     pub number: u32,
-    /// An earlier attempt of this request asked for a [`Step::Replay`].
-    pub replayed: bool,
+    /// How many earlier attempts of this request asked for a [`Step::Replay`].
+    pub replays: u32,
 }
 
 /// How one attempt ended, as the caller's attempt judges it.
@@ -215,18 +215,18 @@ where
         elapsed: Duration::ZERO,
         gave_up: false,
     };
-    let mut replayed = false;
+    let mut replays = 0;
     loop {
         spent.attempts += 1;
         let step = attempt(Attempt {
             number: spent.attempts,
-            replayed,
+            replays,
         })
         .await;
         let result = match step {
             Step::Done(result) => result,
             Step::Replay => {
-                replayed = true;
+                replays += 1;
                 continue;
             }
             Step::Retry {
@@ -236,8 +236,16 @@ where
                 error,
                 give_up,
             } => {
-                let wait =
-                    wait_before_retry(backoff.next_wait(), retry_after, config.max_retry_after);
+                // A 429 is the server's flow control, which the client's limit answers (each
+                // attempt waits for a slot and its turn) and `Retry-After` when sent; growing
+                // this request's backoff on top made one refused three times at random wait
+                // seconds for nothing. Other failures back off more each time.
+                let backoff_wait = if status == Some(429) {
+                    backoff.first_wait()
+                } else {
+                    backoff.next_wait()
+                };
+                let wait = wait_before_retry(backoff_wait, retry_after, config.max_retry_after);
                 if may_retry(config, spent.retries, start.elapsed(), wait) {
                     spent.retries += 1;
                     // Retries are routine: DEBUG, with their totals in the run summary.
@@ -423,7 +431,7 @@ mod tests {
         };
         let method = reqwest::Method::GET;
         let (result, spent) = with_retries(&config, "test", &method, "/x", |a| async move {
-            if a.replayed {
+            if a.replays > 0 {
                 Step::Done(Ok::<_, String>(a.number))
             } else {
                 Step::Replay

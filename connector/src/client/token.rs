@@ -62,6 +62,8 @@ struct Cached {
 pub struct TokenCache {
     state: RwLock<Option<Cached>>,
     generation: std::sync::atomic::AtomicU64,
+    /// The newest generation the API has accepted at least once.
+    accepted: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for TokenCache {
@@ -85,6 +87,19 @@ pub(crate) struct IssuedToken {
 impl TokenCache {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The API accepted a token of `generation`.
+    pub(crate) fn accepted(&self, generation: u64) {
+        self.accepted
+            .fetch_max(generation, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the API has accepted a token of `generation` (or a later one): a token that
+    /// worked and was then refused died (expired, revoked); one never accepted may be
+    /// refused outright.
+    pub(crate) fn was_accepted(&self, generation: u64) -> bool {
+        self.accepted.load(std::sync::atomic::Ordering::Relaxed) >= generation
     }
 
     /// The current token, fetching one with `fetch` when there is none or it is due for

@@ -27,7 +27,10 @@ pub struct SourceOptions {
     /// List the org's workspaces (once, into the org's item): only for a platform that
     /// places documents in them (DataHub), so other runs make exactly the requests they did.
     pub list_workspaces: bool,
-    /// Workbooks expanded at once (their requests share the client's limits).
+    /// Objects (workbooks, reports, data models, datasets) expanded at once: four times
+    /// `maxConcurrency`, so that one waiting to retry a refused request does not hold up
+    /// the rest (items still come out in listing order); their requests share the client's
+    /// limits, which bound what is in flight.
     pub workbook_concurrency: usize,
     /// Incremental runs: what the last run saw. An object still at its `updatedAt` (and
     /// whose inputs did not change) is not expanded; an `Unchanged` item stands in for its
@@ -57,7 +60,7 @@ impl SourceOptions {
             include_usage: sc.include_usage,
             placement: Arc::new(PlaceAll),
             list_workspaces: false,
-            workbook_concurrency: (conn.max_concurrency as usize).clamp(1, 64),
+            workbook_concurrency: (conn.max_concurrency as usize * 4).clamp(1, 256),
             memory: Arc::default(),
         })
     }

@@ -173,7 +173,7 @@ impl SigmaSource {
             // The phases fetch at once; each yields in listing order, after the phase before
             // it, and maps what needs the phase before's index only once that is known
             // (`WorkbookCtx::known`): requests overlap, items keep their order.
-            let capacity = ctx.options.workbook_concurrency.max(1) * 4;
+            let capacity = ctx.options.workbook_concurrency.max(1);
             let (datasets_tx, mut datasets_rx) = tokio::sync::mpsc::channel(capacity);
             let (models_tx, mut models_rx) = tokio::sync::mpsc::channel(capacity);
             let (workbooks_tx, mut workbooks_rx) = tokio::sync::mpsc::channel(capacity);
