@@ -208,6 +208,19 @@ impl OmClient {
         }
     }
 
+    /// `DELETE` at `url`: `true` when OpenMetadata deleted something, `false` when it said
+    /// there was nothing (404).
+    async fn delete(&self, url: &Url) -> Result<bool, OmError> {
+        let reply = self.send(Method::DELETE, url, None, &self.retry).await?;
+        if reply.status.is_success() {
+            Ok(true)
+        } else if reply.status == StatusCode::NOT_FOUND {
+            Ok(false)
+        } else {
+            Err(status_error(&Method::DELETE, url, &reply))
+        }
+    }
+
     /// `GET` an entity; `None` when OpenMetadata says 404.
     pub(super) async fn get_optional(&self, url: &Url) -> Result<Option<Value>, OmError> {
         let reply = self.send(Method::GET, url, None, &self.retry).await?;
@@ -263,14 +276,7 @@ impl OmClient {
             &["v1", "lineage", entity_type.as_str(), id, "type", source],
             &[],
         );
-        let reply = self.send(Method::DELETE, &url, None, &self.retry).await?;
-        if reply.status.is_success() {
-            Ok(true)
-        } else if reply.status == StatusCode::NOT_FOUND {
-            Ok(false)
-        } else {
-            Err(status_error(&Method::DELETE, &url, &reply))
-        }
+        self.delete(&url).await
     }
 
     /// `PUT` at `segments` (`v1/classifications`, `v1/tags`), insisting on a 2xx answer.
@@ -346,14 +352,7 @@ impl OmClient {
         segments.extend_from_slice(collection(entity_type));
         segments.push(id);
         let url = self.url(&segments, &[("hardDelete", "false"), ("recursive", "true")]);
-        let reply = self.send(Method::DELETE, &url, None, &self.retry).await?;
-        if reply.status.is_success() {
-            Ok(true)
-        } else if reply.status == StatusCode::NOT_FOUND {
-            Ok(false)
-        } else {
-            Err(status_error(&Method::DELETE, &url, &reply))
-        }
+        self.delete(&url).await
     }
 }
 
