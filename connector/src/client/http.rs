@@ -65,6 +65,20 @@ pub(crate) fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
+/// An error and its causes on one line (reqwest's own message is only the outermost).
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut next = error.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
 /// How a transport error bears on retrying.
 pub(crate) fn outcome_of(err: &reqwest::Error) -> AttemptOutcome {
     if is_tls(err) {

@@ -132,7 +132,7 @@ impl GmsClient {
         let unreachable = |e: &SendError| DataHubError::Unreachable {
             url: http::origin(url),
             reason: match e {
-                SendError::Http(e) => chain(e),
+                SendError::Http(e) => http::chain(e),
                 SendError::TooLarge { .. } => "the answer was too large".to_owned(),
             },
             spent: String::new(),
@@ -240,19 +240,6 @@ fn status_error(method: &Method, url: &Url, reply: &RawResponse) -> DataHubError
         status,
         message: message.chars().take(MESSAGE_MAX).collect(),
     }
-}
-
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut next = error.source();
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
 }
 
 /// What one batch came back with: how many proposals it held, and its failure.

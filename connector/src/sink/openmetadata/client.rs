@@ -152,7 +152,7 @@ impl OmClient {
             let unreachable = |e: &SendError| match e {
                 SendError::Http(e) => OmError::Unreachable {
                     url: url.to_string(),
-                    reason: chain(e),
+                    reason: http::chain(e),
                     spent: String::new(),
                 },
                 SendError::TooLarge { limit, .. } => OmError::ResponseTooLarge {
@@ -169,7 +169,7 @@ impl OmClient {
                 Err(_) => (None, None),
             };
             let error = result.as_ref().err().map(|e| match e {
-                SendError::Http(e) => chain(e),
+                SendError::Http(e) => http::chain(e),
                 SendError::TooLarge { .. } => "body over maxResponseBytes".to_owned(),
             });
             Step::Retry {
@@ -384,20 +384,6 @@ pub(super) fn status_error(method: &Method, url: &Url, reply: &RawResponse) -> O
         status,
         message,
     }
-}
-
-/// An error and its causes on one line (reqwest's own message is only the outermost).
-pub(super) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut next = error.source();
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
 }
 
 /// The collection an entity type lives under (`/v1/{collection}`).
