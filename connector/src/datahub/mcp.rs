@@ -433,6 +433,20 @@ pub struct Mcp {
     pub aspect: Aspect,
 }
 
+impl Aspect {
+    /// `subTypes` with one type name.
+    pub fn sub_type(name: impl Into<String>) -> Self {
+        Aspect::SubTypes(SubTypes {
+            type_names: vec![name.into()],
+        })
+    }
+
+    /// `status {removed: false}`: the entity is there.
+    pub fn alive() -> Self {
+        Aspect::Status(Status { removed: false })
+    }
+}
+
 impl Mcp {
     pub fn new(entity_urn: impl Into<String>, aspect: Aspect) -> Self {
         Self {

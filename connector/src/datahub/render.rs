@@ -399,7 +399,7 @@ impl Renderer {
                         .map(|t| TimeStamp { time: millis(t) }),
                 }),
             ),
-            Mcp::new(&container, Aspect::Status(Status { removed: false })),
+            Mcp::new(&container, Aspect::alive()),
             Mcp::new(
                 &container,
                 Aspect::DataPlatformInstance(DataPlatformInstance {
@@ -409,12 +409,7 @@ impl Renderer {
                         .map(|i| urn::data_platform_instance(SIGMA, i)),
                 }),
             ),
-            Mcp::new(
-                &container,
-                Aspect::SubTypes(SubTypes {
-                    type_names: vec!["Sigma Workspace".to_owned()],
-                }),
-            ),
+            Mcp::new(&container, Aspect::sub_type("Sigma Workspace")),
         ];
         self.common(&mut out, &container, ws.owner.as_deref(), &[], None);
         // A top-level container: an empty browse path, as DataHub's auto_browse_path_v2 gives it.
@@ -442,7 +437,7 @@ impl Renderer {
             last_modified: AuditStamp::at(updated),
         };
         let charts: Vec<&catalog::Element> = doc.elements.iter().filter(|e| e.is_chart).collect();
-        out.push(Mcp::new(&urn, Aspect::Status(Status { removed: false })));
+        out.push(Mcp::new(&urn, Aspect::alive()));
         out.push(Mcp::new(
             &urn,
             Aspect::DashboardInfo(DashboardInfo {
@@ -467,12 +462,7 @@ impl Renderer {
                 last_modified: stamps.clone(),
             }),
         ));
-        out.push(Mcp::new(
-            &urn,
-            Aspect::SubTypes(SubTypes {
-                type_names: vec![sub_type.to_owned()],
-            }),
-        ));
+        out.push(Mcp::new(&urn, Aspect::sub_type(sub_type)));
         let ws = self.workspace_container(&doc.path);
         self.common(
             &mut out,
@@ -493,10 +483,7 @@ impl Renderer {
                 .filter(|e| e.page_id == page.id)
                 .map(|e| self.chart_urn(&e.id))
                 .collect();
-            out.push(Mcp::new(
-                &page_urn,
-                Aspect::Status(Status { removed: false }),
-            ));
+            out.push(Mcp::new(&page_urn, Aspect::alive()));
             out.push(Mcp::new(
                 &page_urn,
                 Aspect::DashboardInfo(DashboardInfo {
@@ -566,7 +553,7 @@ impl Renderer {
                 }
             }
         }
-        out.push(Mcp::new(&urn, Aspect::Status(Status { removed: false })));
+        out.push(Mcp::new(&urn, Aspect::alive()));
         out.push(Mcp::new(
             &urn,
             Aspect::ChartInfo(ChartInfo {
@@ -664,10 +651,7 @@ impl Renderer {
                 }),
             }),
         ));
-        out.push(Mcp::new(
-            &container,
-            Aspect::Status(Status { removed: false }),
-        ));
+        out.push(Mcp::new(&container, Aspect::alive()));
         out.push(Mcp::new(
             &container,
             Aspect::DataPlatformInstance(DataPlatformInstance {
@@ -677,12 +661,7 @@ impl Renderer {
                     .map(|i| urn::data_platform_instance(SIGMA, i)),
             }),
         ));
-        out.push(Mcp::new(
-            &container,
-            Aspect::SubTypes(SubTypes {
-                type_names: vec!["Sigma Data Model".to_owned()],
-            }),
-        ));
+        out.push(Mcp::new(&container, Aspect::sub_type("Sigma Data Model")));
         let ws = self.workspace_container(&dm.path);
         self.common(
             &mut out,
@@ -710,7 +689,7 @@ impl Renderer {
     ) {
         let urn = self.dm_element_urn(&dm.id, &element.id);
         let name = element.name.clone().unwrap_or_else(|| element.id.clone());
-        out.push(Mcp::new(&urn, Aspect::Status(Status { removed: false })));
+        out.push(Mcp::new(&urn, Aspect::alive()));
         out.push(Mcp::new(
             &urn,
             Aspect::DatasetProperties(DatasetProperties {
@@ -734,12 +713,7 @@ impl Renderer {
                 tags: Vec::new(),
             }),
         ));
-        out.push(Mcp::new(
-            &urn,
-            Aspect::SubTypes(SubTypes {
-                type_names: vec!["Sigma Data Model Element".to_owned()],
-            }),
-        ));
+        out.push(Mcp::new(&urn, Aspect::sub_type("Sigma Data Model Element")));
         if let Some(instance) = self.instance() {
             out.push(Mcp::new(
                 &urn,
@@ -853,7 +827,7 @@ impl Renderer {
         self.dataset_parts.insert(ds.id.clone(), part);
         let urn = self.dataset_urn(&ds.id);
         let mut out = Vec::new();
-        out.push(Mcp::new(&urn, Aspect::Status(Status { removed: false })));
+        out.push(Mcp::new(&urn, Aspect::alive()));
         out.push(Mcp::new(
             &urn,
             Aspect::DatasetProperties(DatasetProperties {
@@ -876,12 +850,7 @@ impl Renderer {
                 tags: Vec::new(),
             }),
         ));
-        out.push(Mcp::new(
-            &urn,
-            Aspect::SubTypes(SubTypes {
-                type_names: vec!["Sigma Dataset".to_owned()],
-            }),
-        ));
+        out.push(Mcp::new(&urn, Aspect::sub_type("Sigma Dataset")));
         // Sigma retired datasets as a data source (2026-09-15): every one not yet replaced
         // is deprecated, a migrated one names the data model that stands for it.
         let deprecation = match (ds.migration_status.as_deref(), ds.migrated_to.as_deref()) {
