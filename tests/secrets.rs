@@ -8,11 +8,41 @@ mod support;
 
 use serde_json::{Value, json};
 use sigma_connector::sandbox::{Sandbox, SandboxConfig};
+use std::process::Output;
 use support::cli::BIN;
+
 use tokio::process::Command;
 
 const SECRET: &str = "s3cr3t-CLIENT-value-0042";
 const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJpbmdlc3Rpb24tYm90In0.SIGNATURE-0042";
+
+/// `ingest` of `workflow` with trace-level JSON logs (the secret in `SIGMA_TEST_SECRET`), its
+/// status at `dir/status.json` (removed first) and, with `state`, its state at
+/// `dir/state.json`.
+async fn traced_ingest(dir: &std::path::Path, workflow: &Value, state: bool) -> Output {
+    let wf = dir.join("workflow.json");
+    std::fs::write(&wf, workflow.to_string()).unwrap();
+    let status = dir.join("status.json");
+    let _ = std::fs::remove_file(&status);
+    let mut command = Command::new(BIN);
+    command
+        .env("SIGMA_TEST_SECRET", SECRET)
+        .args([
+            "--log-level",
+            "trace",
+            "--log-format",
+            "json",
+            "ingest",
+            "-c",
+        ])
+        .arg(&wf)
+        .arg("--status-file")
+        .arg(&status);
+    if state {
+        command.arg("--state").arg(dir.join("state.json"));
+    }
+    command.output().await.unwrap()
+}
 
 fn assert_clean(what: &str, bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
@@ -42,29 +72,7 @@ async fn no_secret_or_token_anywhere_in_a_traced_run() {
             "openMetadataServerConfig": {"hostPort": "http://localhost:8585/api",
                 "authProvider": "openmetadata", "securityConfig": {"jwtToken": JWT}}}
     });
-    let wf = dir.path().join("workflow.json");
-    std::fs::write(&wf, workflow.to_string()).unwrap();
-    let status = dir.path().join("status.json");
-    let state = dir.path().join("state.json");
-
-    let out = Command::new(BIN)
-        .env("SIGMA_TEST_SECRET", SECRET)
-        .args([
-            "--log-level",
-            "trace",
-            "--log-format",
-            "json",
-            "ingest",
-            "-c",
-        ])
-        .arg(&wf)
-        .arg("--status-file")
-        .arg(&status)
-        .arg("--state")
-        .arg(&state)
-        .output()
-        .await
-        .unwrap();
+    let out = traced_ingest(dir.path(), &workflow, true).await;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -151,25 +159,8 @@ async fn no_jwt_anywhere_in_a_traced_run_into_openmetadata() {
     };
     // The accepted JWT, sent with every request, and a refused one.
     for (jwt, expected_exit) in [(TOKEN, 0), (JWT, 1)] {
-        let wf = dir.path().join("workflow.json");
-        std::fs::write(&wf, workflow(jwt).to_string()).unwrap();
+        let out = traced_ingest(dir.path(), &workflow(jwt), false).await;
         let status = dir.path().join("status.json");
-        let _ = std::fs::remove_file(&status);
-        let out = Command::new(BIN)
-            .args([
-                "--log-level",
-                "trace",
-                "--log-format",
-                "json",
-                "ingest",
-                "-c",
-            ])
-            .arg(&wf)
-            .arg("--status-file")
-            .arg(&status)
-            .output()
-            .await
-            .unwrap();
         assert_eq!(
             out.status.code(),
             Some(expected_exit),
@@ -239,28 +230,11 @@ async fn no_datahub_token_anywhere_in_a_traced_run_into_datahub() {
     // with a suffix, so a prefix match would show).
     let refused = format!("{DH_TOKEN}-old");
     for (token, expected_exit) in [(DH_TOKEN, 0), (refused.as_str(), 1)] {
-        let wf = dir.path().join("workflow.json");
-        std::fs::write(&wf, workflow(token).to_string()).unwrap();
-        let status = dir.path().join("status.json");
-        let state = dir.path().join("state.json");
-        let _ = std::fs::remove_file(&status);
-        let out = Command::new(BIN)
-            .args([
-                "--log-level",
-                "trace",
-                "--log-format",
-                "json",
-                "ingest",
-                "-c",
-            ])
-            .arg(&wf)
-            .arg("--status-file")
-            .arg(&status)
-            .arg("--state")
-            .arg(&state)
-            .output()
-            .await
-            .unwrap();
+        let out = traced_ingest(dir.path(), &workflow(token), true).await;
+        let (status, state) = (
+            dir.path().join("status.json"),
+            dir.path().join("state.json"),
+        );
         assert_eq!(
             out.status.code(),
             Some(expected_exit),
